@@ -1,0 +1,17 @@
+"""Analytics consumes every service's events into its read models."""
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.envelope import Envelope
+from services.analytics.adapters.timeline import TimelineStore
+
+CONSUMER = "analytics"
+TOPICS = ("intake.events", "dispatch.events", "feedback.events")
+
+
+def projector(timeline: TimelineStore):  # type: ignore[no-untyped-def]
+    async def handle(conn: AsyncConnection, env: Envelope) -> None:
+        await timeline.add(conn, env)
+
+    return handle

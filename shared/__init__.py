@@ -1,0 +1,1 @@
+"""Machinery every ServiceTrail service shares: envelope, event store, outbox, consumers, runtime."""

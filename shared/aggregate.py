@@ -1,0 +1,51 @@
+"""Event-sourced aggregate base: state changes only by applying events. Pure."""
+from __future__ import annotations
+
+import uuid
+from typing import Iterable, TypeVar
+
+from shared.events import DomainEvent
+
+A = TypeVar("A", bound="Aggregate")
+
+_NAMESPACE = uuid.UUID("5e7a1c3e-0b4e-4d0c-9a53-7d1f2f3b8c11")
+
+
+class Aggregate:
+    """Subclasses define `when_<EventName>(event)` for every event they record."""
+
+    def __init__(self) -> None:
+        self.version = 0
+        self._pending: list[DomainEvent] = []
+
+    def record(self, event: DomainEvent) -> None:
+        self.apply(event)
+        self._pending.append(event)
+
+    def apply(self, event: DomainEvent) -> None:
+        getattr(self, f"when_{event.name()}")(event)
+
+    def take_pending(self) -> list[DomainEvent]:
+        pending, self._pending = self._pending, []
+        return pending
+
+    @classmethod
+    def rehydrate(cls: type[A], events: Iterable[DomainEvent], version: int) -> A:
+        aggregate = cls()
+        for event in events:
+            aggregate.apply(event)
+        aggregate.version = version
+        return aggregate
+
+
+class IdSource:
+    """New ids; derived from a seed (an idempotency key) so that a retried command repeats them."""
+
+    def __init__(self, seed: str | None = None) -> None:
+        self._seed, self._count = seed, 0
+
+    def next(self) -> str:
+        self._count += 1
+        if self._seed is None:
+            return str(uuid.uuid4())
+        return str(uuid.uuid5(_NAMESPACE, f"{self._seed}#{self._count}"))

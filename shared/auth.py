@@ -1,0 +1,95 @@
+"""Bearer JWTs: minting for local use, verification, and per-endpoint role checks."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import Enum
+from typing import Callable
+
+import jwt
+from fastapi import Depends, HTTPException, Request
+
+from shared.clock import Clock, SystemClock
+from shared.settings import Settings
+
+
+class Role(str, Enum):
+    customer = "customer"
+    agent = "agent"
+    technician = "technician"
+    dispatcher = "dispatcher"
+    analyst = "analyst"
+    admin = "admin"
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    role: Role
+
+
+class InvalidToken(Exception):
+    pass
+
+
+class TokenService:
+    """HS256 tokens with issuer, audience, expiry, `role` and `sub` claims."""
+
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        self._secret = settings.jwt_secret.get_secret_value()
+        self._issuer, self._audience = settings.jwt_issuer, settings.jwt_audience
+        self._ttl = timedelta(seconds=settings.jwt_ttl_seconds)
+        self._clock = clock or SystemClock()
+
+    def mint(self, role: Role | str, subject: str, ttl: timedelta | None = None) -> str:
+        now = self._clock.now()
+        claims = {
+            "iss": self._issuer,
+            "aud": self._audience,
+            "sub": subject,
+            "role": Role(role).value,
+            "iat": int(now.timestamp()),
+            "exp": int((now + (ttl or self._ttl)).timestamp()),
+        }
+        return jwt.encode(claims, self._secret, algorithm="HS256")
+
+    def verify(self, token: str) -> Principal:
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=["HS256"],
+                audience=self._audience,
+                issuer=self._issuer,
+                options={"require": ["exp", "iss", "aud", "sub", "role"]},
+            )
+            return Principal(subject=str(claims["sub"]), role=Role(claims["role"]))
+        except (jwt.PyJWTError, ValueError) as exc:
+            raise InvalidToken(str(exc)) from exc
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def authenticated(request: Request) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise _unauthorized("missing bearer token in the Authorization header")
+    try:
+        return request.app.state.tokens.verify(token.strip())
+    except InvalidToken as exc:
+        raise _unauthorized(f"invalid token: {exc}") from exc
+
+
+def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
+    allowed = set(roles) | {Role.admin}
+
+    def check(principal: Principal = Depends(authenticated)) -> Principal:
+        if principal.role not in allowed:
+            names = ", ".join(sorted(r.value for r in allowed))
+            raise HTTPException(403, f"role {principal.role.value!r} may not do this; allowed: {names}")
+        return principal
+
+    return check

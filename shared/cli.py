@@ -1,0 +1,106 @@
+"""`servicetrail`: mint tokens, serve one service, run everything locally, operate relays."""
+from __future__ import annotations
+
+import asyncio
+import importlib
+from datetime import timedelta
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from shared.auth import Role, TokenService
+from shared.settings import ServiceSettings, Settings
+
+app = typer.Typer(no_args_is_help=True, help="ServiceTrail command line")
+relay_app = typer.Typer(no_args_is_help=True, help="Operate a service's outbox relay")
+app.add_typer(relay_app, name="relay")
+console = Console()
+
+SERVICES = {"intake": 8001, "dispatch": 8002, "feedback": 8003, "analytics": 8004}
+
+
+def _service(name: str) -> str:
+    if name not in SERVICES:
+        raise typer.BadParameter(f"unknown service {name!r}; one of {', '.join(SERVICES)}")
+    return name
+
+
+@app.command()
+def token(
+    role: Role = typer.Option(..., help="role claim"),
+    subject: str = typer.Option(None, help="subject (user or customer id); default: the role name"),
+    ttl_hours: float = typer.Option(8.0, help="hours until it expires"),
+) -> None:
+    """Mint a bearer token for local use (key from JWT_SECRET)."""
+    print(TokenService(Settings()).mint(role, subject or f"local-{role.value}", timedelta(hours=ttl_hours)))
+
+
+@app.command()
+def serve(
+    service: str = typer.Argument(..., callback=_service),
+    port: int = typer.Option(None, help="default: the contract's port for the service"),
+    host: str = typer.Option("127.0.0.1"),
+) -> None:
+    """Serve one service (DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS must be set)."""
+    import uvicorn
+
+    from shared.logging import configure_logging
+
+    settings = ServiceSettings(service=service, host=host, port=port or SERVICES[service])
+    configure_logging(settings.log_level, settings.log_json, service)
+    module = importlib.import_module(f"services.{service}.bootstrap")
+    uvicorn.run(module.bootstrap(settings), host=settings.host, port=settings.port, log_config=None, access_log=False)
+
+
+@relay_app.command("republish")
+def republish(
+    service: str = typer.Argument(..., callback=_service),
+    from_position: int = typer.Option(0, "--from", help="publish every event after this global position"),
+) -> None:
+    """Rewind a relay so it publishes again (e.g. to a broker that restarted empty)."""
+    from shared.db import make_engine
+    from shared.eventstore import EventStore
+    from shared.outbox import OutboxRelay
+
+    async def rewind() -> None:
+        settings = ServiceSettings(service=service)
+        engine = make_engine(settings.database_url or "", 1)
+        relay = OutboxRelay(engine, EventStore(settings.schema_name, service), None, settings.topic)  # type: ignore[arg-type]
+        await relay.republish_from(from_position)
+        await engine.dispose()
+
+    asyncio.run(rewind())
+    console.print(f"{service}: the relay will publish again from position {from_position}")
+
+
+@app.command()
+def run(
+    var_dir: Path = typer.Option(Path("var"), help="where the embedded PostgreSQL keeps its data"),
+    broker_port: int = typer.Option(19092, help="port of the embedded broker"),
+) -> None:
+    """Start PostgreSQL, a broker and the four services; Ctrl-C stops everything."""
+    from shared.runtime.launcher import LocalStack
+
+    with LocalStack(var_dir.resolve(), broker_port) as stack:
+        stack.start_services(SERVICES)
+        _print_welcome(stack.urls())
+        stack.wait()
+
+
+def _print_welcome(urls: dict[str, str]) -> None:
+    table = Table(title="ServiceTrail is running")
+    table.add_column("service")
+    table.add_column("url")
+    for name, url in urls.items():
+        table.add_row(name, url)
+    console.print(table)
+    tokens = TokenService(Settings())
+    for role in Role:
+        console.print(f"[bold]{role.value:>10}[/] token: {tokens.mint(role, f'local-{role.value}')}", soft_wrap=True)
+    console.print("Ctrl-C stops everything.")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,142 @@
+"""Consumer runner: at-least-once delivery, exactly-once effect.
+
+For each record the handler's writes and the record of what was applied commit in one
+transaction; a redelivered event finds its record and is skipped. Offsets are committed to Kafka
+only after the database commit, so a crash anywhere replays, never loses. A handler that keeps
+failing gets bounded retries, then its record goes to the dead-letter topic and the partition
+moves on. An unreachable database is not the event's fault: it is waited out, not dead-lettered.
+"""
+from __future__ import annotations
+
+import asyncio
+from typing import Awaitable, Callable, Iterable
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from shared import context
+from shared.db import fetch, ident
+from shared.envelope import Envelope, MalformedMessage, from_kafka
+from shared.metrics import CONSUMER_APPLIED, CONSUMER_DEAD_LETTERED, CONSUMER_LAG, CONSUMER_SKIPPED
+
+log = structlog.get_logger(__name__)
+
+Handler = Callable[[AsyncConnection, Envelope], Awaitable[None]]
+
+
+def dead_letter_topic(consumer: str) -> str:
+    return f"{consumer}.dlq"
+
+
+class ConsumerRunner:
+    """Runs one consumer group member; `handler` is called inside the applying transaction."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        consumer: AIOKafkaConsumer,
+        producer: AIOKafkaProducer,
+        engine: AsyncEngine,
+        schema: str,
+        handler: Handler,
+        max_attempts: int = 3,
+        backoff_seconds: float = 0.2,
+        after_commit: Iterable[Callable[[], None]] = (),
+    ) -> None:
+        self.name, self.consumer, self.producer, self.engine = name, consumer, producer, engine
+        self.handler, self.max_attempts, self.backoff = handler, max_attempts, backoff_seconds
+        self.after_commit = list(after_commit)
+        s = ident(schema)
+        self._claim_sql = (
+            f"INSERT INTO {s}.applied_events AS a (consumer, stream, version, event_id) "
+            f"VALUES ($1, $2, $3, $4::uuid) ON CONFLICT (consumer, stream) DO UPDATE "
+            f"SET version = EXCLUDED.version, event_id = EXCLUDED.event_id, applied_at = now() "
+            f"WHERE a.version < EXCLUDED.version RETURNING 1"
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.consumer.start()
+        try:
+            while not stop.is_set():
+                batches = await self.consumer.getmany(timeout_ms=200)
+                for tp, records in batches.items():
+                    for record in records:
+                        await self._process(record, stop)
+                    await self.consumer.commit({tp: records[-1].offset + 1})
+                await self._report_lag()
+        finally:
+            await self.consumer.stop()
+
+    async def _process(self, record: ConsumerRecord, stop: asyncio.Event) -> None:
+        try:
+            env = from_kafka(record.headers, record.key, record.value)
+        except MalformedMessage as exc:
+            await self._dead_letter(record, exc, attempts=1)
+            return
+        failures = 0
+        while True:
+            try:
+                applied = await self._apply(env)
+                (CONSUMER_APPLIED if applied else CONSUMER_SKIPPED).labels(self.name, record.topic).inc()
+                return
+            except asyncio.CancelledError:
+                raise
+            except (OperationalError, InterfaceError, OSError) as exc:
+                log.warning("database unavailable; waiting", error=repr(exc), consumer=self.name)
+                await asyncio.sleep(1.0)  # not the event's fault: no attempt is counted
+            except Exception as exc:
+                if _is_disconnect(exc):
+                    await asyncio.sleep(1.0)
+                    continue
+                failures += 1
+                log.warning("handler failed", error=repr(exc), attempt=failures, event_id=env.id)
+                if failures >= self.max_attempts:
+                    await self._dead_letter(record, exc, attempts=failures)
+                    return
+                await asyncio.sleep(self.backoff * failures)
+
+    async def _apply(self, env: Envelope) -> bool:
+        async with self.engine.begin() as conn:
+            claimed = await fetch(
+                conn, self._claim_sql, self.name, f"{env.source}|{env.stream_id}", env.stream_version, env.id
+            )
+            if not claimed:
+                return False
+            with context.bound(context.caused_by(env.id, env.correlation_id)):
+                await self.handler(conn, env)
+        for hook in self.after_commit:
+            hook()
+        return True
+
+    async def _dead_letter(self, record: ConsumerRecord, error: BaseException, attempts: int) -> None:
+        headers = list(record.headers or ()) + [
+            ("dlq_consumer", self.name.encode()),
+            ("dlq_topic", record.topic.encode()),
+            ("dlq_partition", str(record.partition).encode()),
+            ("dlq_offset", str(record.offset).encode()),
+            ("dlq_attempts", str(attempts).encode()),
+            ("dlq_error", repr(error)[:2000].encode()),
+        ]
+        await self.producer.send_and_wait(
+            dead_letter_topic(self.name), value=record.value, key=record.key, headers=headers
+        )
+        CONSUMER_DEAD_LETTERED.labels(self.name, record.topic).inc()
+        log.error("event dead-lettered", topic=record.topic, offset=record.offset, error=repr(error))
+
+    async def _report_lag(self) -> None:
+        for tp in self.consumer.assignment():
+            highwater = self.consumer.highwater(tp)
+            if highwater is None:
+                continue
+            position = await self.consumer.position(tp)
+            CONSUMER_LAG.labels(self.name, tp.topic, str(tp.partition)).set(max(highwater - position, 0))
+
+
+def _is_disconnect(exc: BaseException) -> bool:
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+__all__ = ["ConsumerRunner", "Handler", "TopicPartition", "dead_letter_topic"]

@@ -1,0 +1,54 @@
+"""DDL of the tables every service schema holds; each service's first Alembic revision runs it."""
+from __future__ import annotations
+
+from shared.db import ident
+
+
+def infrastructure_ddl(schema: str) -> list[str]:
+    s = ident(schema)
+    return [
+        f"CREATE SCHEMA IF NOT EXISTS {s}",
+        # id: insertion order (gaps, not commit order); position: gap-free, assigned after commit.
+        f"""CREATE TABLE {s}.events (
+            id bigserial PRIMARY KEY,
+            position bigint,
+            event_id uuid NOT NULL,
+            stream_id text NOT NULL,
+            stream_version integer NOT NULL CHECK (stream_version > 0),
+            type text NOT NULL,
+            subject text NOT NULL,
+            time timestamptz NOT NULL,
+            correlation_id text NOT NULL,
+            causation_id text,
+            data jsonb NOT NULL,
+            recorded_at timestamptz NOT NULL DEFAULT now(),
+            CONSTRAINT events_event_id_key UNIQUE (event_id),
+            CONSTRAINT events_stream_version_key UNIQUE (stream_id, stream_version),
+            CONSTRAINT events_position_key UNIQUE (position)
+        )""",
+        f"CREATE INDEX events_unpositioned_idx ON {s}.events (id) WHERE position IS NULL",
+        f"CREATE INDEX events_subject_idx ON {s}.events (subject)",
+        f"""CREATE TABLE {s}.checkpoints (
+            name text PRIMARY KEY,
+            position bigint NOT NULL,
+            updated_at timestamptz NOT NULL DEFAULT now()
+        )""",
+        # What each consumer applied, per source stream: the record that makes redelivery harmless.
+        f"""CREATE TABLE {s}.applied_events (
+            consumer text NOT NULL,
+            stream text NOT NULL,
+            version integer NOT NULL,
+            event_id uuid NOT NULL,
+            applied_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (consumer, stream)
+        )""",
+        f"""CREATE TABLE {s}.idempotency_keys (
+            key text NOT NULL,
+            scope text NOT NULL,
+            request_hash text NOT NULL,
+            status_code integer NOT NULL,
+            body jsonb NOT NULL,
+            created_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (scope, key)
+        )""",
+    ]

@@ -1,0 +1,167 @@
+"""Event store on PostgreSQL: one per service schema.
+
+Appends are optimistic (unique stream_id + stream_version). A gap-free global `position` is handed
+out after commit by `assign_positions`, a single sequencer per schema, in the order commits become
+visible; so a reader following positions can never skip a transaction that committed late.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Sequence
+
+import orjson
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.db import fetch, from_jsonb, ident
+from shared.envelope import Envelope, source_of
+
+_COLUMNS = "event_id, stream_id, stream_version, type, subject, time, correlation_id, causation_id, data"
+_SELECT = f"SELECT position, {_COLUMNS}"
+
+
+class ConcurrencyError(Exception):
+    """The stream is not at the expected version: someone else appended first."""
+
+    def __init__(self, stream_id: str, expected: int, actual: int | None = None) -> None:
+        super().__init__(f"stream {stream_id!r} is at version {actual}, expected {expected}")
+        self.stream_id, self.expected, self.actual = stream_id, expected, actual
+
+
+def stamp(events: Sequence[Envelope], stream_id: str, expected_version: int) -> list[Envelope]:
+    return [
+        dataclasses.replace(e, stream_id=stream_id, stream_version=expected_version + i)
+        for i, e in enumerate(events, start=1)
+    ]
+
+
+def columns(events: Sequence[Envelope]) -> list[list[Any]]:
+    """Column arrays for `unnest`, in the order of `_COLUMNS` minus stream id and version."""
+    return [
+        [e.id for e in events],
+        [e.type for e in events],
+        [e.subject for e in events],
+        [e.time for e in events],
+        [e.correlation_id for e in events],
+        [e.causation_id for e in events],
+        [orjson.dumps(e.data).decode() for e in events],
+    ]
+
+
+class EventStore:
+    """Append and read one service's events. Every method runs on the caller's connection."""
+
+    def __init__(self, schema: str, service: str | None = None) -> None:
+        self.schema = s = ident(schema)
+        self.source = source_of(service or schema)
+        self._append_sql = f"""
+            INSERT INTO {s}.events ({_COLUMNS})
+            SELECT e.event_id, $1, $2::int + e.n::int, e.type, e.subject, e.time,
+                   e.correlation_id, e.causation_id, e.data::jsonb
+            FROM unnest($3::uuid[], $4::text[], $5::text[], $6::timestamptz[], $7::text[],
+                        $8::text[], $9::text[])
+                 WITH ORDINALITY AS e(event_id, type, subject, time, correlation_id,
+                                      causation_id, data, n)
+            WHERE $2::int = 0 OR EXISTS (
+                SELECT 1 FROM {s}.events WHERE stream_id = $1 AND stream_version = $2::int)
+            ORDER BY e.n
+            ON CONFLICT (event_id) DO NOTHING
+            RETURNING event_id"""
+        self._sequence_sql = f"""
+            WITH base AS (SELECT coalesce(max(position), 0) AS p FROM {s}.events),
+                 pending AS (SELECT id, row_number() OVER (ORDER BY id) AS rn
+                             FROM {s}.events WHERE position IS NULL ORDER BY id LIMIT $1)
+            UPDATE {s}.events e SET position = base.p + pending.rn
+            FROM pending, base WHERE e.id = pending.id"""
+        self._lock_key = f"servicetrail.sequencer.{s}"
+
+    async def append(
+        self, conn: AsyncConnection, stream_id: str, events: Sequence[Envelope], expected_version: int
+    ) -> int:
+        """Append in the caller's transaction; returns the stream's new version.
+
+        A retry carrying the same event ids is a no-op. Raises ConcurrencyError otherwise when
+        the stream is not at `expected_version` (the caller's transaction must then roll back).
+        """
+        if not events:
+            return expected_version
+        try:
+            rows = await fetch(conn, self._append_sql, stream_id, expected_version, *columns(events))
+        except IntegrityError as exc:
+            if "events_stream_version_key" not in str(exc.orig):
+                raise
+            raise ConcurrencyError(stream_id, expected_version) from exc
+        if len(rows) == len(events):
+            return expected_version + len(events)
+        return await self._settle_unwritten(conn, stream_id, events, expected_version)
+
+    async def _settle_unwritten(
+        self, conn: AsyncConnection, stream_id: str, events: Sequence[Envelope], expected: int
+    ) -> int:
+        found = await fetch(
+            conn,
+            f"SELECT stream_id, count(*), max(stream_version) FROM {self.schema}.events "
+            f"WHERE event_id = ANY($1::uuid[]) GROUP BY stream_id",
+            [e.id for e in events],
+        )
+        if len(found) == 1 and found[0][0] == stream_id and found[0][1] == len(events):
+            return int(found[0][2])  # a retry of an append that already committed
+        raise ConcurrencyError(stream_id, expected, await self.stream_version(conn, stream_id))
+
+    async def stream_version(self, conn: AsyncConnection, stream_id: str) -> int:
+        rows = await fetch(
+            conn,
+            f"SELECT coalesce(max(stream_version), 0) FROM {self.schema}.events WHERE stream_id = $1",
+            stream_id,
+        )
+        return int(rows[0][0])
+
+    async def read_stream(
+        self, conn: AsyncConnection, stream_id: str, after_version: int = 0
+    ) -> list[Envelope]:
+        rows = await fetch(
+            conn,
+            f"{_SELECT} FROM {self.schema}.events WHERE stream_id = $1 AND stream_version > $2 "
+            f"ORDER BY stream_version",
+            stream_id,
+            after_version,
+        )
+        return [self._envelope(r) for r in rows]
+
+    async def read_all(
+        self, conn: AsyncConnection, after_position: int = 0, limit: int = 1000
+    ) -> list[Envelope]:
+        """Committed events with a global position above `after_position`, in position order."""
+        rows = await fetch(
+            conn,
+            f"{_SELECT} FROM {self.schema}.events WHERE position > $1 ORDER BY position LIMIT $2",
+            after_position,
+            limit,
+        )
+        return [self._envelope(r) for r in rows]
+
+    async def assign_positions(self, conn: AsyncConnection, limit: int = 10_000) -> int:
+        """Number the committed, unnumbered events; run it in its own short transaction."""
+        await fetch(conn, "SELECT pg_advisory_xact_lock(hashtext($1))", self._lock_key)
+        result = await conn.exec_driver_sql(self._sequence_sql, (limit,))
+        return result.rowcount
+
+    async def head(self, conn: AsyncConnection) -> int:
+        rows = await fetch(conn, f"SELECT coalesce(max(position), 0) FROM {self.schema}.events")
+        return int(rows[0][0])
+
+    def _envelope(self, row: Any) -> Envelope:
+        position, event_id, stream_id, version, type_, subject, time, corr, cause, data = row
+        return Envelope(
+            id=str(event_id),
+            source=self.source,
+            type=type_,
+            subject=subject,
+            time=time,
+            stream_id=stream_id,
+            stream_version=version,
+            correlation_id=corr,
+            causation_id=cause,
+            data=from_jsonb(data),
+            position=position,
+        )

@@ -1,0 +1,95 @@
+"""The FastAPI application every service starts from: health, readiness, metrics, errors, lineage."""
+from __future__ import annotations
+
+import time
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Awaitable, Callable
+
+from fastapi import FastAPI, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared import context
+from shared.http.problems import install_problem_handlers
+from shared.metrics import HTTP_LATENCY
+
+CORRELATION_HEADER = "x-correlation-id"
+ReadyCheck = Callable[[], Awaitable[dict[str, bool]]]
+
+
+class CorrelationMiddleware:
+    """Binds a correlation id (taken from the caller or new) for everything the request causes."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app, self.service = app, service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or ())
+        incoming = headers.get(CORRELATION_HEADER.encode(), b"").decode()[:128]
+        ctx = context.MessageContext(correlation_id=incoming or context.new_id(), causation_id=context.new_id())
+        started, status = time.perf_counter(), [500]
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+                message.setdefault("headers", []).append(
+                    (CORRELATION_HEADER.encode(), ctx.correlation_id.encode())
+                )
+            await send(message)
+
+        with context.bound(ctx):
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                route = scope.get("route")
+                HTTP_LATENCY.labels(
+                    self.service, scope["method"], getattr(route, "path", "unmatched"), str(status[0])
+                ).observe(time.perf_counter() - started)
+
+
+def create_app(
+    *,
+    service: str,
+    ready: ReadyCheck,
+    lifespan: Callable[[FastAPI], Any],
+    version: str = "0.1.0",
+) -> FastAPI:
+    app = FastAPI(
+        title=f"ServiceTrail {service}",
+        version=version,
+        lifespan=lifespan,
+        responses={
+            401: {"description": "Missing or invalid bearer token"},
+            403: {"description": "Role not allowed"},
+            422: {"description": "Invalid input (problem details naming the field)"},
+        },
+    )
+    install_problem_handlers(app)
+    app.add_middleware(CorrelationMiddleware, service=service)
+
+    @app.get("/healthz", tags=["operations"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": service}
+
+    @app.get("/readyz", tags=["operations"])
+    async def readyz() -> JSONResponse:
+        checks = await ready()
+        ok = all(checks.values())
+        return JSONResponse(
+            {"status": "ready" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503
+        )
+
+    @app.get("/metrics", tags=["operations"])
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+@asynccontextmanager
+async def no_lifespan(_: FastAPI) -> AsyncIterator[None]:
+    yield

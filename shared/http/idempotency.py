@@ -1,0 +1,76 @@
+"""`Idempotency-Key`: a retried command returns the first answer and records nothing twice.
+
+Two layers: ids of everything a command creates derive from the key (so even a retry racing the
+first attempt, or following a crash, appends the same event ids and the event store keeps one);
+and the first answer is kept here so that a retry gets it back verbatim.
+"""
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Callable
+
+import orjson
+from fastapi import Depends, Request
+from fastapi.responses import JSONResponse
+
+from shared.auth import Principal, authenticated
+from shared.db import fetch, ident
+from shared.errors import Invalid
+
+HEADER = "Idempotency-Key"
+
+
+class Idempotency:
+    def __init__(self, request: Request, scope: str, key: str | None, body_hash: str) -> None:
+        self._runtime = request.app.state.runtime
+        self._schema = ident(self._runtime.settings.schema_name)
+        self.scope, self.key, self.body_hash = scope, key, body_hash
+
+    @property
+    def seed(self) -> str | None:
+        return f"{self.scope}:{self.key}" if self.key else None
+
+    async def replay(self) -> JSONResponse | None:
+        if not self.key:
+            return None
+        async with self._runtime.engine.connect() as conn:
+            rows = await fetch(
+                conn,
+                f"SELECT request_hash, status_code, body FROM {self._schema}.idempotency_keys "
+                f"WHERE scope = $1 AND key = $2",
+                self.scope,
+                self.key,
+            )
+        if not rows:
+            return None
+        request_hash, status, body = rows[0]
+        if request_hash != self.body_hash:
+            raise Invalid(HEADER, "this key was already used for a different request body")
+        return JSONResponse(orjson.loads(body), status_code=status, headers={"Idempotent-Replayed": "true"})
+
+    async def remember(self, status: int, body: Any) -> JSONResponse:
+        content = orjson.loads(orjson.dumps(body))
+        if self.key:
+            async with self._runtime.engine.begin() as conn:
+                await fetch(
+                    conn,
+                    f"INSERT INTO {self._schema}.idempotency_keys (key, scope, request_hash, status_code, body) "
+                    f"VALUES ($1, $2, $3, $4, $5::jsonb) ON CONFLICT (scope, key) DO NOTHING",
+                    self.key,
+                    self.scope,
+                    self.body_hash,
+                    status,
+                    orjson.dumps(content).decode(),
+                )
+        return JSONResponse(content, status_code=status)
+
+
+def idempotency(command: str) -> Callable[..., Any]:
+    async def dependency(request: Request, principal: Principal = Depends(authenticated)) -> Idempotency:
+        key = request.headers.get(HEADER)
+        if key is not None and not (1 <= len(key) <= 255):
+            raise Invalid(HEADER, "must be 1 to 255 characters")
+        body_hash = hashlib.sha256(await request.body()).hexdigest()
+        return Idempotency(request, f"{command}:{principal.subject}", key, body_hash)
+
+    return dependency

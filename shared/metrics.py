@@ -1,0 +1,26 @@
+"""Prometheus metrics shared by the machinery; labelled by service so processes can share code."""
+from prometheus_client import Counter, Gauge, Histogram
+
+RELAY_PUBLISHED = Counter(
+    "servicetrail_relay_published_total", "Events the outbox relay published", ["service"]
+)
+RELAY_POSITION = Gauge(
+    "servicetrail_relay_position", "Last global position the relay published", ["service"]
+)
+CONSUMER_APPLIED = Counter(
+    "servicetrail_consumer_applied_total", "Events a consumer applied", ["consumer", "topic"]
+)
+CONSUMER_SKIPPED = Counter(
+    "servicetrail_consumer_duplicates_total", "Redelivered events a consumer skipped", ["consumer", "topic"]
+)
+CONSUMER_DEAD_LETTERED = Counter(
+    "servicetrail_consumer_dead_lettered_total", "Events sent to the dead-letter topic", ["consumer", "topic"]
+)
+CONSUMER_LAG = Gauge(
+    "servicetrail_consumer_lag",
+    "Records behind the fetch high watermark",
+    ["consumer", "topic", "partition"],
+)
+HTTP_LATENCY = Histogram(
+    "servicetrail_http_request_seconds", "HTTP request latency", ["service", "method", "route", "status"]
+)

@@ -1,0 +1,44 @@
+"""Run a service's Alembic migrations into its schema; called on every start (idempotent)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command, context
+from alembic.config import Config
+from sqlalchemy import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.eventstore.schema import infrastructure_ddl
+
+_SCRIPT_LOCATION = Path(__file__).parent / "alembic"
+
+
+def schema() -> str:
+    """The schema being migrated; for use inside revision scripts."""
+    return context.config.attributes["schema"]
+
+
+def create_infrastructure(op) -> None:  # type: ignore[no-untyped-def]
+    """Event store, checkpoints, applied-event record and idempotency keys for this schema."""
+    for statement in infrastructure_ddl(schema()):
+        op.execute(statement)
+
+
+def _config(versions: Path, schema_name: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_SCRIPT_LOCATION))
+    cfg.set_main_option("version_locations", str(versions))
+    cfg.set_main_option("path_separator", "os")
+    cfg.attributes["schema"] = schema_name
+    return cfg
+
+
+async def migrate(engine: AsyncEngine, versions: Path, schema_name: str) -> None:
+    cfg = _config(versions, schema_name)
+
+    def upgrade(connection: Connection) -> None:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "head")
+
+    async with engine.begin() as conn:
+        await conn.run_sync(upgrade)

@@ -1,0 +1,64 @@
+"""Loads aggregates from their streams and turns their new events into envelopes to append."""
+from __future__ import annotations
+
+from typing import Generic, Sequence, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared import context
+from shared.aggregate import Aggregate, IdSource
+from shared.clock import Clock
+from shared.envelope import Envelope
+from shared.events import DomainEvent, EventRegistry
+from shared.eventstore import EventStore
+
+A = TypeVar("A", bound=Aggregate)
+
+
+class EventSourcedRepository(Generic[A]):
+    def __init__(
+        self,
+        store: EventStore,
+        registry: EventRegistry,
+        aggregate: type[A],
+        stream_prefix: str,
+        clock: Clock,
+    ) -> None:
+        self.store, self.registry, self.aggregate = store, registry, aggregate
+        self.prefix, self.clock = stream_prefix, clock
+
+    def stream_id(self, aggregate_id: str) -> str:
+        return f"{self.prefix}-{aggregate_id}"
+
+    async def get(self, conn: AsyncConnection, aggregate_id: str) -> A | None:
+        envelopes = await self.store.read_stream(conn, self.stream_id(aggregate_id))
+        if not envelopes:
+            return None
+        events = [self.registry.decode(e.type, e.data) for e in envelopes]
+        return self.aggregate.rehydrate(events, envelopes[-1].stream_version)
+
+    def envelopes(self, events: Sequence[DomainEvent], ids: IdSource | None = None) -> list[Envelope]:
+        ids = ids or IdSource()
+        ctx = context.current()
+        now = self.clock.now()
+        return [
+            Envelope(
+                id=ids.next(),
+                source=self.store.source,
+                type=self.registry.type_of(event),
+                subject=event.subject,
+                time=now,
+                stream_id="",
+                stream_version=0,
+                correlation_id=ctx.correlation_id,
+                causation_id=ctx.causation_id,
+                data=event.model_dump(mode="json"),
+            )
+            for event in events
+        ]
+
+    async def save(self, conn: AsyncConnection, aggregate_id: str, aggregate: A, ids: IdSource | None = None) -> int:
+        """Append the aggregate's new events inside the caller's transaction."""
+        events = aggregate.take_pending()
+        return await self.store.append(conn, self.stream_id(aggregate_id), self.envelopes(events, ids), aggregate.version)
+

@@ -1,0 +1,157 @@
+"""One service process: its database, event store, outbox relay and consumers, started together."""
+from __future__ import annotations
+
+import asyncio
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import AsyncIterator, Sequence
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from shared.aio import wait_or_timeout
+from shared.auth import TokenService
+from shared.clock import Clock, SystemClock
+from shared.consumer import ConsumerRunner, Handler, dead_letter_topic
+from shared.db import make_engine
+from shared.envelope import Envelope
+from shared.eventstore import EventStore, GroupCommitAppender
+from shared.kafka import broker_reachable, ensure_topics, make_consumer, make_producer
+from shared.migrations import migrate
+from shared.outbox import OutboxRelay
+from shared.settings import ServiceSettings
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    name: str
+    topics: tuple[str, ...]
+    handler: Handler
+
+
+class ServiceRuntime:
+    """Owns the connections and background tasks of one service; the lifespan starts and stops it."""
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        *,
+        migrations: Path,
+        clock: Clock | None = None,
+        consumers: Sequence[ConsumerSpec] = (),
+        publishes: bool = True,
+    ) -> None:
+        if not settings.database_url:
+            raise RuntimeError("DATABASE_URL is not set (make run starts an embedded PostgreSQL)")
+        self.settings, self.migrations = settings, migrations
+        self.clock = clock or SystemClock()
+        self.consumers = list(consumers)
+        self.publishes = publishes
+        self.engine = make_engine(settings.database_url, settings.db_pool_size)
+        self.store = EventStore(settings.schema_name, settings.service)
+        self.appender = GroupCommitAppender(self.engine, self.store, settings.append_writers)
+        self.tokens = TokenService(settings)
+        self.producer: AIOKafkaProducer | None = None
+        self.relay: OutboxRelay | None = None
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        s = self.settings
+        await migrate(self.engine, self.migrations, s.schema_name)
+        consumed = [t for c in self.consumers for t in c.topics]
+        own = [s.topic] if self.publishes else []
+        await ensure_topics(s, [*own, *consumed, *(dead_letter_topic(c.name) for c in self.consumers)])
+        self.producer = make_producer(s, f"{s.service}-producer")
+        await self.producer.start()
+        await self.appender.start()
+        self._stop.clear()
+        self._tasks = [await self._start_relay()] if self.publishes else []
+        self._tasks += [
+            asyncio.create_task(self._supervise(spec), name=f"consumer-{spec.name}") for spec in self.consumers
+        ]
+        log.info("service started", service=s.service, schema=s.schema_name)
+
+    async def _start_relay(self) -> asyncio.Task[None]:
+        assert self.producer is not None
+        s = self.settings
+        self.relay = OutboxRelay(
+            self.engine, self.store, self.producer, s.topic,
+            batch_size=s.relay_batch_size, poll_seconds=s.relay_poll_seconds,
+        )
+        if s.relay_republish_from is not None:
+            await self.relay.republish_from(s.relay_republish_from)
+        return asyncio.create_task(self.relay.run(self._stop), name=f"{s.service}-relay")
+
+    async def stop(self) -> None:
+        self._stop.set()
+        _, pending = await asyncio.wait(self._tasks, timeout=5) if self._tasks else ((), ())
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.appender.stop()
+        if self.producer is not None:
+            await self.producer.stop()
+        await self.engine.dispose()
+
+    async def append(self, stream_id: str, events: Sequence[Envelope], expected_version: int) -> int:
+        """Append in a transaction of its own (group-committed), then nudge the relay."""
+        version = await self.appender.append(stream_id, events, expected_version)
+        self.wake_relay()
+        return version
+
+    def wake_relay(self) -> None:
+        if self.relay is not None:
+            self.relay.wake()
+
+    async def ready(self) -> dict[str, bool]:
+        try:
+            async with self.engine.connect() as conn:
+                await asyncio.wait_for(conn.execute(text("SELECT 1")), 2)
+            database = True
+        except Exception:
+            database = False
+        broker = self.producer is not None and await broker_reachable(self.producer)
+        return {"database": database, "broker": broker}
+
+    @asynccontextmanager
+    async def lifespan(self, app: FastAPI) -> AsyncIterator[None]:
+        app.state.runtime = self
+        app.state.tokens = self.tokens
+        await self.start()
+        try:
+            yield
+        finally:
+            await self.stop()
+
+    async def _supervise(self, spec: ConsumerSpec) -> None:
+        """Keep a consumer running: a broker outage or crash restarts it from committed offsets."""
+        while not self._stop.is_set():
+            runner = self._runner(spec)
+            try:
+                await runner.run(self._stop)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.error("consumer crashed; restarting", consumer=spec.name, error=repr(exc))
+                await wait_or_timeout(self._stop, 1.0)
+
+    def _runner(self, spec: ConsumerSpec) -> ConsumerRunner:
+        assert self.producer is not None
+        return ConsumerRunner(
+            name=spec.name,
+            consumer=make_consumer(self.settings, spec.name, *spec.topics),
+            producer=self.producer,
+            engine=self.engine,
+            schema=self.settings.schema_name,
+            handler=spec.handler,
+            max_attempts=self.settings.consumer_max_attempts,
+            backoff_seconds=self.settings.consumer_retry_backoff_seconds,
+            after_commit=[self.wake_relay],
+        )
+

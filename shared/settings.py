@@ -1,0 +1,53 @@
+"""Configuration from the environment (pydantic-settings); names match CONTRACT.md where it fixes them."""
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "servicetrail-local-development-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    database_url: str | None = Field(default=None, description="unset = embedded PostgreSQL")
+    kafka_bootstrap_servers: str | None = Field(default=None, description="unset = embedded broker")
+    # Tansu has no InitProducerId; real Kafka keeps idempotence on.
+    kafka_idempotence: bool = True
+    topic_partitions: int = Field(default=3, ge=1)
+
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    jwt_issuer: str = "servicetrail"
+    jwt_audience: str = "servicetrail"
+    jwt_ttl_seconds: int = Field(default=8 * 3600, ge=60)
+
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    relay_poll_seconds: float = Field(default=0.25, gt=0)
+    relay_batch_size: int = Field(default=500, ge=1)
+    # Set when the broker is known to be empty (the embedded one restarts with nothing).
+    relay_republish_from: int | None = None
+
+    consumer_max_attempts: int = Field(default=3, ge=1)
+    consumer_retry_backoff_seconds: float = Field(default=0.2, ge=0)
+
+    db_pool_size: int = Field(default=10, ge=1)
+    append_writers: int = Field(default=2, ge=1)
+
+
+class ServiceSettings(Settings):
+    """One service's settings: the schema it owns and where it listens."""
+
+    service: str
+    db_schema: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @property
+    def schema_name(self) -> str:
+        return self.db_schema or self.service
+
+    @property
+    def topic(self) -> str:
+        return f"{self.service}.events"
