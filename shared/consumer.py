@@ -104,6 +104,7 @@ class ConsumerRunner:
                 conn, self._claim_sql, self.name, f"{env.source}|{env.stream_id}", env.stream_version, env.id
             )
             if not claimed:
+                log.debug("duplicate skipped", event_id=env.id, consumer=self.name)
                 return False
             with context.bound(context.caused_by(env.id, env.correlation_id)):
                 await self.handler(conn, env)

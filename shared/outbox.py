@@ -40,6 +40,7 @@ class OutboxRelay:
         self.batch_size, self.poll_seconds, self.name = batch_size, poll_seconds, name
         self._wake = asyncio.Event()
         self._service = store.schema
+        self._lock_key = f"servicetrail.relay.{store.schema}.{name}"
 
     def wake(self) -> None:
         """Something was committed: look now rather than at the next poll."""
@@ -78,6 +79,7 @@ class OutboxRelay:
     async def republish_from(self, position: int) -> None:
         """Publish everything after `position` again (e.g. to a broker that restarted empty)."""
         async with self.engine.begin() as conn:
+            await fetch(conn, "SELECT pg_advisory_xact_lock(hashtext($1))", self._lock_key)  # after any batch in flight
             await self._save(conn, position)
         log.info("relay rewound", relay=self.name, position=position)
 
@@ -88,9 +90,7 @@ class OutboxRelay:
         return int(rows[0][0]) if rows else 0
 
     async def _lead(self, conn: AsyncConnection) -> bool:
-        rows = await fetch(
-            conn, "SELECT pg_try_advisory_xact_lock(hashtext($1))", f"{self.store.schema}.{self.name}"
-        )
+        rows = await fetch(conn, "SELECT pg_try_advisory_xact_lock(hashtext($1))", self._lock_key)
         return bool(rows[0][0])
 
     async def _publish(self, events: list[Envelope]) -> None:

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     # Set when the broker is known to be empty (the embedded one restarts with nothing).
     relay_republish_from: int | None = None
 
+    # How soon a dead group member's partitions move to a live one.
+    consumer_session_timeout_ms: int = Field(default=10_000, ge=1_000)
     consumer_max_attempts: int = Field(default=3, ge=1)
     consumer_retry_backoff_seconds: float = Field(default=0.2, ge=0)
 
