@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 
 from shared.auth import Principal, authenticated
-from shared.db import fetch, ident
+from shared.db import fetch, from_jsonb, ident
 from shared.errors import Invalid
 
 HEADER = "Idempotency-Key"
@@ -46,7 +46,7 @@ class Idempotency:
         request_hash, status, body = rows[0]
         if request_hash != self.body_hash:
             raise Invalid(HEADER, "this key was already used for a different request body")
-        return JSONResponse(orjson.loads(body), status_code=status, headers={"Idempotent-Replayed": "true"})
+        return JSONResponse(from_jsonb(body), status_code=status, headers={"Idempotent-Replayed": "true"})
 
     async def remember(self, status: int, body: Any) -> JSONResponse:
         content = orjson.loads(orjson.dumps(body))

@@ -1,0 +1,75 @@
+"""The four services as real processes (`servicetrail serve`), on the suite's PostgreSQL and broker."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from typing import Iterator
+
+import httpx
+import pytest
+
+from shared.auth import Role, TokenService
+from shared.runtime.embedded import free_port
+from shared.settings import Settings
+from tests.conftest import ROOT, Broker
+
+SERVICES = ("intake", "dispatch", "feedback", "analytics")
+
+
+class Stack:
+    def __init__(self, urls: dict[str, str]) -> None:
+        self.urls = urls
+        self._tokens = TokenService(Settings())
+
+    def client(self, service: str, role: Role, subject: str | None = None) -> httpx.Client:
+        token = self._tokens.mint(role, subject or f"e2e-{role.value}")
+        return httpx.Client(base_url=self.urls[service], headers={"Authorization": f"Bearer {token}"}, timeout=10)
+
+
+@pytest.fixture(scope="session")
+def stack(database_url: str, broker: Broker) -> Iterator[Stack]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
+        "KAFKA_IDEMPOTENCE": str(broker.idempotence).lower(),
+        "RELAY_POLL_SECONDS": "0.05",
+        "CONSUMER_SESSION_TIMEOUT_MS": "3000",
+    }
+    ports = {name: free_port() for name in SERVICES}
+    logs = ROOT / "var" / "e2e"
+    logs.mkdir(parents=True, exist_ok=True)
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "shared.cli", "serve", name, "--port", str(port)],
+            env=env, cwd=ROOT, stdout=open(logs / f"{name}.log", "ab"), stderr=subprocess.STDOUT,
+        )
+        for name, port in ports.items()
+    ]
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    try:
+        _await_ready(urls, processes)
+        yield Stack(urls)
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(15)
+
+
+def _await_ready(urls: dict[str, str], processes: list[subprocess.Popen], timeout: float = 60) -> None:
+    deadline, waiting = time.monotonic() + timeout, set(urls)
+    while waiting and time.monotonic() < deadline:
+        if any(p.poll() is not None for p in processes):
+            raise RuntimeError("a service exited during start; see var/e2e/*.log")
+        for name in list(waiting):
+            try:
+                if httpx.get(f"{urls[name]}/readyz", timeout=1).status_code == 200:
+                    waiting.discard(name)
+            except httpx.HTTPError:
+                pass
+        time.sleep(0.1)
+    if waiting:
+        raise RuntimeError(f"not ready: {sorted(waiting)}")

@@ -1,0 +1,105 @@
+"""One request end to end over HTTP, through the real service processes, broker and database."""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import httpx
+import pytest
+
+from shared.auth import Role
+from tests.e2e.conftest import Stack
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.kafka]
+
+REQUEST = {
+    "customer": {"id": "cust-1", "name": "Ada Lovelace", "phone": "+44 20 7946 0000", "email": "ada@example.com"},
+    "channel": "phone",
+    "kind": "fault",
+    "category": "Equipment > printer",
+    "title": "Printer jams on every page",
+    "description": "Since this morning the office printer jams on every page.",
+    "urgency": "high",
+    "impact": "medium",
+    "location": "Floor 2",
+}
+
+
+def eventually(fetch: Callable[[], httpx.Response], ok: Callable[[httpx.Response], bool], timeout: float = 30) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        response = fetch()
+        if ok(response):
+            return response.json()
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not reached in {timeout}s; last answer {response.status_code} {response.text}")
+        time.sleep(0.1)
+
+
+def test_a_submitted_request_is_triaged_gets_a_job_and_shows_in_the_timeline_in_order(stack: Stack):
+    agent = stack.client("intake", Role.agent, "agent-7")
+    created = agent.post("/v1/requests", json=REQUEST, headers={"X-Correlation-Id": "corr-e2e-1"})
+    assert created.status_code == 201, created.text
+    request = created.json()
+    assert request["status"] == "triaged" and request["priority"] == "P2"
+    assert request["respond_by"] and request["resolve_by"] and request["owner"] == "agent-7"
+    assert created.headers["x-correlation-id"] == "corr-e2e-1"
+    assert agent.get(f"/v1/requests/{request['id']}").json()["version"] == 2
+
+    dispatcher = stack.client("dispatch", Role.dispatcher)
+    job = eventually(lambda: dispatcher.get(f"/v1/jobs/{request['id']}"), lambda r: r.status_code == 200)
+    assert job["status"] == "open" and job["priority"] == "P2" and job["required_skills"] == ["equipment"]
+
+    analyst = stack.client("analytics", Role.analyst)
+    timeline = eventually(
+        lambda: analyst.get(f"/v1/requests/{request['id']}/timeline"),
+        lambda r: r.status_code == 200 and len(r.json()["events"]) == 3,
+    )
+    events = timeline["events"]
+    assert [e["name"] for e in events] == ["RequestReceived", "RequestTriaged", "JobOpened"]
+    assert [e["service"] for e in events] == ["intake", "intake", "dispatch"]
+    assert {e["correlation_id"] for e in events} == {"corr-e2e-1"}
+    assert events[2]["causation_id"] == events[1]["id"]
+    assert events[0]["type"] == "servicetrail.intake.RequestReceived.v1"
+
+
+def test_a_retried_submit_with_an_idempotency_key_returns_the_first_answer_and_records_once(stack: Stack):
+    agent = stack.client("intake", Role.agent)
+    headers = {"Idempotency-Key": "retry-1"}
+    first = agent.post("/v1/requests", json=REQUEST, headers=headers)
+    again = agent.post("/v1/requests", json=REQUEST, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()
+    other = agent.post("/v1/requests", json={**REQUEST, "title": "Another"}, headers=headers)
+    assert other.status_code == 422 and "Idempotency-Key" in other.json()["detail"]
+    analyst = stack.client("analytics", Role.analyst)
+    timeline = eventually(
+        lambda: analyst.get(f"/v1/requests/{first.json()['id']}/timeline"),
+        lambda r: r.status_code == 200 and len(r.json()["events"]) >= 3,
+    )
+    time.sleep(0.5)
+    names = [e["name"] for e in analyst.get(f"/v1/requests/{first.json()['id']}/timeline").json()["events"]]
+    assert names == ["RequestReceived", "RequestTriaged", "JobOpened"], timeline
+
+
+def test_every_service_reports_health_readiness_metrics_and_openapi(stack: Stack):
+    for name, url in stack.urls.items():
+        assert httpx.get(f"{url}/healthz").json()["status"] == "ok"
+        ready = httpx.get(f"{url}/readyz").json()
+        assert ready == {"status": "ready", "checks": {"database": True, "broker": True}}, name
+        assert "servicetrail_http_request_seconds" in httpx.get(f"{url}/metrics").text or name
+        assert httpx.get(f"{url}/openapi.json").status_code == 200
+
+
+def test_calls_without_a_valid_token_are_refused_and_bad_input_names_the_field(stack: Stack):
+    url = stack.urls["intake"]
+    assert httpx.post(f"{url}/v1/requests", json=REQUEST).status_code == 401
+    assert httpx.get(f"{url}/v1/requests/x", headers={"Authorization": "Bearer nonsense"}).status_code == 401
+    analyst = stack.client("intake", Role.analyst)
+    assert analyst.post("/v1/requests", json=REQUEST).status_code == 403
+    agent = stack.client("intake", Role.agent)
+    bad = agent.post("/v1/requests", json={**REQUEST, "urgency": "extreme"})
+    assert bad.status_code == 422
+    assert bad.headers["content-type"] == "application/problem+json"
+    assert bad.json()["errors"][0]["field"] == "urgency"
+    assert agent.get("/v1/requests/does-not-exist").status_code == 404
