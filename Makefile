@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test bench clean
+.PHONY: install run test bench lint clean
 
 install: $(STAMP)
 
@@ -19,6 +19,9 @@ run: install
 
 test: install
 	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check shared services tests benchmarks
 
 bench: install
 	$(BIN)/python -m benchmarks.run

@@ -92,7 +92,7 @@ async def main() -> dict:
         for _ in range(ROUNDS):
             raw.append(await raw_round(url))
             stored.append(await store_round(url))
-    ratios = [s / r for s, r in zip(stored, raw)]
+    ratios = [s / r for s, r in zip(stored, raw, strict=True)]
     result = {
         "what": "append throughput, 1 event per transaction, 16 concurrent writers, events/s",
         "event_store_group_commit": summary(stored),

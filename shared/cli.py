@@ -61,14 +61,14 @@ def republish(
 ) -> None:
     """Rewind a relay so it publishes again (e.g. to a broker that restarted empty)."""
     from shared.db import make_engine
-    from shared.eventstore import EventStore
-    from shared.outbox import OutboxRelay
+    from shared.outbox import RelayCheckpoint
 
     async def rewind() -> None:
         settings = ServiceSettings(service=service)
-        engine = make_engine(settings.database_url or "", 1)
-        relay = OutboxRelay(engine, EventStore(settings.schema_name, service), None, settings.topic)  # type: ignore[arg-type]
-        await relay.republish_from(from_position)
+        if not settings.database_url:
+            raise typer.BadParameter("DATABASE_URL must point at the service's database")
+        engine = make_engine(settings.database_url, 1)
+        await RelayCheckpoint(settings.schema_name).rewind(engine, from_position)
         await engine.dispose()
 
     asyncio.run(rewind())

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared import context
+from shared.aio import wait_or_timeout
 from shared.db import fetch, ident
 from shared.envelope import Envelope, MalformedMessage, from_kafka
 from shared.metrics import CONSUMER_APPLIED, CONSUMER_DEAD_LETTERED, CONSUMER_LAG, CONSUMER_SKIPPED
@@ -63,39 +64,41 @@ class ConsumerRunner:
             while not stop.is_set():
                 batches = await self.consumer.getmany(timeout_ms=200)
                 for tp, records in batches.items():
+                    finished = None
                     for record in records:
-                        await self._process(record, stop)
-                    await self.consumer.commit({tp: records[-1].offset + 1})
+                        if not await self._process(record, stop):
+                            break  # stopping mid-way: the rest is redelivered to whoever comes next
+                        finished = record.offset + 1
+                    if finished is not None:
+                        await self.consumer.commit({tp: finished})
                 await self._report_lag()
         finally:
             await self.consumer.stop()
 
-    async def _process(self, record: ConsumerRecord, stop: asyncio.Event) -> None:
+    async def _process(self, record: ConsumerRecord, stop: asyncio.Event) -> bool:
+        """Apply, skip or dead-letter one record; False only when stopping left it unfinished."""
         try:
             env = from_kafka(record.headers, record.key, record.value)
         except MalformedMessage as exc:
             await self._dead_letter(record, exc, attempts=1)
-            return
+            return True
         failures = 0
         while True:
             try:
                 applied = await self._apply(env)
                 (CONSUMER_APPLIED if applied else CONSUMER_SKIPPED).labels(self.name, record.topic).inc()
-                return
-            except asyncio.CancelledError:
-                raise
-            except (OperationalError, InterfaceError, OSError) as exc:
-                log.warning("database unavailable; waiting", error=repr(exc), consumer=self.name)
-                await asyncio.sleep(1.0)  # not the event's fault: no attempt is counted
+                return True
             except Exception as exc:
-                if _is_disconnect(exc):
-                    await asyncio.sleep(1.0)
+                if _database_unavailable(exc):  # not the event's fault: no attempt is counted
+                    log.warning("database unavailable; waiting", error=repr(exc), consumer=self.name)
+                    if await wait_or_timeout(stop, 1.0):
+                        return False
                     continue
                 failures += 1
                 log.warning("handler failed", error=repr(exc), attempt=failures, event_id=env.id)
                 if failures >= self.max_attempts:
                     await self._dead_letter(record, exc, attempts=failures)
-                    return
+                    return True
                 await asyncio.sleep(self.backoff * failures)
 
     async def _apply(self, env: Envelope) -> bool:
@@ -136,7 +139,9 @@ class ConsumerRunner:
             CONSUMER_LAG.labels(self.name, tp.topic, str(tp.partition)).set(max(highwater - position, 0))
 
 
-def _is_disconnect(exc: BaseException) -> bool:
+def _database_unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, (OperationalError, InterfaceError, OSError)):
+        return True
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 

@@ -5,7 +5,6 @@ import re
 from typing import Any
 
 import orjson
-
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")

@@ -14,12 +14,46 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.aio import wait_or_timeout
-from shared.db import fetch
+from shared.db import fetch, ident
 from shared.envelope import Envelope, to_kafka
 from shared.eventstore import EventStore
 from shared.metrics import RELAY_POSITION, RELAY_PUBLISHED
 
 log = structlog.get_logger(__name__)
+
+
+class RelayCheckpoint:
+    """How far a schema's relay has published, and the lock that lets one relay run at a time."""
+
+    def __init__(self, schema: str, name: str = "relay") -> None:
+        self.schema, self.name = ident(schema), name
+        self.lock_key = f"servicetrail.relay.{schema}.{name}"
+
+    async def read(self, conn: AsyncConnection) -> int:
+        rows = await fetch(conn, f"SELECT position FROM {self.schema}.checkpoints WHERE name = $1", self.name)
+        return int(rows[0][0]) if rows else 0
+
+    async def save(self, conn: AsyncConnection, position: int) -> None:
+        await fetch(
+            conn,
+            f"INSERT INTO {self.schema}.checkpoints (name, position) VALUES ($1, $2) "
+            f"ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position, updated_at = now()",
+            self.name,
+            position,
+        )
+
+    async def try_lead(self, conn: AsyncConnection) -> bool:
+        """Held until the caller's transaction ends; False while another relay holds it."""
+        rows = await fetch(conn, "SELECT pg_try_advisory_xact_lock(hashtext($1))", self.lock_key)
+        return bool(rows[0][0])
+
+    async def rewind(self, engine: AsyncEngine, position: int) -> None:
+        """Publish everything after `position` again (e.g. to a broker that restarted empty)."""
+        async with engine.begin() as conn:
+            # Wait out a batch in flight, or its checkpoint would overwrite this one.
+            await fetch(conn, "SELECT pg_advisory_xact_lock(hashtext($1))", self.lock_key)
+            await self.save(conn, position)
+        log.info("relay rewound", schema=self.schema, relay=self.name, position=position)
 
 
 class OutboxRelay:
@@ -37,10 +71,9 @@ class OutboxRelay:
         name: str = "relay",
     ) -> None:
         self.engine, self.store, self.producer, self.topic = engine, store, producer, topic
-        self.batch_size, self.poll_seconds, self.name = batch_size, poll_seconds, name
+        self.batch_size, self.poll_seconds = batch_size, poll_seconds
+        self.checkpoint = RelayCheckpoint(store.schema, name)
         self._wake = asyncio.Event()
-        self._service = store.schema
-        self._lock_key = f"servicetrail.relay.{store.schema}.{name}"
 
     def wake(self) -> None:
         """Something was committed: look now rather than at the next poll."""
@@ -51,16 +84,16 @@ class OutboxRelay:
         async with self.engine.begin() as conn:
             await self.store.assign_positions(conn)
         async with self.engine.begin() as conn:
-            if not await self._lead(conn):
+            if not await self.checkpoint.try_lead(conn):
                 return 0
-            checkpoint = await self.checkpoint(conn)
-            events = await self.store.read_all(conn, checkpoint, self.batch_size)
+            position = await self.checkpoint.read(conn)
+            events = await self.store.read_all(conn, position, self.batch_size)
             if not events:
                 return 0
             await self._publish(events)
-            await self._save(conn, events[-1].position or checkpoint)
-        RELAY_PUBLISHED.labels(self._service).inc(len(events))
-        RELAY_POSITION.labels(self._service).set(events[-1].position or 0)
+            await self.checkpoint.save(conn, events[-1].position or position)
+        RELAY_PUBLISHED.labels(self.store.schema).inc(len(events))
+        RELAY_POSITION.labels(self.store.schema).set(events[-1].position or 0)
         return len(events)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -70,28 +103,15 @@ class OutboxRelay:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # broker or database away: keep trying, lose nothing
-                log.warning("relay batch failed; retrying", error=repr(exc), relay=self.name)
+                log.warning("relay batch failed; retrying", error=repr(exc), schema=self.store.schema)
                 published = 0
                 await wait_or_timeout(stop, 1.0)
             if published < self.batch_size:
-                await self._idle()
+                await wait_or_timeout(self._wake, self.poll_seconds)
+                self._wake.clear()
 
     async def republish_from(self, position: int) -> None:
-        """Publish everything after `position` again (e.g. to a broker that restarted empty)."""
-        async with self.engine.begin() as conn:
-            await fetch(conn, "SELECT pg_advisory_xact_lock(hashtext($1))", self._lock_key)  # after any batch in flight
-            await self._save(conn, position)
-        log.info("relay rewound", relay=self.name, position=position)
-
-    async def checkpoint(self, conn: AsyncConnection) -> int:
-        rows = await fetch(
-            conn, f"SELECT position FROM {self.store.schema}.checkpoints WHERE name = $1", self.name
-        )
-        return int(rows[0][0]) if rows else 0
-
-    async def _lead(self, conn: AsyncConnection) -> bool:
-        rows = await fetch(conn, "SELECT pg_try_advisory_xact_lock(hashtext($1))", self._lock_key)
-        return bool(rows[0][0])
+        await self.checkpoint.rewind(self.engine, position)
 
     async def _publish(self, events: list[Envelope]) -> None:
         sent = []
@@ -99,17 +119,3 @@ class OutboxRelay:
             key, headers, value = to_kafka(env)
             sent.append(await self.producer.send(self.topic, value=value, key=key, headers=headers))
         await asyncio.gather(*sent)
-
-    async def _save(self, conn: AsyncConnection, position: int) -> None:
-        await fetch(
-            conn,
-            f"INSERT INTO {self.store.schema}.checkpoints (name, position) VALUES ($1, $2) "
-            f"ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position, updated_at = now()",
-            self.name,
-            position,
-        )
-
-    async def _idle(self) -> None:
-        await wait_or_timeout(self._wake, self.poll_seconds)
-        self._wake.clear()
-

@@ -5,12 +5,12 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from services.analytics.adapters.timeline import TimelineStore
+from services.analytics.entrypoints import api, consumers
 from shared.clock import Clock
 from shared.http.app import create_app
 from shared.service import ConsumerSpec, ServiceRuntime
 from shared.settings import ServiceSettings
-from services.analytics.adapters.timeline import TimelineStore
-from services.analytics.entrypoints import api, consumers
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
 DEFAULT_PORT = 8004

@@ -5,15 +5,15 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from services.dispatch.domain.events import registry
+from services.dispatch.domain.model import Job
+from services.dispatch.entrypoints import api, consumers
+from services.dispatch.service_layer.handlers import Dispatch
 from shared.clock import Clock
 from shared.http.app import create_app
 from shared.repository import EventSourcedRepository
 from shared.service import ConsumerSpec, ServiceRuntime
 from shared.settings import ServiceSettings
-from services.dispatch.domain.events import registry
-from services.dispatch.domain.model import Job
-from services.dispatch.entrypoints import api, consumers
-from services.dispatch.service_layer.handlers import Dispatch
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
 DEFAULT_PORT = 8002

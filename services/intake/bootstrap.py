@@ -5,16 +5,16 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from shared.clock import Clock
-from shared.http.app import create_app
-from shared.repository import EventSourcedRepository
-from shared.service import ServiceRuntime
-from shared.settings import ServiceSettings
 from services.intake.domain.events import registry
 from services.intake.domain.model import ServiceRequest
 from services.intake.domain.priority import DEFAULT_POLICY
 from services.intake.entrypoints import api
 from services.intake.service_layer.handlers import Intake
+from shared.clock import Clock
+from shared.http.app import create_app
+from shared.repository import EventSourcedRepository
+from shared.service import ServiceRuntime
+from shared.settings import ServiceSettings
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
 DEFAULT_PORT = 8001

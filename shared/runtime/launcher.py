@@ -50,7 +50,7 @@ class LocalStack:
                 [sys.executable, "-m", "shared.cli", "serve", name, "--port", str(port)],
                 env=self.env, stdout=log, stderr=log,
             )
-        self._await_ready(timeout=90)
+        await_ready(self.urls(), self._children, timeout=90, logs=self.var_dir)
 
     def urls(self) -> dict[str, str]:
         return {name: f"http://127.0.0.1:{port}" for name, port in self._ports.items()}
@@ -63,22 +63,6 @@ class LocalStack:
             console.print(f"[red]stopped unexpectedly: {', '.join(dead)} (see {self.var_dir}/<service>.log)")
         except KeyboardInterrupt:
             console.print("stopping…")
-
-    def _await_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        waiting = set(self._ports)
-        while waiting and time.monotonic() < deadline:
-            for name in sorted(waiting):
-                if self._children[name].poll() is not None:
-                    raise RuntimeError(f"{name} exited; see {self.var_dir / (name + '.log')}")
-                try:
-                    if httpx.get(f"{self.urls()[name]}/readyz", timeout=1).status_code == 200:
-                        waiting.discard(name)
-                except httpx.HTTPError:
-                    pass
-            time.sleep(0.2)
-        if waiting:
-            raise RuntimeError(f"not ready after {timeout}s: {', '.join(sorted(waiting))}")
 
     def __exit__(self, *exc: object) -> None:
         for child in self._children.values():
@@ -97,3 +81,22 @@ class LocalStack:
 
 def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt
+
+
+def await_ready(
+    urls: dict[str, str], processes: dict[str, subprocess.Popen[bytes]], timeout: float, logs: Path
+) -> None:
+    """Poll each service's /readyz until all answer 200; fail early if a process exits."""
+    deadline, waiting = time.monotonic() + timeout, set(urls)
+    while waiting and time.monotonic() < deadline:
+        for name in sorted(waiting):
+            if processes[name].poll() is not None:
+                raise RuntimeError(f"{name} exited; see {logs / (name + '.log')}")
+            try:
+                if httpx.get(f"{urls[name]}/readyz", timeout=1).status_code == 200:
+                    waiting.discard(name)
+            except httpx.HTTPError:
+                pass
+        time.sleep(0.1)
+    if waiting:
+        raise RuntimeError(f"not ready after {timeout}s: {', '.join(sorted(waiting))}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from typing import Iterator
 
 import httpx
@@ -12,6 +11,7 @@ import pytest
 
 from shared.auth import Role, TokenService
 from shared.runtime.embedded import free_port
+from shared.runtime.launcher import await_ready
 from shared.settings import Settings
 from tests.conftest import ROOT, Broker
 
@@ -41,35 +41,19 @@ def stack(database_url: str, broker: Broker) -> Iterator[Stack]:
     ports = {name: free_port() for name in SERVICES}
     logs = ROOT / "var" / "e2e"
     logs.mkdir(parents=True, exist_ok=True)
-    processes = [
-        subprocess.Popen(
+    processes = {
+        name: subprocess.Popen(
             [sys.executable, "-m", "shared.cli", "serve", name, "--port", str(port)],
             env=env, cwd=ROOT, stdout=open(logs / f"{name}.log", "ab"), stderr=subprocess.STDOUT,
         )
         for name, port in ports.items()
-    ]
+    }
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     try:
-        _await_ready(urls, processes)
+        await_ready(urls, processes, timeout=60, logs=logs)
         yield Stack(urls)
     finally:
-        for process in processes:
+        for process in processes.values():
             process.terminate()
-        for process in processes:
+        for process in processes.values():
             process.wait(15)
-
-
-def _await_ready(urls: dict[str, str], processes: list[subprocess.Popen], timeout: float = 60) -> None:
-    deadline, waiting = time.monotonic() + timeout, set(urls)
-    while waiting and time.monotonic() < deadline:
-        if any(p.poll() is not None for p in processes):
-            raise RuntimeError("a service exited during start; see var/e2e/*.log")
-        for name in list(waiting):
-            try:
-                if httpx.get(f"{urls[name]}/readyz", timeout=1).status_code == 200:
-                    waiting.discard(name)
-            except httpx.HTTPError:
-                pass
-        time.sleep(0.1)
-    if waiting:
-        raise RuntimeError(f"not ready: {sorted(waiting)}")

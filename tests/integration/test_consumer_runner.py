@@ -8,7 +8,6 @@ import random
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -22,6 +21,7 @@ from shared.settings import Settings
 from tests.conftest import ROOT
 from tests.support.events import new_event
 from tests.support.kafka import create_topics, header, produce, read_topic, unique_topic
+from tests.support.waiting import until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -67,15 +67,6 @@ async def runner_for(engine, schema, broker):
     await asyncio.gather(*tasks, return_exceptions=True)
     for producer in producers:
         await producer.stop()
-
-
-async def until(check, timeout: float = 30.0) -> None:  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 async def test_each_event_is_applied_once_even_when_delivered_twice(engine, schema, broker, runner_for):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -14,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.eventstore import EventStore, GroupCommitAppender
 from shared.kafka import make_producer
-from shared.outbox import OutboxRelay
+from shared.outbox import OutboxRelay, RelayCheckpoint
 from shared.settings import Settings
 from tests.conftest import ROOT, Broker, embedded_broker
 from tests.support.events import new_event, new_events
 from tests.support.kafka import create_topics, header, read_topic, unique_topic
+from tests.support.waiting import until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -113,14 +113,14 @@ async def test_a_relay_killed_mid_batch_and_restarted_delivers_every_committed_e
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
 
-    relay = OutboxRelay(engine, store, None, topic)  # type: ignore[arg-type]  # reads the checkpoint only
+    checkpoint = RelayCheckpoint(schema)
     kills = 0
     for stop_at in (200, 900, 1700, 2500):
         process = start()
         while True:
             async with engine.connect() as conn:
-                checkpoint = await relay.checkpoint(conn)
-            if checkpoint >= stop_at or process.poll() is not None:
+                published = await checkpoint.read(conn)
+            if published >= stop_at or process.poll() is not None:
                 break
             await asyncio.sleep(0.005)
         process.send_signal(signal.SIGKILL)
@@ -130,7 +130,7 @@ async def test_a_relay_killed_mid_batch_and_restarted_delivers_every_committed_e
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         async with engine.connect() as conn:
-            if await relay.checkpoint(conn) == total:
+            if await checkpoint.read(conn) == total:
                 break
         await asyncio.sleep(0.05)
     process.send_signal(signal.SIGKILL)
@@ -155,7 +155,7 @@ async def test_the_relay_keeps_every_event_through_a_broker_restart(engine, stor
         running = asyncio.create_task(relay.run(stop))
         async with engine.begin() as conn:
             await store.append(conn, "request-a", new_events(5, "a"), 0)
-        await _until(lambda: _checkpoint_is(engine, relay, 5))
+        await until(lambda: _checkpoint_is(engine, relay, 5))
     # The broker is gone; events keep being committed meanwhile.
     async with engine.begin() as conn:
         await store.append(conn, "request-b", new_events(5, "b"), 0)
@@ -164,7 +164,7 @@ async def test_the_relay_keeps_every_event_through_a_broker_restart(engine, stor
         await create_topics(again.bootstrap, topic)
         # This broker restarted empty (memory only): rewind, as `make run` does by configuration.
         await relay.republish_from(0)
-        await _until(lambda: _checkpoint_is(engine, relay, 10), timeout=60)
+        await until(lambda: _checkpoint_is(engine, relay, 10), timeout=60)
         records = await read_topic(again.bootstrap, topic, 10)
         stop.set()
         await running
@@ -175,13 +175,4 @@ async def test_the_relay_keeps_every_event_through_a_broker_restart(engine, stor
 
 async def _checkpoint_is(engine, relay, value) -> bool:  # noqa: ANN001
     async with engine.connect() as conn:
-        return await relay.checkpoint(conn) == value
-
-
-async def _until(check, timeout: float = 20.0) -> None:  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not reached in time")
+        return await relay.checkpoint.read(conn) == value

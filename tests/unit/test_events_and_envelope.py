@@ -7,9 +7,10 @@ from typing import Annotated
 import pytest
 from pydantic import ValidationError
 
+from services.intake.domain.events import RequestReceived
+from services.intake.domain.events import registry as intake_registry
 from shared.envelope import Envelope, MalformedMessage, from_kafka, to_kafka
 from shared.events import PERSONAL, DomainEvent, EventRegistry, UnknownEventType, parse_event_type
-from services.intake.domain.events import RequestReceived, registry as intake_registry
 
 registry = EventRegistry("demo")
 

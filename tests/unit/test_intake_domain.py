@@ -6,11 +6,11 @@ from itertools import product
 
 import pytest
 
-from shared.clock import FrozenClock
 from services.intake.domain.commands import CustomerDetails, SubmitRequest
 from services.intake.domain.events import RequestReceived, RequestTriaged
 from services.intake.domain.model import ServiceRequest
 from services.intake.domain.priority import DEFAULT_MATRIX, DEFAULT_POLICY, Level, Priority, prioritise
+from shared.clock import FrozenClock
 
 
 @pytest.mark.parametrize(

@@ -35,5 +35,5 @@ class TimelineStore:
         keys = ("id", "service", "type", "name", "time", "stream_id", "stream_version",
                 "correlation_id", "causation_id", "data")
         return [
-            {**dict(zip(keys, row)), "id": str(row[0]), "data": from_jsonb(row[9])} for row in rows
+            {**dict(zip(keys, row, strict=True)), "id": str(row[0]), "data": from_jsonb(row[9])} for row in rows
         ]

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.envelope import Envelope
 from services.analytics.adapters.timeline import TimelineStore
+from shared.envelope import Envelope
 
 CONSUMER = "analytics"
 TOPICS = ("intake.events", "dispatch.events", "feedback.events")

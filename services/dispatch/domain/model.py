@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from shared.aggregate import Aggregate
 from services.dispatch.domain import events as ev
 from services.dispatch.domain.inbound import TriagedRequest
+from shared.aggregate import Aggregate
 
 DEFAULT_SKILLS = {"fault": ["repair"], "complaint": ["customer-care"], "consultation": ["advice"]}
 

@@ -6,9 +6,9 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
-from shared.auth import Principal, Role, require_roles
 from services.dispatch.service_layer import handlers
 from services.dispatch.service_layer.handlers import Dispatch
+from shared.auth import Principal, Role, require_roles
 
 router = APIRouter(prefix="/v1", tags=["jobs"])
 

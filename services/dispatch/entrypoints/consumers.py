@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.aggregate import IdSource
-from shared.envelope import Envelope
 from services.dispatch.domain.inbound import TriagedRequest
 from services.dispatch.service_layer import handlers
 from services.dispatch.service_layer.handlers import Dispatch
+from shared.aggregate import IdSource
+from shared.envelope import Envelope
 
 CONSUMER = "dispatch"
 TOPICS = ("intake.events",)

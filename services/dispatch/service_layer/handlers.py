@@ -5,12 +5,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from services.dispatch.domain.inbound import TriagedRequest
+from services.dispatch.domain.model import Job
 from shared.aggregate import IdSource
 from shared.clock import Clock
 from shared.errors import NotFound
 from shared.repository import EventSourcedRepository
-from services.dispatch.domain.inbound import TriagedRequest
-from services.dispatch.domain.model import Job
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from shared.aggregate import Aggregate
 from services.intake.domain import events as ev
 from services.intake.domain.commands import SubmitRequest
 from services.intake.domain.priority import DEFAULT_POLICY, Level, Priority, SlaPolicy, prioritise
+from shared.aggregate import Aggregate
 
 
 class ServiceRequest(Aggregate):

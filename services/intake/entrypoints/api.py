@@ -4,15 +4,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from shared.aggregate import IdSource
-from shared.auth import Principal, Role, require_roles
-from shared.errors import NotFound
-from shared.http.idempotency import Idempotency, idempotency
 from services.intake.domain.commands import CustomerDetails, SubmitRequest
 from services.intake.domain.model import ServiceRequest
 from services.intake.entrypoints.schemas import CustomerOut, RequestView, SubmitRequestBody
 from services.intake.service_layer import handlers
 from services.intake.service_layer.handlers import Intake
+from shared.aggregate import IdSource
+from shared.auth import Principal, Role, require_roles
+from shared.errors import NotFound
+from shared.http.idempotency import Idempotency, idempotency
 
 router = APIRouter(prefix="/v1", tags=["requests"])
 _SUBMITTERS = require_roles(Role.customer, Role.agent, Role.dispatcher)

@@ -6,14 +6,14 @@ from typing import Awaitable, Callable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.intake.domain.commands import SubmitRequest
+from services.intake.domain.model import ServiceRequest
+from services.intake.domain.priority import SlaPolicy
 from shared.aggregate import IdSource
 from shared.clock import Clock
 from shared.envelope import Envelope
 from shared.errors import NotFound
 from shared.repository import EventSourcedRepository
-from services.intake.domain.commands import SubmitRequest
-from services.intake.domain.model import ServiceRequest
-from services.intake.domain.priority import SlaPolicy
 
 Append = Callable[[str, Sequence[Envelope], int], Awaitable[int]]
 
