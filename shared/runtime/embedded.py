@@ -71,6 +71,7 @@ class EmbeddedBroker:
             stdout=log,
             stderr=log,
             env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},
+            start_new_session=True,
         )
         wait_for_port(self.port)
         return self.bootstrap

@@ -49,6 +49,7 @@ class LocalStack:
             self._children[name] = subprocess.Popen(
                 [sys.executable, "-m", "shared.cli", "serve", name, "--port", str(port)],
                 env=self.env, stdout=log, stderr=log,
+                start_new_session=True,  # Ctrl-C reaches only us; we stop the children in order
             )
         await_ready(self.urls(), self._children, timeout=90, logs=self.var_dir)
 
