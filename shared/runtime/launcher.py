@@ -26,7 +26,9 @@ class LocalStack:
         self._ports: dict[str, int] = {}
 
     def __enter__(self) -> "LocalStack":
-        signal.signal(signal.SIGTERM, _interrupt)  # stop cleanly when a supervisor asks, too
+        # Stop cleanly on Ctrl-C and when a supervisor asks, even if started with SIGINT ignored.
+        signal.signal(signal.SIGINT, _interrupt)
+        signal.signal(signal.SIGTERM, _interrupt)
         self.var_dir.mkdir(parents=True, exist_ok=True)
         if not self.env.get("DATABASE_URL"):
             self._postgres = EmbeddedPostgres(self.var_dir / "postgres")
