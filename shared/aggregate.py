@@ -16,6 +16,7 @@ class Aggregate:
 
     def __init__(self) -> None:
         self.version = 0
+        self.recorded_ids: set[str] = set()  # ids of the stored events it was rebuilt from
         self._pending: list[DomainEvent] = []
 
     def record(self, event: DomainEvent) -> None:
@@ -44,8 +45,20 @@ class IdSource:
     def __init__(self, seed: str | None = None) -> None:
         self._seed, self._count = seed, 0
 
+    @property
+    def seeded(self) -> bool:
+        return self._seed is not None
+
+    def peek(self) -> str:
+        """The id `next()` will give, without taking it."""
+        return _derive(self._seed, self._count + 1) if self._seed is not None else ""
+
     def next(self) -> str:
         self._count += 1
         if self._seed is None:
             return str(uuid.uuid4())
-        return str(uuid.uuid5(_NAMESPACE, f"{self._seed}#{self._count}"))
+        return _derive(self._seed, self._count)
+
+
+def _derive(seed: str, n: int) -> str:
+    return str(uuid.uuid5(_NAMESPACE, f"{seed}#{n}"))

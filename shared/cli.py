@@ -48,9 +48,10 @@ def serve(
 
     from shared.logging import configure_logging
 
-    settings = ServiceSettings(service=service, host=host, port=port or SERVICES[service])
-    configure_logging(settings.log_level, settings.log_json, service)
     module = importlib.import_module(f"services.{service}.bootstrap")
+    settings_class = getattr(module, "SETTINGS", ServiceSettings)
+    settings = settings_class(service=service, host=host, port=port or SERVICES[service])
+    configure_logging(settings.log_level, settings.log_json, service)
     uvicorn.run(module.bootstrap(settings), host=settings.host, port=settings.port, log_config=None, access_log=False)
 
 
@@ -60,15 +61,15 @@ def republish(
     from_position: int = typer.Option(0, "--from", help="publish every event after this global position"),
 ) -> None:
     """Rewind a relay so it publishes again (e.g. to a broker that restarted empty)."""
+    from shared.checkpoint import Checkpoint
     from shared.db import make_engine
-    from shared.outbox import RelayCheckpoint
 
     async def rewind() -> None:
         settings = ServiceSettings(service=service)
         if not settings.database_url:
             raise typer.BadParameter("DATABASE_URL must point at the service's database")
         engine = make_engine(settings.database_url, 1)
-        await RelayCheckpoint(settings.schema_name).rewind(engine, from_position)
+        await Checkpoint(settings.schema_name, "relay").rewind(engine, from_position)
         await engine.dispose()
 
     asyncio.run(rewind())

@@ -11,49 +11,15 @@ import asyncio
 
 import structlog
 from aiokafka import AIOKafkaProducer
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.aio import wait_or_timeout
-from shared.db import fetch, ident
+from shared.checkpoint import Checkpoint
 from shared.envelope import Envelope, to_kafka
 from shared.eventstore import EventStore
 from shared.metrics import RELAY_POSITION, RELAY_PUBLISHED
 
 log = structlog.get_logger(__name__)
-
-
-class RelayCheckpoint:
-    """How far a schema's relay has published, and the lock that lets one relay run at a time."""
-
-    def __init__(self, schema: str, name: str = "relay") -> None:
-        self.schema, self.name = ident(schema), name
-        self.lock_key = f"servicetrail.relay.{schema}.{name}"
-
-    async def read(self, conn: AsyncConnection) -> int:
-        rows = await fetch(conn, f"SELECT position FROM {self.schema}.checkpoints WHERE name = $1", self.name)
-        return int(rows[0][0]) if rows else 0
-
-    async def save(self, conn: AsyncConnection, position: int) -> None:
-        await fetch(
-            conn,
-            f"INSERT INTO {self.schema}.checkpoints (name, position) VALUES ($1, $2) "
-            f"ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position, updated_at = now()",
-            self.name,
-            position,
-        )
-
-    async def try_lead(self, conn: AsyncConnection) -> bool:
-        """Held until the caller's transaction ends; False while another relay holds it."""
-        rows = await fetch(conn, "SELECT pg_try_advisory_xact_lock(hashtext($1))", self.lock_key)
-        return bool(rows[0][0])
-
-    async def rewind(self, engine: AsyncEngine, position: int) -> None:
-        """Publish everything after `position` again (e.g. to a broker that restarted empty)."""
-        async with engine.begin() as conn:
-            # Wait out a batch in flight, or its checkpoint would overwrite this one.
-            await fetch(conn, "SELECT pg_advisory_xact_lock(hashtext($1))", self.lock_key)
-            await self.save(conn, position)
-        log.info("relay rewound", schema=self.schema, relay=self.name, position=position)
 
 
 class OutboxRelay:
@@ -72,7 +38,7 @@ class OutboxRelay:
     ) -> None:
         self.engine, self.store, self.producer, self.topic = engine, store, producer, topic
         self.batch_size, self.poll_seconds = batch_size, poll_seconds
-        self.checkpoint = RelayCheckpoint(store.schema, name)
+        self.checkpoint = Checkpoint(store.schema, name)
         self._wake = asyncio.Event()
 
     def wake(self) -> None:

@@ -35,7 +35,9 @@ class EventSourcedRepository(Generic[A]):
         if not envelopes:
             return None
         events = [self.registry.decode(e.type, e.data) for e in envelopes]
-        return self.aggregate.rehydrate(events, envelopes[-1].stream_version)
+        aggregate = self.aggregate.rehydrate(events, envelopes[-1].stream_version)
+        aggregate.recorded_ids = {e.id for e in envelopes}
+        return aggregate
 
     def envelopes(self, events: Sequence[DomainEvent], ids: IdSource | None = None) -> list[Envelope]:
         ids = ids or IdSource()

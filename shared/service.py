@@ -22,6 +22,7 @@ from shared.eventstore import EventStore, GroupCommitAppender
 from shared.kafka import broker_reachable, ensure_topics, make_consumer, make_producer
 from shared.migrations import migrate
 from shared.outbox import OutboxRelay
+from shared.projector import Projection, ProjectionRunner
 from shared.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
@@ -51,6 +52,7 @@ class ServiceRuntime:
         self.settings, self.migrations = settings, migrations
         self.clock = clock or SystemClock()
         self.consumers = list(consumers)
+        self.projections: list[Projection] = []
         self.publishes = publishes
         self.engine = make_engine(settings.database_url, settings.db_pool_size)
         self.store = EventStore(settings.schema_name, settings.service)
@@ -58,6 +60,7 @@ class ServiceRuntime:
         self.tokens = TokenService(settings)
         self.producer: AIOKafkaProducer | None = None
         self.relay: OutboxRelay | None = None
+        self._followers: list[OutboxRelay | ProjectionRunner] = []
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -66,12 +69,14 @@ class ServiceRuntime:
         await migrate(self.engine, self.migrations, s.schema_name)
         consumed = [t for c in self.consumers for t in c.topics]
         own = [s.topic] if self.publishes else []
-        await ensure_topics(s, [*own, *consumed, *(dead_letter_topic(c.name) for c in self.consumers)])
+        dead_letters = [dead_letter_topic(s.consumer_group_prefix + c.name) for c in self.consumers]
+        await ensure_topics(s, [*own, *consumed, *dead_letters])
         self.producer = make_producer(s, f"{s.service}-producer")
         await self.producer.start()
         await self.appender.start()
         self._stop.clear()
         self._tasks = [await self._start_relay()] if self.publishes else []
+        self._tasks += [self._start_projection(p) for p in self.projections]
         self._tasks += [
             asyncio.create_task(self._supervise(spec), name=f"consumer-{spec.name}") for spec in self.consumers
         ]
@@ -86,7 +91,13 @@ class ServiceRuntime:
         )
         if s.relay_republish_from is not None:
             await self.relay.republish_from(s.relay_republish_from)
+        self._followers.append(self.relay)
         return asyncio.create_task(self.relay.run(self._stop), name=f"{s.service}-relay")
+
+    def _start_projection(self, projection: Projection) -> asyncio.Task[None]:
+        runner = ProjectionRunner(self.engine, self.store, projection, poll_seconds=self.settings.relay_poll_seconds)
+        self._followers.append(runner)
+        return asyncio.create_task(runner.run(self._stop), name=f"projection-{projection.name}")
 
     async def stop(self) -> None:
         self._stop.set()
@@ -102,12 +113,13 @@ class ServiceRuntime:
     async def append(self, stream_id: str, events: Sequence[Envelope], expected_version: int) -> int:
         """Append in a transaction of its own (group-committed), then nudge the relay."""
         version = await self.appender.append(stream_id, events, expected_version)
-        self.wake_relay()
+        self.wake_followers()
         return version
 
-    def wake_relay(self) -> None:
-        if self.relay is not None:
-            self.relay.wake()
+    def wake_followers(self) -> None:
+        """Something was committed: the relay and projections look now, not at their next poll."""
+        for follower in self._followers:
+            follower.wake()
 
     async def ready(self) -> dict[str, bool]:
         try:
@@ -144,14 +156,14 @@ class ServiceRuntime:
     def _runner(self, spec: ConsumerSpec) -> ConsumerRunner:
         assert self.producer is not None
         return ConsumerRunner(
-            name=spec.name,
-            consumer=make_consumer(self.settings, spec.name, *spec.topics),
+            name=self.settings.consumer_group_prefix + spec.name,
+            consumer=make_consumer(self.settings, self.settings.consumer_group_prefix + spec.name, *spec.topics),
             producer=self.producer,
             engine=self.engine,
             schema=self.settings.schema_name,
             handler=spec.handler,
             max_attempts=self.settings.consumer_max_attempts,
             backoff_seconds=self.settings.consumer_retry_backoff_seconds,
-            after_commit=[self.wake_relay],
+            after_commit=[self.wake_followers],
         )
 

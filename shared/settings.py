@@ -31,6 +31,8 @@ class Settings(BaseSettings):
 
     # How soon a dead group member's partitions move to a live one.
     consumer_session_timeout_ms: int = Field(default=10_000, ge=1_000)
+    # Prepended to every consumer group id: lets two deployments (or test runs) share a broker.
+    consumer_group_prefix: str = ""
     consumer_max_attempts: int = Field(default=3, ge=1)
     consumer_retry_backoff_seconds: float = Field(default=0.2, ge=0)
 

@@ -99,9 +99,12 @@ def store(schema: str) -> EventStore:
     return EventStore(schema, "intake")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def settings_for(database_url: str, broker: Broker) -> Callable[..., ServiceSettings]:
-    def make(service: str, **overrides: object) -> ServiceSettings:
+    """Settings for one service in its own schema and consumer groups, on the suite's servers."""
+
+    def make(service: str, settings_class: type[ServiceSettings] = ServiceSettings, **overrides: object) -> ServiceSettings:
+        isolation = f"{service}_{uuid.uuid4().hex[:8]}"
         values: dict[str, object] = dict(
             service=service,
             database_url=database_url,
@@ -111,8 +114,11 @@ def settings_for(database_url: str, broker: Broker) -> Callable[..., ServiceSett
             relay_poll_seconds=0.05,
             consumer_retry_backoff_seconds=0.01,
             db_pool_size=5,
+            db_schema=isolation,
+            consumer_group_prefix=f"{isolation}-",
+            consumer_session_timeout_ms=3000,
         )
         values.update(overrides)
-        return ServiceSettings(**values)  # type: ignore[arg-type]
+        return settings_class(**values)  # type: ignore[arg-type]
 
     return make

@@ -1,35 +1,44 @@
-"""Wires intake's dependencies explicitly; tests inject settings and clock here."""
+"""Wires intake's dependencies explicitly; tests inject settings, clock and rules here."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from fastapi import FastAPI
 
+from services.intake.adapters.projection import RequestsProjection
+from services.intake.adapters.queries import RequestQueries
 from services.intake.domain.events import registry
-from services.intake.domain.model import ServiceRequest
-from services.intake.domain.priority import DEFAULT_POLICY
-from services.intake.entrypoints import api
+from services.intake.domain.model import Rules, ServiceRequest
+from services.intake.entrypoints import api, consumers, queries_api
 from services.intake.service_layer.handlers import Intake
+from services.intake.settings import IntakeSettings
 from shared.clock import Clock
 from shared.http.app import create_app
 from shared.repository import EventSourcedRepository
-from shared.service import ServiceRuntime
-from shared.settings import ServiceSettings
+from shared.service import ConsumerSpec, ServiceRuntime
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
 DEFAULT_PORT = 8001
+SETTINGS = IntakeSettings
 
 
-def bootstrap(settings: ServiceSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
-    settings = settings or ServiceSettings(service="intake", port=DEFAULT_PORT)
+def bootstrap(
+    settings: IntakeSettings | None = None, *, clock: Clock | None = None, rules: Rules | None = None
+) -> FastAPI:
+    settings = settings or IntakeSettings(service="intake", port=DEFAULT_PORT)
     runtime = ServiceRuntime(settings, migrations=MIGRATIONS, clock=clock)
-    app = create_app(service="intake", ready=runtime.ready, lifespan=runtime.lifespan)
-    app.state.intake = Intake(
+    intake = Intake(
         requests=EventSourcedRepository(runtime.store, registry, ServiceRequest, "request", runtime.clock),
         append=runtime.append,
         engine=runtime.engine,
         clock=runtime.clock,
-        policy=DEFAULT_POLICY,
+        rules=rules or settings.rules(),
+        queries=RequestQueries(settings.schema_name),
     )
+    runtime.projections.append(RequestsProjection(settings.schema_name))
+    runtime.consumers.append(ConsumerSpec(consumers.CONSUMER, consumers.TOPICS, consumers.stage_follower(intake)))
+    app = create_app(service="intake", ready=runtime.ready, lifespan=runtime.lifespan)
+    app.state.intake = intake
     app.include_router(api.router)
+    app.include_router(queries_api.router)
     return app

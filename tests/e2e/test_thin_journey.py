@@ -16,7 +16,7 @@ REQUEST = {
     "customer": {"id": "cust-1", "name": "Ada Lovelace", "phone": "+44 20 7946 0000", "email": "ada@example.com"},
     "channel": "phone",
     "kind": "fault",
-    "category": "Equipment > printer",
+    "category": "fault > equipment > printer",
     "title": "Printer jams on every page",
     "description": "Since this morning the office printer jams on every page.",
     "urgency": "high",

@@ -11,9 +11,10 @@ from collections import defaultdict
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.checkpoint import Checkpoint
 from shared.eventstore import EventStore, GroupCommitAppender
 from shared.kafka import make_producer
-from shared.outbox import OutboxRelay, RelayCheckpoint
+from shared.outbox import OutboxRelay
 from shared.settings import Settings
 from tests.conftest import ROOT, Broker, embedded_broker
 from tests.support.events import new_event, new_events
@@ -113,7 +114,7 @@ async def test_a_relay_killed_mid_batch_and_restarted_delivers_every_committed_e
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
 
-    checkpoint = RelayCheckpoint(schema)
+    checkpoint = Checkpoint(schema, "relay")
     kills = 0
     for stop_at in (200, 900, 1700, 2500):
         process = start()

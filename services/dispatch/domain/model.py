@@ -11,9 +11,10 @@ DEFAULT_SKILLS = {"fault": ["repair"], "complaint": ["customer-care"], "consulta
 
 
 def required_skills(kind: str, category: str | None) -> list[str]:
-    """Skills from the category's first level, else from the kind (full mapping: issue 4)."""
+    """The category's area ("fault > equipment > printer" -> equipment), else from the kind."""
     if category:
-        return [category.split(">")[0].strip().lower()]
+        parts = [p.strip().lower() for p in category.split(">")]
+        return [parts[1] if len(parts) > 1 else parts[0]]
     return DEFAULT_SKILLS.get(kind, ["general"])
 
 

@@ -1,7 +1,9 @@
 """What clients ask intake to do."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from services.intake.domain.priority import Level
 
@@ -26,3 +28,71 @@ class SubmitRequest:
     taken_by: str
     category: str | None = None
     location: str | None = None
+
+
+@dataclass(frozen=True)
+class Acknowledge:
+    request_id: str
+    by: str
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class Retriage:
+    request_id: str
+    by: str
+    reason: str
+    urgency: Level | None = None
+    impact: Level | None = None
+    category: str | None = None
+
+
+@dataclass(frozen=True)
+class ConfirmNeed:
+    request_id: str
+    by: str
+    what: str
+    where: str | None = None
+    when: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class UpdateRequest:
+    """`fields` holds only what the caller sends: title, description, location, customer.*."""
+
+    request_id: str
+    by: str
+    reason: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RecordContact:
+    request_id: str
+    by: str
+    via: str
+    direction: str
+    summary: str
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Withdraw:
+    request_id: str
+    by: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Merge:
+    request_id: str
+    into: str
+    by: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Reopen:
+    request_id: str
+    reason: str

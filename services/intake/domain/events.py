@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -11,24 +11,29 @@ from shared.events import PERSONAL, DomainEvent, EventRegistry
 registry = EventRegistry("intake")
 
 
-class Customer(BaseModel):
+class Value(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+
+class Customer(Value):
     id: str
     name: Annotated[str, PERSONAL]
     phone: Annotated[str | None, PERSONAL] = None
     email: Annotated[str | None, PERSONAL] = None
 
 
-class SlaTargets(BaseModel):
-    """The policy in force when the request was triaged, recorded so history never shifts."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class SlaTargets(Value):
+    """The policy in force at triage: targets and the calendar they run on, as it was then."""
 
     policy: str
-    calendar: str
-    respond_minutes: int
-    resolve_minutes: int
+    respond: str
+    resolve: str
+    calendar: dict[str, Any]
+
+
+class FieldChange(Value):
+    before: Any = None
+    after: Any = None
 
 
 @registry.register
@@ -51,6 +56,8 @@ class RequestReceived(DomainEvent):
 class RequestTriaged(DomainEvent):
     request_id: str
     priority: str
+    urgency: str
+    impact: str
     kind: str
     channel: str
     category: str | None = None
@@ -58,3 +65,73 @@ class RequestTriaged(DomainEvent):
     respond_by: datetime
     resolve_by: datetime
     sla: SlaTargets
+    triaged_by: str
+    needs_review: bool
+    reason: str | None = None
+    triaged_at: datetime
+
+
+@registry.register
+class RequestAcknowledged(DomainEvent):
+    request_id: str
+    acknowledged_by: str
+    message: str | None = None
+    acknowledged_at: datetime
+    respond_by: datetime
+    within_target: bool
+
+
+@registry.register
+class NeedConfirmed(DomainEvent):
+    request_id: str
+    confirmed_by: str
+    what: str
+    where: Annotated[str | None, PERSONAL] = None
+    when: str | None = None
+    note: str | None = None
+    confirmed_at: datetime
+
+
+@registry.register
+class RequestUpdated(DomainEvent):
+    request_id: str
+    changes: dict[str, FieldChange]
+    personal_changes: Annotated[dict[str, FieldChange], PERSONAL] = {}
+    updated_by: str
+    reason: str
+    updated_at: datetime
+
+
+@registry.register
+class ContactRecorded(DomainEvent):
+    request_id: str
+    via: str
+    direction: str
+    summary: str
+    recorded_by: str
+    contacted_at: datetime
+
+
+@registry.register
+class RequestWithdrawn(DomainEvent):
+    request_id: str
+    reason: str
+    withdrawn_by: str
+    withdrawn_at: datetime
+
+
+@registry.register
+class RequestMerged(DomainEvent):
+    request_id: str
+    into_request_id: str
+    reason: str
+    merged_by: str
+    merged_at: datetime
+
+
+@registry.register
+class RequestReopened(DomainEvent):
+    request_id: str
+    reason: str
+    reopen_count: int
+    reopened_at: datetime

@@ -1,71 +1,188 @@
-"""The service request aggregate: what intake knows of one customer need."""
+"""The service request aggregate: intake's knowledge of one customer need, and its rules."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
+from enum import Enum
 
+from services.intake.domain import commands as cmd
 from services.intake.domain import events as ev
-from services.intake.domain.commands import SubmitRequest
-from services.intake.domain.priority import DEFAULT_POLICY, Level, Priority, SlaPolicy, prioritise
+from services.intake.domain.categories import CategoryTree
+from services.intake.domain.priority import DEFAULT_MATRIX, Level, Matrix, Priority, prioritise
+from services.intake.domain.sla import DEFAULT_POLICY, SlaPolicy
 from shared.aggregate import Aggregate
+from shared.errors import Invalid, InvalidTransition
+
+SELF_SERVICE = "self-service"
+AUTO = "auto"
+
+
+class Status(str, Enum):
+    triaged = "triaged"
+    acknowledged = "acknowledged"
+    reopened = "reopened"
+    withdrawn = "withdrawn"
+    merged = "merged"
+
+
+OPEN = frozenset({Status.triaged, Status.acknowledged, Status.reopened})
+ALLOWED = {
+    "acknowledge": frozenset({Status.triaged, Status.reopened}),
+    "triage": OPEN, "confirm the need of": OPEN, "update": OPEN, "withdraw": OPEN,
+    "merge": OPEN, "reopen": OPEN, "record a contact on": frozenset(Status),
+}
+UPDATABLE = {"title", "description", "location", "customer.name", "customer.phone", "customer.email"}
+PERSONAL = {"location", "customer.name", "customer.phone", "customer.email"}
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The configuration a request is judged by."""
+
+    policy: SlaPolicy = DEFAULT_POLICY
+    matrix: Matrix = field(default_factory=lambda: DEFAULT_MATRIX)
+    categories: CategoryTree = field(default_factory=CategoryTree)
 
 
 class ServiceRequest(Aggregate):
     def __init__(self) -> None:
         super().__init__()
-        self.id = ""
-        self.status = "new"
+        self.id, self.status = "", Status.triaged
         self.received: ev.RequestReceived | None = None
         self.triage: ev.RequestTriaged | None = None
+        self.acknowledged: ev.RequestAcknowledged | None = None
+        self.need: ev.NeedConfirmed | None = None
+        self.details: dict[str, object] = {}
+        self.contacts = 0
+        self.reopen_count = 0
+        self.merged_into: str | None = None
+
+    @property
+    def customer_id(self) -> str:
+        assert self.received is not None
+        return self.received.customer.id
+
+    def _require(self, action: str) -> None:
+        if self.status not in ALLOWED[action]:
+            raise InvalidTransition(f"cannot {action} request {self.id}: it is {self.status.value}")
 
     @classmethod
-    def submit(
-        cls, request_id: str, cmd: SubmitRequest, now: datetime, policy: SlaPolicy = DEFAULT_POLICY
-    ) -> "ServiceRequest":
+    def submit(cls, request_id: str, c: cmd.SubmitRequest, now: datetime, rules: Rules) -> "ServiceRequest":
         request = cls()
-        request.record(
-            ev.RequestReceived(
-                request_id=request_id,
-                customer=ev.Customer(**cmd.customer.__dict__),
-                channel=cmd.channel,
-                kind=cmd.kind,
-                category=cmd.category,
-                title=cmd.title,
-                description=cmd.description,
-                urgency=cmd.urgency.value,
-                impact=cmd.impact.value,
-                location=cmd.location,
-                owner=cmd.taken_by,
-                received_at=now,
-            )
-        )
-        request._triage(now, policy)
+        category = rules.categories.resolve(c.category)
+        request.record(ev.RequestReceived(
+            request_id=request_id, customer=ev.Customer(**c.customer.__dict__), channel=c.channel, kind=c.kind,
+            category=category, title=c.title, description=c.description, urgency=c.urgency.value,
+            impact=c.impact.value, location=c.location, owner=c.taken_by, received_at=now,
+        ))
+        request._triage(c.urgency, c.impact, category, c.taken_by, None, now, rules)
         return request
 
-    def _triage(self, now: datetime, policy: SlaPolicy) -> None:
+    def retriage(self, c: cmd.Retriage, now: datetime, rules: Rules) -> None:
+        self._require("triage")
+        assert self.triage is not None
+        urgency = c.urgency or Level(self.triage.urgency)
+        impact = c.impact or Level(self.triage.impact)
+        category = rules.categories.resolve(c.category) if c.category else self.triage.category
+        self._triage(urgency, impact, category, c.by, c.reason, now, rules)
+
+    def _triage(self, urgency: Level, impact: Level, category: str | None, by: str,
+                reason: str | None, now: datetime, rules: Rules) -> None:
         assert self.received is not None
-        priority = prioritise(Level(self.received.urgency), Level(self.received.impact))
-        target = policy.target(priority)
-        self.record(
-            ev.RequestTriaged(
-                request_id=self.id,
-                priority=priority.value,
-                kind=self.received.kind,
-                channel=self.received.channel,
-                category=self.received.category,
-                emergency=priority is Priority.P1,
-                respond_by=now + target.respond,
-                resolve_by=now + target.resolve,
-                sla=ev.SlaTargets(
-                    policy=policy.name,
-                    calendar=policy.calendar,
-                    respond_minutes=int(target.respond.total_seconds() // 60),
-                    resolve_minutes=int(target.resolve.total_seconds() // 60),
-                ),
-            )
-        )
+        priority = prioritise(urgency, impact, rules.matrix)
+        # The clocks start when the request was received, whenever it is (re)triaged.
+        deadlines = rules.policy.deadlines(priority, category, self.received.received_at)
+        self.record(ev.RequestTriaged(
+            request_id=self.id, priority=priority.value, urgency=urgency.value, impact=impact.value,
+            kind=self.received.kind, channel=self.received.channel, category=category,
+            emergency=priority is Priority.P1, respond_by=deadlines.respond_by, resolve_by=deadlines.resolve_by,
+            sla=ev.SlaTargets(policy=rules.policy.name, respond=str(deadlines.target.respond),
+                              resolve=str(deadlines.target.resolve), calendar=deadlines.calendar.to_spec()),
+            triaged_by=AUTO if by == SELF_SERVICE else by,
+            needs_review=by == SELF_SERVICE or category is None, reason=reason, triaged_at=now,
+        ))
 
-    def when_RequestReceived(self, event: ev.RequestReceived) -> None:
-        self.id, self.received, self.status = event.request_id, event, "received"
+    def acknowledge(self, c: cmd.Acknowledge, now: datetime) -> None:
+        self._require("acknowledge")
+        assert self.triage is not None
+        self.record(ev.RequestAcknowledged(
+            request_id=self.id, acknowledged_by=c.by, message=c.message, acknowledged_at=now,
+            respond_by=self.triage.respond_by, within_target=now <= self.triage.respond_by,
+        ))
 
-    def when_RequestTriaged(self, event: ev.RequestTriaged) -> None:
-        self.triage, self.status = event, "triaged"
+    def confirm_need(self, c: cmd.ConfirmNeed, now: datetime) -> None:
+        self._require("confirm the need of")
+        self.record(ev.NeedConfirmed(request_id=self.id, confirmed_by=c.by, what=c.what, where=c.where,
+                                     when=c.when, note=c.note, confirmed_at=now))
+
+    def update(self, c: cmd.UpdateRequest, now: datetime) -> bool:
+        """Records what actually changes; False when nothing does."""
+        self._require("update")
+        unknown = set(c.fields) - UPDATABLE
+        if unknown:
+            raise Invalid(sorted(unknown)[0], f"cannot be updated; updatable: {', '.join(sorted(UPDATABLE))}")
+        changed = {k: ev.FieldChange(before=self.details.get(k), after=v)
+                   for k, v in c.fields.items() if self.details.get(k) != v}
+        if not changed:
+            return False
+        self.record(ev.RequestUpdated(
+            request_id=self.id, changes={k: v for k, v in changed.items() if k not in PERSONAL},
+            personal_changes={k: v for k, v in changed.items() if k in PERSONAL},
+            updated_by=c.by, reason=c.reason, updated_at=now,
+        ))
+        return True
+
+    def record_contact(self, c: cmd.RecordContact, now: datetime) -> None:
+        self._require("record a contact on")
+        self.record(ev.ContactRecorded(request_id=self.id, via=c.via, direction=c.direction, summary=c.summary,
+                                       recorded_by=c.by, contacted_at=c.at or now))
+
+    def withdraw(self, c: cmd.Withdraw, now: datetime) -> None:
+        self._require("withdraw")
+        self.record(ev.RequestWithdrawn(request_id=self.id, reason=c.reason, withdrawn_by=c.by, withdrawn_at=now))
+
+    def merge_into(self, target: "ServiceRequest", c: cmd.Merge, now: datetime) -> None:
+        self._require("merge")
+        if target.id == self.id:
+            raise Invalid("into", "a request cannot be merged into itself")
+        if target.status not in OPEN:
+            raise InvalidTransition(f"cannot merge into request {target.id}: it is {target.status.value}")
+        if target.customer_id != self.customer_id:
+            raise Invalid("into", "duplicates are merged only into a request of the same customer")
+        self.record(ev.RequestMerged(request_id=self.id, into_request_id=target.id, reason=c.reason,
+                                     merged_by=c.by, merged_at=now))
+
+    def reopen(self, c: cmd.Reopen, now: datetime) -> None:
+        self._require("reopen")
+        self.record(ev.RequestReopened(request_id=self.id, reason=c.reason,
+                                       reopen_count=self.reopen_count + 1, reopened_at=now))
+
+    def when_RequestReceived(self, e: ev.RequestReceived) -> None:
+        self.id, self.received = e.request_id, e
+        self.details = {"title": e.title, "description": e.description, "location": e.location,
+                        **{f"customer.{k}": v for k, v in e.customer.model_dump().items() if k != "id"}}
+
+    def when_RequestTriaged(self, e: ev.RequestTriaged) -> None:
+        self.triage = e
+
+    def when_RequestAcknowledged(self, e: ev.RequestAcknowledged) -> None:
+        self.acknowledged, self.status = e, Status.acknowledged
+
+    def when_NeedConfirmed(self, e: ev.NeedConfirmed) -> None:
+        self.need = e
+
+    def when_RequestUpdated(self, e: ev.RequestUpdated) -> None:
+        for name, change in {**e.changes, **e.personal_changes}.items():
+            self.details[name] = change.after
+
+    def when_ContactRecorded(self, e: ev.ContactRecorded) -> None:
+        self.contacts += 1
+
+    def when_RequestWithdrawn(self, e: ev.RequestWithdrawn) -> None:
+        self.status = Status.withdrawn
+
+    def when_RequestMerged(self, e: ev.RequestMerged) -> None:
+        self.status, self.merged_into = Status.merged, e.into_request_id
+
+    def when_RequestReopened(self, e: ev.RequestReopened) -> None:
+        self.status, self.reopen_count = Status.reopened, e.reopen_count

@@ -1,9 +1,8 @@
-"""Urgency x impact -> priority, and the service-level targets that follow from it."""
+"""Urgency x impact -> priority through a configurable matrix."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import timedelta
 from enum import Enum
+from typing import Mapping
 
 
 class Level(str, Enum):
@@ -19,7 +18,9 @@ class Priority(str, Enum):
     P4 = "P4"
 
 
-DEFAULT_MATRIX: dict[tuple[Level, Level], Priority] = {
+Matrix = Mapping[tuple[Level, Level], Priority]
+
+DEFAULT_MATRIX: Matrix = {
     (Level.high, Level.high): Priority.P1,
     (Level.high, Level.medium): Priority.P2,
     (Level.medium, Level.high): Priority.P2,
@@ -32,35 +33,14 @@ DEFAULT_MATRIX: dict[tuple[Level, Level], Priority] = {
 }
 
 
-def prioritise(urgency: Level, impact: Level, matrix: dict[tuple[Level, Level], Priority] = DEFAULT_MATRIX) -> Priority:
+def prioritise(urgency: Level, impact: Level, matrix: Matrix = DEFAULT_MATRIX) -> Priority:
     return matrix[(urgency, impact)]
 
 
-@dataclass(frozen=True)
-class Target:
-    respond: timedelta
-    resolve: timedelta
-
-
-@dataclass(frozen=True)
-class SlaPolicy:
-    """Round-the-clock targets per priority; business-hours calendars arrive with issue 3."""
-
-    name: str
-    calendar: str
-    targets: dict[Priority, Target]
-
-    def target(self, priority: Priority) -> Target:
-        return self.targets[priority]
-
-
-DEFAULT_POLICY = SlaPolicy(
-    name="default-2026",
-    calendar="24x7",
-    targets={
-        Priority.P1: Target(timedelta(hours=1), timedelta(hours=4)),
-        Priority.P2: Target(timedelta(hours=4), timedelta(hours=24)),
-        Priority.P3: Target(timedelta(hours=24), timedelta(hours=72)),
-        Priority.P4: Target(timedelta(hours=48), timedelta(hours=120)),
-    },
-)
+def matrix_from_spec(spec: Mapping[str, Mapping[str, str]]) -> Matrix:
+    """{"high": {"high": "P1", ...}, ...}: urgency, then impact; every combination required."""
+    matrix = {(Level(u), Level(i)): Priority(p) for u, row in spec.items() for i, p in row.items()}
+    missing = {(u, i) for u in Level for i in Level} - set(matrix)
+    if missing:
+        raise ValueError(f"priority matrix misses {sorted((u.value, i.value) for u, i in missing)}")
+    return matrix

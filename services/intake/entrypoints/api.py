@@ -1,88 +1,145 @@
-"""Intake's HTTP API (CONTRACT.md core journey: submit, read)."""
+"""Intake's commands over HTTP (CONTRACT.md: submit, read, acknowledge, withdraw; and the rest)."""
 from __future__ import annotations
+
+from typing import Awaitable, Callable
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from services.intake.domain.commands import CustomerDetails, SubmitRequest
+from services.intake.domain import commands as cmd
 from services.intake.domain.model import ServiceRequest
-from services.intake.entrypoints.schemas import CustomerOut, RequestView, SubmitRequestBody
+from services.intake.entrypoints import schemas as s
+from services.intake.entrypoints.views import view
 from services.intake.service_layer import handlers
-from services.intake.service_layer.handlers import Intake
+from services.intake.service_layer.handlers import Check, Intake
 from shared.aggregate import IdSource
 from shared.auth import Principal, Role, require_roles
 from shared.errors import NotFound
 from shared.http.idempotency import Idempotency, idempotency
 
 router = APIRouter(prefix="/v1", tags=["requests"])
-_SUBMITTERS = require_roles(Role.customer, Role.agent, Role.dispatcher)
-_READERS = require_roles(Role.customer, Role.agent, Role.dispatcher, Role.technician)
+CUSTOMER_SIDE = require_roles(Role.customer, Role.agent, Role.dispatcher)
+READERS = require_roles(Role.customer, Role.agent, Role.dispatcher, Role.technician)
+DESK = require_roles(Role.agent, Role.dispatcher)
 
 
-def _intake(request: Request) -> Intake:
+def intake_of(request: Request) -> Intake:
     return request.app.state.intake
 
 
-def view(request: ServiceRequest) -> RequestView:
-    received, triage = request.received, request.triage
-    assert received is not None
-    return RequestView(
-        id=request.id,
-        status=request.status,
-        priority=triage.priority if triage else None,
-        emergency=triage.emergency if triage else False,
-        respond_by=triage.respond_by if triage else None,
-        resolve_by=triage.resolve_by if triage else None,
-        channel=received.channel,
-        kind=received.kind,
-        category=received.category,
-        title=received.title,
-        description=received.description,
-        urgency=received.urgency,
-        impact=received.impact,
-        location=received.location,
-        customer=CustomerOut(**received.customer.model_dump()),
-        owner=received.owner,
-        received_at=received.received_at,
-        version=request.version,
-    )
+def owned_by(principal: Principal) -> Check:
+    """Customers see and change only their own requests; anything else does not exist for them."""
+
+    def check(request: ServiceRequest) -> None:
+        if principal.role is Role.customer and request.customer_id != principal.subject:
+            raise NotFound(f"no request {request.id!r}")
+
+    return check
 
 
-@router.post("/requests", status_code=201, response_model=RequestView)
+async def answer(idem: Idempotency, run: Callable[[], Awaitable[ServiceRequest]]) -> JSONResponse:
+    if (replayed := await idem.replay()) is not None:
+        return replayed
+    return await idem.remember(200, view(await run()).model_dump(mode="json"))
+
+
+@router.post("/requests", status_code=201, response_model=s.SubmittedView)
 async def submit_request(
-    body: SubmitRequestBody,
-    principal: Principal = Depends(_SUBMITTERS),
-    idem: Idempotency = Depends(idempotency("submit-request")),
-    intake: Intake = Depends(_intake),
+    body: s.SubmitRequestBody, principal: Principal = Depends(CUSTOMER_SIDE),
+    idem: Idempotency = Depends(idempotency("submit")), intake: Intake = Depends(intake_of),
 ) -> JSONResponse:
     if (replayed := await idem.replay()) is not None:
         return replayed
     if principal.role is Role.customer and body.customer.id != principal.subject:
         raise HTTPException(403, "customers submit requests for themselves only")
-    cmd = SubmitRequest(
-        customer=CustomerDetails(**body.customer.model_dump()),
-        channel=body.channel.value,
-        kind=body.kind.value,
-        category=body.category,
-        title=body.title,
-        description=body.description,
-        urgency=body.urgency,
-        impact=body.impact,
-        location=body.location,
+    c = cmd.SubmitRequest(
+        customer=cmd.CustomerDetails(**body.customer.model_dump()), channel=body.channel.value,
+        kind=body.kind.value, category=body.category, title=body.title, description=body.description,
+        urgency=body.urgency, impact=body.impact, location=body.location,
         taken_by="self-service" if principal.role is Role.customer else principal.subject,
     )
-    request = await handlers.submit_request(cmd, intake, IdSource(idem.seed))
+    request, duplicates = await handlers.submit_request(c, intake, IdSource(idem.seed))
     if idem.seed:  # a racing or crashed first attempt may have recorded it: answer with what is stored
         request = await handlers.get_request(request.id, intake)
-    return await idem.remember(201, view(request).model_dump(mode="json"))
+    answer_body = s.SubmittedView(**view(request).model_dump(), possible_duplicates=duplicates)
+    return await idem.remember(201, answer_body.model_dump(mode="json"))
 
 
-@router.get("/requests/{request_id}", response_model=RequestView)
+@router.get("/requests/{request_id}", response_model=s.RequestView)
 async def read_request(
-    request_id: str, principal: Principal = Depends(_READERS), intake: Intake = Depends(_intake)
-) -> RequestView:
+    request_id: str, principal: Principal = Depends(READERS), intake: Intake = Depends(intake_of)
+) -> s.RequestView:
     request = await handlers.get_request(request_id, intake)
-    assert request.received is not None
-    if principal.role is Role.customer and request.received.customer.id != principal.subject:
-        raise NotFound(f"no request {request_id!r}")
+    owned_by(principal)(request)
     return view(request)
+
+
+@router.post("/requests/{request_id}/acknowledge", response_model=s.RequestView)
+async def acknowledge(
+    request_id: str, body: s.AcknowledgeBody | None = None, principal: Principal = Depends(DESK),
+    idem: Idempotency = Depends(idempotency("acknowledge")), intake: Intake = Depends(intake_of),
+) -> JSONResponse:
+    c = cmd.Acknowledge(request_id, principal.subject, body.message if body else None)
+    return await answer(idem, lambda: handlers.change(
+        intake, request_id, idem.seed, owned_by(principal), lambda r: r.acknowledge(c, intake.clock.now())))
+
+
+@router.post("/requests/{request_id}/triage", response_model=s.RequestView)
+async def triage(
+    request_id: str, body: s.TriageBody, principal: Principal = Depends(DESK),
+    idem: Idempotency = Depends(idempotency("triage")), intake: Intake = Depends(intake_of),
+) -> JSONResponse:
+    c = cmd.Retriage(request_id, principal.subject, body.reason, body.urgency, body.impact, body.category)
+    return await answer(idem, lambda: handlers.change(
+        intake, request_id, idem.seed, owned_by(principal),
+        lambda r: r.retriage(c, intake.clock.now(), intake.rules)))
+
+
+@router.post("/requests/{request_id}/need-confirmation", response_model=s.RequestView)
+async def confirm_need(
+    request_id: str, body: s.ConfirmNeedBody, principal: Principal = Depends(DESK),
+    idem: Idempotency = Depends(idempotency("confirm-need")), intake: Intake = Depends(intake_of),
+) -> JSONResponse:
+    c = cmd.ConfirmNeed(request_id, principal.subject, body.what, body.where, body.when, body.note)
+    return await answer(idem, lambda: handlers.change(
+        intake, request_id, idem.seed, owned_by(principal), lambda r: r.confirm_need(c, intake.clock.now())))
+
+
+@router.patch("/requests/{request_id}", response_model=s.RequestView)
+async def update(
+    request_id: str, body: s.UpdateBody, principal: Principal = Depends(CUSTOMER_SIDE),
+    idem: Idempotency = Depends(idempotency("update")), intake: Intake = Depends(intake_of),
+) -> JSONResponse:
+    fields = body.model_dump(exclude_unset=True, exclude={"reason", "customer"})
+    fields.update({f"customer.{k}": v for k, v in (body.customer.model_dump(exclude_unset=True) if body.customer else {}).items()})
+    c = cmd.UpdateRequest(request_id, principal.subject, body.reason, fields)
+    return await answer(idem, lambda: handlers.change(
+        intake, request_id, idem.seed, owned_by(principal), lambda r: r.update(c, intake.clock.now())))
+
+
+@router.post("/requests/{request_id}/contacts", response_model=s.RequestView)
+async def record_contact(
+    request_id: str, body: s.ContactBody, principal: Principal = Depends(DESK),
+    idem: Idempotency = Depends(idempotency("contact")), intake: Intake = Depends(intake_of),
+) -> JSONResponse:
+    c = cmd.RecordContact(request_id, principal.subject, body.via.value, body.direction.value, body.summary, body.at)
+    return await answer(idem, lambda: handlers.change(
+        intake, request_id, idem.seed, owned_by(principal), lambda r: r.record_contact(c, intake.clock.now())))
+
+
+@router.post("/requests/{request_id}/withdraw", response_model=s.RequestView)
+async def withdraw(
+    request_id: str, body: s.WithdrawBody, principal: Principal = Depends(CUSTOMER_SIDE),
+    idem: Idempotency = Depends(idempotency("withdraw")), intake: Intake = Depends(intake_of),
+) -> JSONResponse:
+    c = cmd.Withdraw(request_id, principal.subject, body.reason)
+    return await answer(idem, lambda: handlers.withdraw(c, intake, idem.seed, owned_by(principal)))
+
+
+@router.post("/requests/{request_id}/merge", response_model=s.RequestView)
+async def merge(
+    request_id: str, body: s.MergeBody, principal: Principal = Depends(DESK),
+    idem: Idempotency = Depends(idempotency("merge")), intake: Intake = Depends(intake_of),
+) -> JSONResponse:
+    c = cmd.Merge(request_id, body.into, principal.subject, body.reason)
+    return await answer(idem, lambda: handlers.merge(c, intake, idem.seed, owned_by(principal)))

@@ -9,11 +9,18 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.intake.domain.priority import Level
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()-]{5,30}$")]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2_000)]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()\-]{5,30}$")]
 Email = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ]
+Location = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
 
 
 class Channel(str, Enum):
@@ -33,27 +40,85 @@ class Kind(str, Enum):
     internal = "internal"
 
 
-class CustomerIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ContactVia(str, Enum):
+    call = "call"
+    email = "email"
+    visit = "visit"
+    chat = "chat"
+    sms = "sms"
+    letter = "letter"
 
+
+class Direction(str, Enum):
+    inbound = "inbound"
+    outbound = "outbound"
+
+
+class CustomerIn(Body):
     id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    name: Name
+    name: Text
     phone: Phone | None = None
     email: Email | None = None
 
 
-class SubmitRequestBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SubmitRequestBody(Body):
     customer: CustomerIn
     channel: Channel
     kind: Kind
-    category: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
+    category: Text | None = None
+    title: Text
+    description: LongText
     urgency: Level
     impact: Level
-    location: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
+    location: Location | None = None
+
+
+class AcknowledgeBody(Body):
+    message: Annotated[str, StringConstraints(strip_whitespace=True, max_length=5_000)] | None = None
+
+
+class TriageBody(Body):
+    urgency: Level | None = None
+    impact: Level | None = None
+    category: Text | None = None
+    reason: Reason
+
+
+class ConfirmNeedBody(Body):
+    what: LongText
+    where: Location | None = None
+    when: Text | None = None
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=5_000)] | None = None
+
+
+class CustomerChanges(Body):
+    name: Text | None = None
+    phone: Phone | None = None
+    email: Email | None = None
+
+
+class UpdateBody(Body):
+    title: Text | None = None
+    description: LongText | None = None
+    location: Location | None = None
+    customer: CustomerChanges | None = None
+    reason: Reason
+
+
+class ContactBody(Body):
+    via: ContactVia
+    direction: Direction
+    summary: LongText
+    at: datetime | None = Field(default=None, description="when it happened; default now")
+
+
+class WithdrawBody(Body):
+    reason: Reason
+
+
+class MergeBody(Body):
+    into: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    reason: Reason
 
 
 class CustomerOut(BaseModel):
@@ -63,6 +128,12 @@ class CustomerOut(BaseModel):
     email: str | None = None
 
 
+class Duplicate(BaseModel):
+    id: str
+    title: str
+    similarity: float = Field(description="0..1, how alike the two requests read")
+
+
 class RequestView(BaseModel):
     id: str
     status: str
@@ -70,6 +141,7 @@ class RequestView(BaseModel):
     emergency: bool = False
     respond_by: datetime | None = None
     resolve_by: datetime | None = None
+    sla_policy: str | None = None
     channel: str
     kind: str
     category: str | None = None
@@ -80,5 +152,42 @@ class RequestView(BaseModel):
     location: str | None = None
     customer: CustomerOut
     owner: str
+    triaged_by: str | None = None
+    needs_review: bool = False
     received_at: datetime
+    acknowledged_at: datetime | None = None
+    need_confirmed_at: datetime | None = None
+    merged_into: str | None = None
+    reopen_count: int = 0
+    contacts: int = 0
     version: int = Field(description="stream version; changes with every recorded event")
+
+
+class SubmittedView(RequestView):
+    possible_duplicates: list[Duplicate] = []
+
+
+class RequestSummary(BaseModel):
+    id: str
+    customer_id: str
+    channel: str
+    kind: str
+    category: str | None = None
+    title: str
+    priority: str | None = None
+    emergency: bool | None = None
+    status: str
+    stage: str | None = None
+    owner: str | None = None
+    needs_review: bool
+    received_at: datetime
+    respond_by: datetime | None = None
+    resolve_by: datetime | None = None
+    acknowledged_at: datetime | None = None
+    response_at_risk: bool = False
+    response_breached: bool = False
+
+
+class Page(BaseModel):
+    items: list[RequestSummary]
+    next_cursor: str | None = None

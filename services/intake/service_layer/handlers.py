@@ -1,21 +1,30 @@
 """Intake's use cases: each takes a command and the dependencies bootstrap wired in."""
 from __future__ import annotations
 
+import asyncio
+import inspect
+import random
 from dataclasses import dataclass
-from typing import Awaitable, Callable, Sequence
+from typing import Any, Awaitable, Callable, Sequence
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.intake.domain.commands import SubmitRequest
-from services.intake.domain.model import ServiceRequest
-from services.intake.domain.priority import SlaPolicy
+from services.intake.adapters.queries import RequestQueries
+from services.intake.domain import commands as cmd
+from services.intake.domain.duplicates import THRESHOLD, similarity
+from services.intake.domain.model import Rules, ServiceRequest
 from shared.aggregate import IdSource
 from shared.clock import Clock
 from shared.envelope import Envelope
-from shared.errors import NotFound
+from shared.errors import InvalidTransition, NotFound
+from shared.eventstore import ConcurrencyError
 from shared.repository import EventSourcedRepository
 
+log = structlog.get_logger(__name__)
 Append = Callable[[str, Sequence[Envelope], int], Awaitable[int]]
+Check = Callable[[ServiceRequest], None]
+MAX_ATTEMPTS = 10
 
 
 @dataclass(frozen=True)
@@ -24,19 +33,96 @@ class Intake:
     append: Append
     engine: AsyncEngine
     clock: Clock
-    policy: SlaPolicy
+    rules: Rules
+    queries: RequestQueries
 
 
-async def submit_request(cmd: SubmitRequest, intake: Intake, ids: IdSource) -> ServiceRequest:
-    request = ServiceRequest.submit(ids.next(), cmd, intake.clock.now(), intake.policy)
+async def submit_request(c: cmd.SubmitRequest, intake: Intake, ids: IdSource) -> tuple[ServiceRequest, list[dict[str, Any]]]:
+    request = ServiceRequest.submit(ids.next(), c, intake.clock.now(), intake.rules)
+    duplicates = await possible_duplicates(intake, request)
     envelopes = intake.requests.envelopes(request.take_pending(), ids)
     request.version = await intake.append(intake.requests.stream_id(request.id), envelopes, 0)
-    return request
+    return request, duplicates
 
 
-async def get_request(request_id: str, intake: Intake) -> ServiceRequest:
+async def possible_duplicates(intake: Intake, request: ServiceRequest) -> list[dict[str, Any]]:
+    """Open requests of the same customer that read alike; a hint, never a refusal."""
+    assert request.received is not None
     async with intake.engine.connect() as conn:
+        candidates = await intake.queries.open_of_customer(conn, request.customer_id)
+    title, text = request.received.title, request.received.description
+    scored = [{"id": i, "title": t, "similarity": similarity(title, text, t, d)}
+              for i, t, d in candidates if i != request.id]
+    return sorted((s for s in scored if s["similarity"] >= THRESHOLD), key=lambda s: -s["similarity"])[:5]
+
+
+async def get_request(request_id: str, intake: Intake, conn: AsyncConnection | None = None) -> ServiceRequest:
+    if conn is None:
+        async with intake.engine.connect() as own:
+            request = await intake.requests.get(own, request_id)
+    else:
         request = await intake.requests.get(conn, request_id)
     if request is None:
         raise NotFound(f"no request {request_id!r}")
     return request
+
+
+async def change(
+    intake: Intake, request_id: str, seed: str | None, check: Check, mutate: Callable[[ServiceRequest], Any]
+) -> ServiceRequest:
+    """Load, check access, apply, append at the loaded version; on a lost race, start over."""
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        ids = IdSource(seed)  # the same ids every attempt: only one attempt can ever be stored
+        request = await get_request(request_id, intake)
+        check(request)
+        if ids.seeded and ids.peek() in request.recorded_ids:
+            return request  # this very command was recorded already: a retry
+        outcome = mutate(request)
+        if inspect.isawaitable(outcome):
+            await outcome
+        events = request.take_pending()
+        if not events:
+            return request
+        try:
+            request.version = await intake.append(
+                intake.requests.stream_id(request_id), intake.requests.envelopes(events, ids), request.version
+            )
+            return request
+        except ConcurrencyError:
+            if attempt == MAX_ATTEMPTS:
+                raise
+            log.debug("concurrent change; retrying", request_id=request_id, attempt=attempt)
+            await asyncio.sleep(random.uniform(0, 0.002 * attempt))  # de-synchronise the racers
+    raise AssertionError("unreachable")
+
+
+async def withdraw(c: cmd.Withdraw, intake: Intake, seed: str | None, check: Check) -> ServiceRequest:
+    async def apply(request: ServiceRequest) -> None:
+        async with intake.engine.connect() as conn:
+            if await intake.queries.stage_of(conn, request.id) == "closed":
+                raise InvalidTransition(f"cannot withdraw request {request.id}: it is closed")
+        request.withdraw(c, intake.clock.now())
+
+    return await change(intake, c.request_id, seed, check, apply)
+
+
+async def merge(c: cmd.Merge, intake: Intake, seed: str | None, check: Check) -> ServiceRequest:
+    async def apply(request: ServiceRequest) -> None:
+        try:
+            target = await get_request(c.into, intake)
+        except NotFound as exc:
+            raise NotFound(f"no request {c.into!r} to merge into") from exc
+        request.merge_into(target, c, intake.clock.now())
+
+    return await change(intake, c.request_id, seed, check, apply)
+
+
+async def reopen(conn: AsyncConnection, c: cmd.Reopen, intake: Intake, ids: IdSource) -> None:
+    """On a rejected resolution (inside the consuming transaction)."""
+    request = await get_request(c.request_id, intake, conn)
+    try:
+        request.reopen(c, intake.clock.now())
+    except InvalidTransition as exc:
+        log.info("rejection of a request that is no longer open; nothing to reopen", reason=str(exc))
+        return
+    await intake.requests.save(conn, c.request_id, request, ids)

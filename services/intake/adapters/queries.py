@@ -1,0 +1,105 @@
+"""Reads of the requests read model: search, queues, a customer's open requests."""
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.db import fetch, ident
+from shared.errors import Invalid
+
+OPEN_CLAUSE = "status IN ('triaged', 'acknowledged', 'reopened') AND stage IS DISTINCT FROM 'closed'"
+COLUMNS = (
+    "id, customer_id, customer_name, channel, kind, category, title, priority, emergency, status, stage, "
+    "owner, triaged_by, needs_review, received_at, respond_by, resolve_by, respond_risk_at, acknowledged_at, "
+    "merged_into, reopen_count, contacts"
+)
+_NAMES = [c.strip() for c in COLUMNS.split(",")]
+
+
+@dataclass(frozen=True)
+class Filters:
+    status: str | None = None
+    priority: str | None = None
+    channel: str | None = None
+    category: str | None = None
+    owner: str | None = None
+    customer_id: str | None = None
+    received_from: datetime | None = None
+    received_to: datetime | None = None
+
+
+def encode_cursor(received_at: datetime, request_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{received_at.isoformat()}|{request_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        at, request_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
+        return datetime.fromisoformat(at), request_id
+    except Exception as exc:
+        raise Invalid("cursor", "not a cursor this API handed out") from exc
+
+
+class RequestQueries:
+    def __init__(self, schema: str) -> None:
+        self.s = ident(schema)
+
+    async def search(
+        self, conn: AsyncConnection, f: Filters, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        where, params = ["received_at IS NOT NULL"], []
+        for column, value in (("status", f.status), ("priority", f.priority), ("channel", f.channel),
+                              ("owner", f.owner), ("customer_id", f.customer_id)):
+            if value is not None:
+                params.append(value)
+                where.append(f"{column} = ${len(params)}")
+        if f.category is not None:
+            params += [f.category, f.category + " > %"]
+            where.append(f"(category = ${len(params) - 1} OR category LIKE ${len(params)})")
+        for op, value in ((">=", f.received_from), ("<", f.received_to)):
+            if value is not None:
+                params.append(value)
+                where.append(f"received_at {op} ${len(params)}")
+        if cursor:
+            params += list(decode_cursor(cursor))
+            where.append(f"(received_at, id) < (${len(params) - 1}, ${len(params)})")
+        params.append(limit + 1)
+        rows = await self._rows(conn, f"WHERE {' AND '.join(where)} ORDER BY received_at DESC, id DESC "
+                                      f"LIMIT ${len(params)}", *params)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return rows, encode_cursor(rows[-1]["received_at"], rows[-1]["id"]) if more else None
+
+    async def awaiting_response(self, conn: AsyncConnection, limit: int, offset: int) -> list[dict[str, Any]]:
+        return await self._rows(
+            conn, "WHERE status = 'triaged' AND stage IS DISTINCT FROM 'closed' "
+                  "ORDER BY priority_rank, respond_by, id LIMIT $1 OFFSET $2", limit, offset)
+
+    async def triage_queue(self, conn: AsyncConnection, limit: int, offset: int) -> list[dict[str, Any]]:
+        return await self._rows(
+            conn, "WHERE needs_review AND status IN ('triaged', 'acknowledged', 'reopened') "
+                  "ORDER BY priority_rank, respond_by, id LIMIT $1 OFFSET $2", limit, offset)
+
+    async def open_of_customer(self, conn: AsyncConnection, customer_id: str) -> list[tuple[str, str, str]]:
+        rows = await fetch(conn, f"SELECT id, title, description FROM {self.s}.requests "
+                                 f"WHERE customer_id = $1 AND {OPEN_CLAUSE} ORDER BY received_at DESC LIMIT 50",
+                           customer_id)
+        return [tuple(r) for r in rows]
+
+    async def stage_of(self, conn: AsyncConnection, request_id: str) -> str | None:
+        rows = await fetch(conn, f"SELECT stage FROM {self.s}.requests WHERE id = $1", request_id)
+        return rows[0][0] if rows else None
+
+    async def set_stage(self, conn: AsyncConnection, request_id: str, stage: str, at: datetime) -> None:
+        """Record where other services have the request; an older fact never overrides a newer one."""
+        await fetch(conn, f"INSERT INTO {self.s}.requests AS r (id, stage, stage_at) VALUES ($1, $2, $3) "
+                          f"ON CONFLICT (id) DO UPDATE SET stage = EXCLUDED.stage, stage_at = EXCLUDED.stage_at "
+                          f"WHERE r.stage_at IS NULL OR r.stage_at <= EXCLUDED.stage_at", request_id, stage, at)
+
+    async def _rows(self, conn: AsyncConnection, tail: str, *params: Any) -> list[dict[str, Any]]:
+        rows = await fetch(conn, f"SELECT {COLUMNS} FROM {self.s}.requests {tail}", *params)
+        return [dict(zip(_NAMES, row, strict=True)) for row in rows]

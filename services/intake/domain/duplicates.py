@@ -1,0 +1,20 @@
+"""How alike two requests read: the hint that a new request may repeat an open one."""
+from __future__ import annotations
+
+import re
+from difflib import SequenceMatcher
+
+THRESHOLD = 0.5
+_WORD = re.compile(r"[a-z0-9]{3,}")
+
+
+def _words(text: str) -> set[str]:
+    return set(_WORD.findall(text.lower()))
+
+
+def similarity(title_a: str, text_a: str, title_b: str, text_b: str) -> float:
+    """0..1: the better of title likeness and word overlap of title plus description."""
+    titles = SequenceMatcher(None, title_a.lower().strip(), title_b.lower().strip()).ratio()
+    a, b = _words(f"{title_a} {text_a}"), _words(f"{title_b} {text_b}")
+    overlap = len(a & b) / len(a | b) if a | b else 0.0
+    return round(max(titles, overlap), 2)

@@ -1,0 +1,70 @@
+"""Intake's reads over the requests read model: search, a customer's requests, the queues."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Query
+
+from services.intake.adapters.queries import Filters
+from services.intake.domain.priority import Priority
+from services.intake.entrypoints.api import CUSTOMER_SIDE, DESK, intake_of
+from services.intake.entrypoints.schemas import Channel, Page, RequestSummary
+from services.intake.entrypoints.views import summary
+from services.intake.service_layer.handlers import Intake
+from shared.auth import Principal, Role
+
+router = APIRouter(prefix="/v1", tags=["queues and search"])
+STATUSES = "^(triaged|acknowledged|reopened|withdrawn|merged)$"
+
+
+@router.get("/requests", response_model=Page)
+async def search(
+    status: str | None = Query(None, pattern=STATUSES),
+    priority: Priority | None = None,
+    channel: Channel | None = None,
+    category: str | None = Query(None, max_length=200),
+    owner: str | None = Query(None, max_length=100),
+    customer_id: str | None = Query(None, max_length=100),
+    received_from: datetime | None = Query(None, alias="from"),
+    received_to: datetime | None = Query(None, alias="to"),
+    limit: int = Query(50, ge=1, le=500),
+    cursor: str | None = Query(None, max_length=500),
+    principal: Principal = Depends(CUSTOMER_SIDE),
+    intake: Intake = Depends(intake_of),
+) -> Page:
+    """Newest first; customers always get their own requests only."""
+    if principal.role is Role.customer:
+        customer_id = principal.subject
+    filters = Filters(
+        status=status, priority=priority.value if priority else None, channel=channel.value if channel else None,
+        category=intake.rules.categories.resolve(category) if category else None, owner=owner,
+        customer_id=customer_id, received_from=received_from, received_to=received_to,
+    )
+    async with intake.engine.connect() as conn:
+        rows, next_cursor = await intake.queries.search(conn, filters, limit, cursor)
+    now = intake.clock.now()
+    return Page(items=[summary(r, now) for r in rows], next_cursor=next_cursor)
+
+
+@router.get("/queues/awaiting-response", response_model=list[RequestSummary])
+async def awaiting_response(
+    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+    _: Principal = Depends(DESK), intake: Intake = Depends(intake_of),
+) -> list[RequestSummary]:
+    """Not yet acknowledged, by priority then response deadline, with SLA-risk flags."""
+    async with intake.engine.connect() as conn:
+        rows = await intake.queries.awaiting_response(conn, limit, offset)
+    now = intake.clock.now()
+    return [summary(r, now) for r in rows]
+
+
+@router.get("/queues/triage", response_model=list[RequestSummary])
+async def triage_queue(
+    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+    _: Principal = Depends(DESK), intake: Intake = Depends(intake_of),
+) -> list[RequestSummary]:
+    """Open requests no agent has triaged yet (self-service or uncategorised), most urgent first."""
+    async with intake.engine.connect() as conn:
+        rows = await intake.queries.triage_queue(conn, limit, offset)
+    now = intake.clock.now()
+    return [summary(r, now) for r in rows]

@@ -1,0 +1,27 @@
+"""Intake's configuration: categories, priority matrix and SLA policy from one JSON file."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from services.intake.domain.categories import CategoryTree
+from services.intake.domain.model import Rules
+from services.intake.domain.priority import DEFAULT_MATRIX, matrix_from_spec
+from services.intake.domain.sla import DEFAULT_POLICY, SlaPolicy
+from shared.settings import ServiceSettings
+
+
+class IntakeSettings(ServiceSettings):
+    service: str = "intake"
+    # {"categories": {...tree...}, "priority_matrix": {"high": {"high": "P1", ...}, ...},
+    #  "sla_policy": {"name": ..., "calendars": [...], "targets": {...}, "by_category": {...}}}
+    intake_rules_file: Path | None = None
+
+    def rules(self) -> Rules:
+        spec: dict[str, Any] = json.loads(self.intake_rules_file.read_text()) if self.intake_rules_file else {}
+        return Rules(
+            policy=SlaPolicy.from_spec(spec["sla_policy"]) if "sla_policy" in spec else DEFAULT_POLICY,
+            matrix=matrix_from_spec(spec["priority_matrix"]) if "priority_matrix" in spec else DEFAULT_MATRIX,
+            categories=CategoryTree(spec.get("categories")),
+        )

@@ -1,0 +1,209 @@
+"""Business-hours calendars for SLA deadlines: open time is defined in local wall-clock time. Pure."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Iterator
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+UTC = timezone.utc
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+END_OF_DAY = time.max  # how "24:00" is stored: an interval end meaning the next local midnight
+_ONE_DAY = timedelta(days=1)
+_ALL_DAY = ((time(0), END_OF_DAY),)
+_SPEC_KEYS = {"name", "timezone", "hours", "holidays", "always_open"}
+_INTERVAL = re.compile(r"(\d\d):(\d\d)-(\d\d):(\d\d)")
+
+Hours = tuple[tuple[tuple[time, time], ...], ...]
+
+
+@dataclass(frozen=True)
+class BusinessCalendar:
+    """Weekly local opening hours plus closed local dates in one IANA timezone; takes aware datetimes, returns UTC.
+
+    Intervals become UTC per local date (fold=0), so DST days have an hour more or less of real time.
+    An interval end of `END_OF_DAY` ("24:00" in a spec) means the following local midnight.
+    """
+
+    name: str
+    timezone: str
+    hours: Hours
+    holidays: frozenset[date] = frozenset()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError("calendar name must be a non-empty string")
+        _zone(self.timezone)
+        if len(self.hours) != 7:
+            raise ValueError(f"hours must have 7 entries (Monday..Sunday), got {len(self.hours)}")
+        for day, intervals in zip(DAYS, self.hours, strict=True):
+            _check_intervals(day, intervals)
+        if not any(self.hours):
+            raise ValueError(f"calendar {self.name!r} has no open time in the week")
+
+    @classmethod
+    def always_open(cls, name: str = "24x7") -> BusinessCalendar:
+        """A UTC calendar that is open at every instant."""
+        return cls(name, "UTC", (_ALL_DAY,) * 7, frozenset())
+
+    @classmethod
+    def from_spec(cls, spec: dict) -> BusinessCalendar:
+        """Build a calendar from its JSON spec; raises ValueError naming whatever is wrong."""
+        if unknown := set(spec) - _SPEC_KEYS:
+            raise ValueError(f"unknown spec keys: {sorted(unknown)}")
+        name, zone = spec.get("name"), spec.get("timezone")
+        if spec.get("always_open"):
+            if "hours" in spec or "holidays" in spec:
+                raise ValueError("an always_open spec cannot also list hours or holidays")
+            return replace(cls.always_open(name), timezone=zone)
+        hours = spec.get("hours", {})
+        if not isinstance(hours, dict):
+            raise ValueError("hours must map weekday keys to lists of 'HH:MM-HH:MM'")
+        if unknown := set(hours) - set(DAYS):
+            raise ValueError(f"unknown weekday keys in hours: {sorted(unknown)}; expected {list(DAYS)}")
+        if not isinstance(holidays := spec.get("holidays", []), list):
+            raise ValueError("holidays must be a list of 'YYYY-MM-DD' dates")
+        parsed = tuple(tuple(sorted(_parse_interval(day, text) for text in hours.get(day, ()))) for day in DAYS)
+        return cls(name, zone, parsed, frozenset(_parse_date(text) for text in holidays))
+
+    def to_spec(self) -> dict:
+        """The JSON-ready spec; `from_spec(cal.to_spec()) == cal`."""
+        if self.is_always_open:
+            return {"name": self.name, "timezone": self.timezone, "always_open": True}
+        hours = {day: [_interval_text(*span) for span in spans] for day, spans in zip(DAYS, self.hours, strict=True)}
+        holidays = [d.isoformat() for d in sorted(self.holidays)]
+        return {"name": self.name, "timezone": self.timezone, "hours": hours, "holidays": holidays}
+
+    @property
+    def is_always_open(self) -> bool:
+        """True when every day is open 00:00-24:00 and there are no holidays."""
+        return not self.holidays and all(day == _ALL_DAY for day in self.hours)
+
+    def is_open(self, at: datetime) -> bool:
+        """Whether `at` falls inside an open interval (start inclusive, end exclusive)."""
+        return self.next_open(at) == _as_utc(at)
+
+    def next_open(self, at: datetime) -> datetime:
+        """`at` itself if open, else the start of the next open interval."""
+        return next(self._open_intervals(_as_utc(at)))[0]
+
+    def add_business_time(self, start: datetime, duration: timedelta) -> datetime:
+        """The instant at which `duration` of open time has elapsed since `start`."""
+        start = _as_utc(start)
+        if duration < timedelta(0):
+            raise ValueError(f"duration must not be negative, got {duration}")
+        if duration == timedelta(0) or self.is_always_open:
+            return start + duration
+        remaining = duration
+        for opens, closes in self._open_intervals(start):
+            if closes - opens >= remaining:
+                return opens + remaining
+            remaining -= closes - opens
+        raise AssertionError("unreachable: open intervals never run out")
+
+    def add_business_days(self, start: datetime, days: int) -> datetime:
+        """The same local time of day `days` open days after `next_open(start)`; if that time is closed
+        there, the end of the day's latest interval before it (or the day's opening if it opens later)."""
+        if days < 0:
+            raise ValueError(f"days must not be negative, got {days}")
+        begin = self.next_open(start)
+        if days == 0 or self.is_always_open:
+            return begin + days * _ONE_DAY
+        zone = _zone(self.timezone)
+        local = begin.astimezone(zone)
+        day, time_of_day = local.date(), local.time().replace(fold=0)
+        for _ in range(days):
+            day += _ONE_DAY
+            while not self._hours_on(day):
+                day += _ONE_DAY
+        return _local_to_utc(day, self._clamp(day, time_of_day), zone)
+
+    def business_time_between(self, start: datetime, end: datetime) -> timedelta:
+        """Open time within [start, end); zero when end <= start."""
+        start, end = _as_utc(start), _as_utc(end)
+        total = timedelta(0)
+        if end <= start:
+            return total
+        if self.is_always_open:
+            return end - start
+        for opens, closes in self._open_intervals(start):
+            if opens >= end:
+                return total
+            total += min(closes, end) - opens
+
+    def _hours_on(self, day: date) -> tuple[tuple[time, time], ...]:
+        return () if day in self.holidays else self.hours[day.weekday()]
+
+    def _open_intervals(self, after: datetime) -> Iterator[tuple[datetime, datetime]]:
+        zone = _zone(self.timezone)
+        # Start a day early: if a DST gap spans midnight, fold=0 can put yesterday's 24:00 after `after`.
+        day = after.astimezone(zone).date() - _ONE_DAY
+        cursor = after
+        while True:
+            for start, end in self._hours_on(day):
+                # In a DST gap fold=0 can map a later wall time to an earlier instant; clipping to the
+                # cursor keeps the UTC intervals ordered and disjoint so nothing is counted twice.
+                opens, closes = max(_local_to_utc(day, start, zone), cursor), _local_to_utc(day, end, zone)
+                if closes > opens:
+                    cursor = closes
+                    yield opens, closes
+            day += _ONE_DAY
+
+    def _clamp(self, day: date, time_of_day: time) -> time:
+        intervals = self._hours_on(day)
+        latest = intervals[0][0]
+        for start, end in intervals:
+            if start <= time_of_day < end:
+                return time_of_day
+            if end <= time_of_day:
+                latest = end
+        return latest
+
+
+def _check_intervals(day: str, intervals: tuple[tuple[time, time], ...]) -> None:
+    previous_end = time(0)
+    for start, end in intervals:
+        if start >= end:
+            raise ValueError(f"{day}: interval {_interval_text(start, end)} must start before it ends")
+        if start < previous_end:
+            raise ValueError(f"{day}: interval {_interval_text(start, end)} overlaps the one before it")
+        previous_end = end
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
+        raise ValueError(f"unknown timezone {name!r}") from None
+
+
+def _as_utc(at: datetime) -> datetime:
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"datetime must be timezone-aware, got naive {at.isoformat()}")
+    return at.astimezone(UTC)
+
+
+def _local_to_utc(day: date, at: time, zone: ZoneInfo) -> datetime:
+    if at == END_OF_DAY:
+        day, at = day + _ONE_DAY, time(0)
+    return datetime.combine(day, at, zone).astimezone(UTC)
+
+
+def _parse_interval(day: str, text: object) -> tuple[time, time]:
+    match = _INTERVAL.fullmatch(text) if isinstance(text, str) else None
+    h1, m1, h2, m2 = map(int, match.groups()) if match else (99, 0, 0, 0)
+    if h1 > 23 or m1 > 59 or m2 > 59 or h2 > 24 or (h2 == 24 and m2):
+        raise ValueError(f"{day}: malformed interval {text!r}; expected 'HH:MM-HH:MM' (24:00 allowed as an end)")
+    return time(h1, m1), END_OF_DAY if h2 == 24 else time(h2, m2)
+
+
+def _parse_date(text: object) -> date:
+    try:
+        return date.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise ValueError(f"bad holiday date {text!r}; expected 'YYYY-MM-DD'") from None
+
+
+def _interval_text(start: time, end: time) -> str:
+    return f"{start:%H:%M}-{'24:00' if end == END_OF_DAY else f'{end:%H:%M}'}"

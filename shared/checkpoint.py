@@ -1,0 +1,43 @@
+"""How far a follower of a schema's global positions has got, and the lock that makes it single."""
+from __future__ import annotations
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from shared.db import fetch, ident
+
+log = structlog.get_logger(__name__)
+
+
+class Checkpoint:
+    """A named position in `<schema>.checkpoints`; at most one holder works on it at a time."""
+
+    def __init__(self, schema: str, name: str) -> None:
+        self.schema, self.name = ident(schema), name
+        self.lock_key = f"servicetrail.follower.{schema}.{name}"
+
+    async def read(self, conn: AsyncConnection) -> int:
+        rows = await fetch(conn, f"SELECT position FROM {self.schema}.checkpoints WHERE name = $1", self.name)
+        return int(rows[0][0]) if rows else 0
+
+    async def save(self, conn: AsyncConnection, position: int) -> None:
+        await fetch(
+            conn,
+            f"INSERT INTO {self.schema}.checkpoints (name, position) VALUES ($1, $2) "
+            f"ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position, updated_at = now()",
+            self.name,
+            position,
+        )
+
+    async def try_lead(self, conn: AsyncConnection) -> bool:
+        """Held until the caller's transaction ends; False while another holder has it."""
+        rows = await fetch(conn, "SELECT pg_try_advisory_xact_lock(hashtext($1))", self.lock_key)
+        return bool(rows[0][0])
+
+    async def rewind(self, engine: AsyncEngine, position: int) -> None:
+        """Go back to `position` (republish, rebuild), after any batch in flight."""
+        async with engine.begin() as conn:
+            # Wait out a batch in flight, or its checkpoint would overwrite this one.
+            await fetch(conn, "SELECT pg_advisory_xact_lock(hashtext($1))", self.lock_key)
+            await self.save(conn, position)
+        log.info("checkpoint rewound", schema=self.schema, name=self.name, position=position)
