@@ -17,7 +17,7 @@ import asyncpg
 import orjson
 
 from benchmarks.common import scratch_database, summary, write_result
-from shared.db import make_engine, plain_url
+from shared.db import Database, plain_url
 from shared.eventstore import EventStore, GroupCommitAppender
 from shared.migrations import migrate
 from tests.support.events import new_event
@@ -52,9 +52,9 @@ async def raw_round(url: str, seconds: float = SECONDS) -> float:
 
 
 async def store_round(url: str, seconds: float = SECONDS) -> float:
-    engine = make_engine(url, pool_size=4)
+    db = Database(url, pool_size=4)
     store = EventStore("bench", "intake")
-    appender = GroupCommitAppender(engine, store, writers=2)
+    appender = GroupCommitAppender(db, store, writers=2)
     await appender.start()
     count, deadline = 0, time.perf_counter() + seconds
 
@@ -67,7 +67,7 @@ async def store_round(url: str, seconds: float = SECONDS) -> float:
 
     async def sequencer() -> None:
         while time.perf_counter() < deadline:
-            async with engine.begin() as conn:
+            async with db.begin() as conn:
                 await store.assign_positions(conn)
             await asyncio.sleep(0.05)
 
@@ -75,17 +75,17 @@ async def store_round(url: str, seconds: float = SECONDS) -> float:
     await asyncio.gather(sequencer(), *(writer() for _ in range(WRITERS)))
     rate = count / (time.perf_counter() - started)
     await appender.stop()
-    await engine.dispose()
+    await db.dispose()
     return rate
 
 
 async def main() -> dict:
     async with scratch_database() as url:
-        engine = make_engine(url, 2)
-        await migrate(engine, MIGRATIONS, "bench")
-        async with engine.begin() as conn:
-            await conn.exec_driver_sql("CREATE TABLE bench.raw_events (LIKE bench.events INCLUDING ALL)")
-        await engine.dispose()
+        db = Database(url, 2)
+        await migrate(db.engine, MIGRATIONS, "bench")
+        async with db.begin() as conn:
+            await conn.execute("CREATE TABLE bench.raw_events (LIKE bench.events INCLUDING ALL)")
+        await db.dispose()
         await raw_round(url, 1.0)  # warm-up: caches, connections, plans
         await store_round(url, 1.0)
         raw, stored = [], []

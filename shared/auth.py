@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
-from typing import Callable
+from typing import Awaitable, Callable
 
 import jwt
 from fastapi import Depends, HTTPException, Request
@@ -72,7 +72,7 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-def authenticated(request: Request) -> Principal:
+async def authenticated(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
@@ -83,10 +83,10 @@ def authenticated(request: Request) -> Principal:
         raise _unauthorized(f"invalid token: {exc}") from exc
 
 
-def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
+def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     allowed = set(roles) | {Role.admin}
 
-    def check(principal: Principal = Depends(authenticated)) -> Principal:
+    async def check(principal: Principal = Depends(authenticated)) -> Principal:
         if principal.role not in allowed:
             names = ", ".join(sorted(r.value for r in allowed))
             raise HTTPException(403, f"role {principal.role.value!r} may not do this; allowed: {names}")

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shared.db import fetch, ident
+from shared.db import Conn, Database, fetch, ident
 
 log = structlog.get_logger(__name__)
 
@@ -16,11 +15,11 @@ class Checkpoint:
         self.schema, self.name = ident(schema), name
         self.lock_key = f"servicetrail.follower.{schema}.{name}"
 
-    async def read(self, conn: AsyncConnection) -> int:
+    async def read(self, conn: Conn) -> int:
         rows = await fetch(conn, f"SELECT position FROM {self.schema}.checkpoints WHERE name = $1", self.name)
         return int(rows[0][0]) if rows else 0
 
-    async def save(self, conn: AsyncConnection, position: int) -> None:
+    async def save(self, conn: Conn, position: int) -> None:
         await fetch(
             conn,
             f"INSERT INTO {self.schema}.checkpoints (name, position) VALUES ($1, $2) "
@@ -29,14 +28,14 @@ class Checkpoint:
             position,
         )
 
-    async def try_lead(self, conn: AsyncConnection) -> bool:
+    async def try_lead(self, conn: Conn) -> bool:
         """Held until the caller's transaction ends; False while another holder has it."""
         rows = await fetch(conn, "SELECT pg_try_advisory_xact_lock(hashtext($1))", self.lock_key)
         return bool(rows[0][0])
 
-    async def rewind(self, engine: AsyncEngine, position: int) -> None:
+    async def rewind(self, db: Database, position: int) -> None:
         """Go back to `position` (republish, rebuild), after any batch in flight."""
-        async with engine.begin() as conn:
+        async with db.begin() as conn:
             # Wait out a batch in flight, or its checkpoint would overwrite this one.
             await fetch(conn, "SELECT pg_advisory_xact_lock(hashtext($1))", self.lock_key)
             await self.save(conn, position)

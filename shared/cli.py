@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from shared.auth import Role, TokenService
+from shared.db import Database
 from shared.settings import ServiceSettings, Settings
 
 app = typer.Typer(no_args_is_help=True, help="ServiceTrail command line")
@@ -62,15 +63,14 @@ def republish(
 ) -> None:
     """Rewind a relay so it publishes again (e.g. to a broker that restarted empty)."""
     from shared.checkpoint import Checkpoint
-    from shared.db import make_engine
 
     async def rewind() -> None:
         settings = ServiceSettings(service=service)
         if not settings.database_url:
             raise typer.BadParameter("DATABASE_URL must point at the service's database")
-        engine = make_engine(settings.database_url, 1)
-        await Checkpoint(settings.schema_name, "relay").rewind(engine, from_position)
-        await engine.dispose()
+        db = Database(settings.database_url, 1)
+        await Checkpoint(settings.schema_name, "relay").rewind(db, from_position)
+        await db.dispose()
 
     asyncio.run(rewind())
     console.print(f"{service}: the relay will publish again from position {from_position}")

@@ -13,18 +13,16 @@ from typing import Awaitable, Callable, Iterable
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared import context
 from shared.aio import wait_or_timeout
-from shared.db import fetch, ident
+from shared.db import Conn, Database, fetch, ident, is_unavailable
 from shared.envelope import Envelope, MalformedMessage, from_kafka
 from shared.metrics import CONSUMER_APPLIED, CONSUMER_DEAD_LETTERED, CONSUMER_LAG, CONSUMER_SKIPPED
 
 log = structlog.get_logger(__name__)
 
-Handler = Callable[[AsyncConnection, Envelope], Awaitable[None]]
+Handler = Callable[[Conn, Envelope], Awaitable[None]]
 
 
 def dead_letter_topic(consumer: str) -> str:
@@ -40,14 +38,14 @@ class ConsumerRunner:
         name: str,
         consumer: AIOKafkaConsumer,
         producer: AIOKafkaProducer,
-        engine: AsyncEngine,
+        db: Database,
         schema: str,
         handler: Handler,
         max_attempts: int = 3,
         backoff_seconds: float = 0.2,
         after_commit: Iterable[Callable[[], None]] = (),
     ) -> None:
-        self.name, self.consumer, self.producer, self.engine = name, consumer, producer, engine
+        self.name, self.consumer, self.producer, self.db = name, consumer, producer, db
         self.handler, self.max_attempts, self.backoff = handler, max_attempts, backoff_seconds
         self.after_commit = list(after_commit)
         s = ident(schema)
@@ -89,7 +87,7 @@ class ConsumerRunner:
                 (CONSUMER_APPLIED if applied else CONSUMER_SKIPPED).labels(self.name, record.topic).inc()
                 return True
             except Exception as exc:
-                if _database_unavailable(exc):  # not the event's fault: no attempt is counted
+                if is_unavailable(exc):  # not the event's fault: no attempt is counted
                     log.warning("database unavailable; waiting", error=repr(exc), consumer=self.name)
                     if await wait_or_timeout(stop, 1.0):
                         return False
@@ -102,7 +100,7 @@ class ConsumerRunner:
                 await asyncio.sleep(self.backoff * failures)
 
     async def _apply(self, env: Envelope) -> bool:
-        async with self.engine.begin() as conn:
+        async with self.db.begin() as conn:
             claimed = await fetch(
                 conn, self._claim_sql, self.name, f"{env.source}|{env.stream_id}", env.stream_version, env.id
             )
@@ -137,12 +135,6 @@ class ConsumerRunner:
                 continue
             position = await self.consumer.position(tp)
             CONSUMER_LAG.labels(self.name, tp.topic, str(tp.partition)).set(max(highwater - position, 0))
-
-
-def _database_unavailable(exc: BaseException) -> bool:
-    if isinstance(exc, (OperationalError, InterfaceError, OSError)):
-        return True
-    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
 __all__ = ["ConsumerRunner", "Handler", "TopicPartition", "dead_letter_topic"]

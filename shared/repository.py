@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from typing import Generic, Sequence, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from shared import context
 from shared.aggregate import Aggregate, IdSource
 from shared.clock import Clock
+from shared.db import Conn
 from shared.envelope import Envelope
 from shared.events import DomainEvent, EventRegistry
 from shared.eventstore import EventStore
@@ -30,7 +29,7 @@ class EventSourcedRepository(Generic[A]):
     def stream_id(self, aggregate_id: str) -> str:
         return f"{self.prefix}-{aggregate_id}"
 
-    async def get(self, conn: AsyncConnection, aggregate_id: str) -> A | None:
+    async def get(self, conn: Conn, aggregate_id: str) -> A | None:
         envelopes = await self.store.read_stream(conn, self.stream_id(aggregate_id))
         if not envelopes:
             return None
@@ -59,7 +58,7 @@ class EventSourcedRepository(Generic[A]):
             for event in events
         ]
 
-    async def save(self, conn: AsyncConnection, aggregate_id: str, aggregate: A, ids: IdSource | None = None) -> int:
+    async def save(self, conn: Conn, aggregate_id: str, aggregate: A, ids: IdSource | None = None) -> int:
         """Append the aggregate's new events inside the caller's transaction."""
         events = aggregate.take_pending()
         return await self.store.append(conn, self.stream_id(aggregate_id), self.envelopes(events, ids), aggregate.version)

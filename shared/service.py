@@ -10,13 +10,12 @@ from typing import AsyncIterator, Sequence
 import structlog
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
-from sqlalchemy import text
 
 from shared.aio import wait_or_timeout
 from shared.auth import TokenService
 from shared.clock import Clock, SystemClock
 from shared.consumer import ConsumerRunner, Handler, dead_letter_topic
-from shared.db import make_engine
+from shared.db import Database
 from shared.envelope import Envelope
 from shared.eventstore import EventStore, GroupCommitAppender
 from shared.kafka import broker_reachable, ensure_topics, make_consumer, make_producer
@@ -54,9 +53,9 @@ class ServiceRuntime:
         self.consumers = list(consumers)
         self.projections: list[Projection] = []
         self.publishes = publishes
-        self.engine = make_engine(settings.database_url, settings.db_pool_size)
+        self.db = Database(settings.database_url, settings.db_pool_size)
         self.store = EventStore(settings.schema_name, settings.service)
-        self.appender = GroupCommitAppender(self.engine, self.store, settings.append_writers)
+        self.appender = GroupCommitAppender(self.db, self.store, settings.append_writers)
         self.tokens = TokenService(settings)
         self.producer: AIOKafkaProducer | None = None
         self.relay: OutboxRelay | None = None
@@ -66,7 +65,7 @@ class ServiceRuntime:
 
     async def start(self) -> None:
         s = self.settings
-        await migrate(self.engine, self.migrations, s.schema_name)
+        await migrate(self.db.engine, self.migrations, s.schema_name)
         consumed = [t for c in self.consumers for t in c.topics]
         own = [s.topic] if self.publishes else []
         dead_letters = [dead_letter_topic(s.consumer_group_prefix + c.name) for c in self.consumers]
@@ -86,8 +85,9 @@ class ServiceRuntime:
         assert self.producer is not None
         s = self.settings
         self.relay = OutboxRelay(
-            self.engine, self.store, self.producer, s.topic,
+            self.db, self.store, self.producer, s.topic,
             batch_size=s.relay_batch_size, poll_seconds=s.relay_poll_seconds,
+            linger_seconds=s.follower_linger_seconds,
         )
         if s.relay_republish_from is not None:
             await self.relay.republish_from(s.relay_republish_from)
@@ -95,7 +95,10 @@ class ServiceRuntime:
         return asyncio.create_task(self.relay.run(self._stop), name=f"{s.service}-relay")
 
     def _start_projection(self, projection: Projection) -> asyncio.Task[None]:
-        runner = ProjectionRunner(self.engine, self.store, projection, poll_seconds=self.settings.relay_poll_seconds)
+        runner = ProjectionRunner(
+            self.db, self.store, projection,
+            poll_seconds=self.settings.relay_poll_seconds, linger_seconds=self.settings.follower_linger_seconds,
+        )
         self._followers.append(runner)
         return asyncio.create_task(runner.run(self._stop), name=f"projection-{projection.name}")
 
@@ -108,7 +111,7 @@ class ServiceRuntime:
         await self.appender.stop()
         if self.producer is not None:
             await self.producer.stop()
-        await self.engine.dispose()
+        await self.db.dispose()
 
     async def append(self, stream_id: str, events: Sequence[Envelope], expected_version: int) -> int:
         """Append in a transaction of its own (group-committed), then nudge the relay."""
@@ -123,8 +126,8 @@ class ServiceRuntime:
 
     async def ready(self) -> dict[str, bool]:
         try:
-            async with self.engine.connect() as conn:
-                await asyncio.wait_for(conn.execute(text("SELECT 1")), 2)
+            async with self.db.connect() as conn:
+                await asyncio.wait_for(conn.fetchval("SELECT 1"), 2)
             database = True
         except Exception:
             database = False
@@ -159,7 +162,7 @@ class ServiceRuntime:
             name=self.settings.consumer_group_prefix + spec.name,
             consumer=make_consumer(self.settings, self.settings.consumer_group_prefix + spec.name, *spec.topics),
             producer=self.producer,
-            engine=self.engine,
+            db=self.db,
             schema=self.settings.schema_name,
             handler=spec.handler,
             max_attempts=self.settings.consumer_max_attempts,

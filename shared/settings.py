@@ -26,6 +26,8 @@ class Settings(BaseSettings):
 
     relay_poll_seconds: float = Field(default=0.25, gt=0)
     relay_batch_size: int = Field(default=500, ge=1)
+    # After a wake-up, how long the relay and projections wait for more commits to batch with.
+    follower_linger_seconds: float = Field(default=0.005, ge=0)
     # Set when the broker is known to be empty (the embedded one restarts with nothing).
     relay_republish_from: int | None = None
 

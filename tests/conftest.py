@@ -15,9 +15,8 @@ from typing import AsyncIterator, Callable, Iterator
 import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.db import make_engine, plain_url
+from shared.db import Database, plain_url
 from shared.eventstore import EventStore
 from shared.migrations import migrate
 from shared.runtime.embedded import EmbeddedBroker, EmbeddedPostgres, docker_kafka, docker_postgres
@@ -80,17 +79,17 @@ async def database_url(postgres_server: str) -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="session")
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(database_url, pool_size=30)
-    yield engine
-    await engine.dispose()
+async def db(database_url: str) -> AsyncIterator[Database]:
+    db = Database(database_url, pool_size=30)
+    yield db
+    await db.dispose()
 
 
 @pytest.fixture
-async def schema(engine: AsyncEngine) -> str:
+async def schema(db: Database) -> str:
     """A fresh schema holding the shared infrastructure tables (migrated by Alembic)."""
     name = f"t_{uuid.uuid4().hex[:10]}"
-    await migrate(engine, INFRA_MIGRATIONS, name)
+    await migrate(db.engine, INFRA_MIGRATIONS, name)
     return name
 
 

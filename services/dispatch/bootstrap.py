@@ -24,7 +24,7 @@ def bootstrap(settings: ServiceSettings | None = None, *, clock: Clock | None = 
     runtime = ServiceRuntime(settings, migrations=MIGRATIONS, clock=clock)
     dispatch = Dispatch(
         jobs=EventSourcedRepository(runtime.store, registry, Job, "job", runtime.clock),
-        engine=runtime.engine,
+        db=runtime.db,
         clock=runtime.clock,
     )
     runtime.consumers.append(

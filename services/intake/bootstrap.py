@@ -30,7 +30,7 @@ def bootstrap(
     intake = Intake(
         requests=EventSourcedRepository(runtime.store, registry, ServiceRequest, "request", runtime.clock),
         append=runtime.append,
-        engine=runtime.engine,
+        db=runtime.db,
         clock=runtime.clock,
         rules=rules or settings.rules(),
         queries=RequestQueries(settings.schema_name),

@@ -9,11 +9,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Sequence
 
+import asyncpg
 import orjson
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.db import fetch, from_jsonb, ident
+from shared.db import Conn, execute, fetch, from_jsonb, ident, relaxed_commit
 from shared.envelope import Envelope, source_of
 
 _COLUMNS = "event_id, stream_id, stream_version, type, subject, time, correlation_id, causation_id, data"
@@ -76,7 +75,7 @@ class EventStore:
         self._lock_key = f"servicetrail.sequencer.{s}"
 
     async def append(
-        self, conn: AsyncConnection, stream_id: str, events: Sequence[Envelope], expected_version: int
+        self, conn: Conn, stream_id: str, events: Sequence[Envelope], expected_version: int
     ) -> int:
         """Append in the caller's transaction; returns the stream's new version.
 
@@ -87,8 +86,8 @@ class EventStore:
             return expected_version
         try:
             rows = await fetch(conn, self._append_sql, stream_id, expected_version, *columns(events))
-        except IntegrityError as exc:
-            if "events_stream_version_key" not in str(exc.orig):
+        except asyncpg.UniqueViolationError as exc:
+            if exc.constraint_name != "events_stream_version_key":
                 raise
             raise ConcurrencyError(stream_id, expected_version) from exc
         if len(rows) == len(events):
@@ -96,7 +95,7 @@ class EventStore:
         return await self._settle_unwritten(conn, stream_id, events, expected_version)
 
     async def _settle_unwritten(
-        self, conn: AsyncConnection, stream_id: str, events: Sequence[Envelope], expected: int
+        self, conn: Conn, stream_id: str, events: Sequence[Envelope], expected: int
     ) -> int:
         found = await fetch(
             conn,
@@ -108,7 +107,7 @@ class EventStore:
             return int(found[0][2])  # a retry of an append that already committed
         raise ConcurrencyError(stream_id, expected, await self.stream_version(conn, stream_id))
 
-    async def stream_version(self, conn: AsyncConnection, stream_id: str) -> int:
+    async def stream_version(self, conn: Conn, stream_id: str) -> int:
         rows = await fetch(
             conn,
             f"SELECT coalesce(max(stream_version), 0) FROM {self.schema}.events WHERE stream_id = $1",
@@ -117,7 +116,7 @@ class EventStore:
         return int(rows[0][0])
 
     async def read_stream(
-        self, conn: AsyncConnection, stream_id: str, after_version: int = 0
+        self, conn: Conn, stream_id: str, after_version: int = 0
     ) -> list[Envelope]:
         rows = await fetch(
             conn,
@@ -129,7 +128,7 @@ class EventStore:
         return [self._envelope(r) for r in rows]
 
     async def read_all(
-        self, conn: AsyncConnection, after_position: int = 0, limit: int = 1000
+        self, conn: Conn, after_position: int = 0, limit: int = 1000
     ) -> list[Envelope]:
         """Committed events with a global position above `after_position`, in position order."""
         rows = await fetch(
@@ -140,13 +139,13 @@ class EventStore:
         )
         return [self._envelope(r) for r in rows]
 
-    async def assign_positions(self, conn: AsyncConnection, limit: int = 10_000) -> int:
+    async def assign_positions(self, conn: Conn, limit: int = 10_000) -> int:
         """Number the committed, unnumbered events; run it in its own short transaction."""
         await fetch(conn, "SELECT pg_advisory_xact_lock(hashtext($1))", self._lock_key)
-        result = await conn.exec_driver_sql(self._sequence_sql, (limit,))
-        return result.rowcount
+        await relaxed_commit(conn)
+        return await execute(conn, self._sequence_sql, limit)
 
-    async def head(self, conn: AsyncConnection) -> int:
+    async def head(self, conn: Conn) -> int:
         rows = await fetch(conn, f"SELECT coalesce(max(position), 0) FROM {self.schema}.events")
         return int(rows[0][0])
 

@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shared.db import fetch
+from shared.db import Conn, Database, fetch
 from shared.envelope import Envelope
 from shared.eventstore.store import EventStore, columns, stamp
 
@@ -36,9 +35,9 @@ class GroupCommitAppender:
     """Stand-alone appends through a few writer tasks, each holding one connection."""
 
     def __init__(
-        self, engine: AsyncEngine, store: EventStore, writers: int = 2, max_batch: int = 256
+        self, db: Database, store: EventStore, writers: int = 2, max_batch: int = 256
     ) -> None:
-        self.engine, self.store = engine, store
+        self.db, self.store = db, store
         self.max_batch = max_batch
         self._queue: asyncio.Queue[_Append] = asyncio.Queue()
         self._writers = writers
@@ -82,7 +81,7 @@ class GroupCommitAppender:
             while len(batch) < self.max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
-                async with self.engine.connect() as conn:
+                async with self.db.connect() as conn:
                     await self._write(conn, batch)
             except asyncio.CancelledError:
                 _fail(batch, ConnectionError("event store writer stopped"))
@@ -91,11 +90,11 @@ class GroupCommitAppender:
                 log.warning("append batch failed", error=repr(exc), size=len(batch))
                 _fail(batch, exc)
 
-    async def _write(self, conn: AsyncConnection, batch: list[_Append]) -> None:
+    async def _write(self, conn: Conn, batch: list[_Append]) -> None:
         leftovers = batch
         if len(batch) > 1:
             try:
-                async with conn.begin():
+                async with conn.transaction():
                     complete, leftovers = await self._write_batch(conn, batch)
             except _PartialBatch:
                 complete, leftovers = [], batch
@@ -105,7 +104,7 @@ class GroupCommitAppender:
             await self._write_one(conn, item)
 
     async def _write_batch(
-        self, conn: AsyncConnection, batch: list[_Append]
+        self, conn: Conn, batch: list[_Append]
     ) -> tuple[list[_Append], list[_Append]]:
         rows = [(a, e) for a in batch for e in a.events]
         events = [e for _, e in rows]
@@ -124,9 +123,9 @@ class GroupCommitAppender:
             (complete if count else leftovers).append(item)
         return complete, leftovers
 
-    async def _write_one(self, conn: AsyncConnection, item: _Append) -> None:
+    async def _write_one(self, conn: Conn, item: _Append) -> None:
         try:
-            async with conn.begin():
+            async with conn.transaction():
                 version = await self.store.append(conn, item.stream_id, item.events, item.expected)
         except Exception as exc:
             if not item.done.done():

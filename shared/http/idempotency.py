@@ -33,7 +33,7 @@ class Idempotency:
     async def replay(self) -> JSONResponse | None:
         if not self.key:
             return None
-        async with self._runtime.engine.connect() as conn:
+        async with self._runtime.db.connect() as conn:
             rows = await fetch(
                 conn,
                 f"SELECT request_hash, status_code, body FROM {self._schema}.idempotency_keys "
@@ -51,7 +51,7 @@ class Idempotency:
     async def remember(self, status: int, body: Any) -> JSONResponse:
         content = orjson.loads(orjson.dumps(body))
         if self.key:
-            async with self._runtime.engine.begin() as conn:
+            async with self._runtime.db.begin() as conn:
                 await fetch(
                     conn,
                     f"INSERT INTO {self._schema}.idempotency_keys (key, scope, request_hash, status_code, body) "

@@ -14,18 +14,18 @@ from tests.support.waiting import until
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
 
-async def stored_names(intake: IntakeApi, engine, request_id: str) -> list[str]:  # noqa: ANN001
-    async with engine.connect() as conn:
+async def stored_names(intake: IntakeApi, db, request_id: str) -> list[str]:  # noqa: ANN001
+    async with db.connect() as conn:
         return [e.name for e in await intake.store.read_stream(conn, f"request-{request_id}")]
 
 
-async def test_an_agent_submits_a_request_that_is_triaged_with_business_hour_deadlines(intake: IntakeApi, engine):
+async def test_an_agent_submits_a_request_that_is_triaged_with_business_hour_deadlines(intake: IntakeApi, db):
     body = await intake.created()
     assert body["status"] == "triaged" and body["priority"] == "P3" and not body["emergency"]
     assert (body["respond_by"], body["resolve_by"]) == ("2026-03-03T10:00:00Z", "2026-03-05T10:00:00Z")
     assert body["owner"] == "test-agent" and body["triaged_by"] == "test-agent" and not body["needs_review"]
     assert body["sla_policy"] == "default-2026" and body["possible_duplicates"] == []
-    assert await stored_names(intake, engine, body["id"]) == ["RequestReceived", "RequestTriaged"]
+    assert await stored_names(intake, db, body["id"]) == ["RequestReceived", "RequestTriaged"]
 
 
 @pytest.mark.parametrize("channel", ["phone", "email", "web", "chat", "walk_in", "internal"])
@@ -101,7 +101,7 @@ async def test_a_customer_reads_only_their_own_requests(intake: IntakeApi):
     assert (await intake.get("/v1/requests/does-not-exist")).status_code == 404
 
 
-async def test_a_retried_submit_returns_the_first_answer_and_records_once(intake: IntakeApi, engine):
+async def test_a_retried_submit_returns_the_first_answer_and_records_once(intake: IntakeApi, db):
     body, key = request_body(), {"Idempotency-Key": f"k-{uuid.uuid4()}"}
     first, again = await asyncio.gather(*(intake.client.post("/v1/requests", json=body, headers={**as_role(Role.agent), **key})
                                           for _ in range(2)))
@@ -109,7 +109,7 @@ async def test_a_retried_submit_returns_the_first_answer_and_records_once(intake
     assert first.status_code == again.status_code == third.status_code == 201
     assert first.json() == again.json() == third.json()
     assert third.headers.get("idempotent-replayed") == "true"
-    assert await stored_names(intake, engine, first.json()["id"]) == ["RequestReceived", "RequestTriaged"]
+    assert await stored_names(intake, db, first.json()["id"]) == ["RequestReceived", "RequestTriaged"]
     changed = await intake.client.post("/v1/requests", json={**body, "title": "Other"}, headers={**as_role(Role.agent), **key})
     assert changed.status_code == 422 and "Idempotency-Key" in changed.json()["detail"]
 
@@ -158,7 +158,7 @@ async def test_an_agent_retriages_a_request_and_its_deadlines_follow(intake: Int
     assert (await intake.command(created["id"], "triage", {"urgency": "high"})).status_code == 422
 
 
-async def test_confirming_the_need_and_recording_contacts_are_kept(intake: IntakeApi, engine):
+async def test_confirming_the_need_and_recording_contacts_are_kept(intake: IntakeApi, db):
     created = await intake.created()
     confirmed = await intake.command(created["id"], "need-confirmation",
                                      {"what": "replace the fuser", "where": "floor 2", "when": "Tuesday morning"})
@@ -170,10 +170,10 @@ async def test_confirming_the_need_and_recording_contacts_are_kept(intake: Intak
     assert contact.json()["contacts"] == 2
     bad = await intake.command(created["id"], "contacts", {"via": "pigeon", "direction": "outbound", "summary": "x"})
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "via"
-    assert (await stored_names(intake, engine, created["id"]))[2:] == ["NeedConfirmed", "ContactRecorded", "ContactRecorded"]
+    assert (await stored_names(intake, db, created["id"]))[2:] == ["NeedConfirmed", "ContactRecorded", "ContactRecorded"]
 
 
-async def test_an_update_records_who_changed_what_and_why(intake: IntakeApi, engine):
+async def test_an_update_records_who_changed_what_and_why(intake: IntakeApi, db):
     created = await intake.created()
     response = await intake.client.patch(f"/v1/requests/{created['id']}", headers=as_role(Role.agent, "agent-5"),
                                          json={"title": "Printer jams on A3 only", "customer": {"phone": "+44 1 2345 6789"},
@@ -181,7 +181,7 @@ async def test_an_update_records_who_changed_what_and_why(intake: IntakeApi, eng
     assert response.status_code == 200
     assert response.json()["title"] == "Printer jams on A3 only" and response.json()["customer"]["phone"] == "+44 1 2345 6789"
     assert response.json()["version"] == 3
-    async with engine.connect() as conn:
+    async with db.connect() as conn:
         updated = (await intake.store.read_stream(conn, f"request-{created['id']}"))[-1]
     assert updated.name == "RequestUpdated" and updated.data["updated_by"] == "agent-5"
     assert updated.data["changes"]["title"] == {"before": "Printer jams on every page", "after": "Printer jams on A3 only"}

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from shared.consumer import ConsumerRunner
-from shared.db import fetch, make_engine
+from shared.db import Database, fetch
 from shared.eventstore import EventStore
 from shared.kafka import make_consumer, make_producer
 from shared.migrations import migrate
@@ -26,10 +26,10 @@ pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 async def test_relay_and_consumer_lose_nothing_and_repeat_nothing_across_a_database_restart(broker):
     server = EmbeddedPostgres(ROOT / "var" / f"restart-pg-{uuid.uuid4().hex[:6]}")
     url = server.start()
-    engine = make_engine(url, pool_size=4)
+    db = Database(url, pool_size=4)
     schema, topic = "pipeline", unique_topic("restart")
-    await migrate(engine, INFRA_MIGRATIONS, schema)
-    await make_effects_table(engine, schema)
+    await migrate(db.engine, INFRA_MIGRATIONS, schema)
+    await make_effects_table(db, schema)
     await create_topics(broker.bootstrap, topic)
     settings = Settings(kafka_bootstrap_servers=broker.bootstrap, kafka_idempotence=broker.idempotence)
     store = EventStore(schema, "intake")
@@ -41,15 +41,15 @@ async def test_relay_and_consumer_lose_nothing_and_repeat_nothing_across_a_datab
                           f"DO UPDATE SET applied = {schema}.effects.applied + 1", env.id)
 
     stop = asyncio.Event()
-    relay = OutboxRelay(engine, store, producer, topic, poll_seconds=0.02)
+    relay = OutboxRelay(db, store, producer, topic, poll_seconds=0.02)
     runner = ConsumerRunner(name=f"g-{uuid.uuid4().hex[:6]}", consumer=make_consumer(settings, f"g-{topic}", topic),
-                            producer=producer, engine=engine, schema=schema, handler=count)
+                            producer=producer, db=db, schema=schema, handler=count)
     tasks = [asyncio.create_task(relay.run(stop)), asyncio.create_task(runner.run(stop))]
     try:
-        async with engine.begin() as conn:
+        async with db.begin() as conn:
             for s in range(20):
                 await store.append(conn, f"request-a{s}", new_events(5, f"a{s}"), 0)
-        await until(lambda: _count(engine, schema, 100), timeout=60)
+        await until(lambda: _count(db, schema, 100), timeout=60)
 
         server.stop()  # every pooled connection dies with it
         await asyncio.sleep(1.5)
@@ -58,7 +58,7 @@ async def test_relay_and_consumer_lose_nothing_and_repeat_nothing_across_a_datab
 
         async def append_after_restart() -> bool:
             try:
-                async with engine.begin() as conn:
+                async with db.begin() as conn:
                     for s in range(20):
                         await store.append(conn, f"request-b{s}", new_events(5, f"b{s}"), 0)
                 return True
@@ -66,19 +66,19 @@ async def test_relay_and_consumer_lose_nothing_and_repeat_nothing_across_a_datab
                 return False  # the pool notices dead connections on first use
 
         await until(append_after_restart, timeout=30)
-        await until(lambda: _count(engine, schema, 200), timeout=60)
+        await until(lambda: _count(db, schema, 200), timeout=60)
         await asyncio.sleep(0.5)
-        assert set((await effects(engine, schema)).values()) == {1}
+        assert set((await effects(db, schema)).values()) == {1}
     finally:
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
         await producer.stop()
-        await engine.dispose()
+        await db.dispose()
         server.stop()
 
 
-async def _count(engine, schema, n) -> bool:  # noqa: ANN001
+async def _count(db, schema, n) -> bool:  # noqa: ANN001
     try:
-        return len(await effects(engine, schema)) >= n
+        return len(await effects(db, schema)) >= n
     except Exception:
         return False

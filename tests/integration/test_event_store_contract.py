@@ -8,8 +8,8 @@ import random
 from typing import AsyncIterator, Sequence
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.db import Database
 from shared.envelope import Envelope
 from shared.eventstore import ConcurrencyError, EventStore, GroupCommitAppender
 from tests.support.events import new_event, new_events
@@ -23,11 +23,11 @@ class Appender(abc.ABC):
 
 
 class InTransaction(Appender):
-    def __init__(self, engine: AsyncEngine, store: EventStore) -> None:
-        self.engine, self.store = engine, store
+    def __init__(self, db: Database, store: EventStore) -> None:
+        self.db, self.store = db, store
 
     async def append(self, stream_id: str, events: Sequence[Envelope], expected: int) -> int:
-        async with self.engine.begin() as conn:
+        async with self.db.begin() as conn:
             return await self.store.append(conn, stream_id, events, expected)
 
 
@@ -39,23 +39,23 @@ class GroupCommitted(Appender):
         return await self.appender.append(stream_id, events, expected)
 
 
-async def read_everything(engine: AsyncEngine, store: EventStore) -> list[Envelope]:
-    async with engine.begin() as conn:
+async def read_everything(db: Database, store: EventStore) -> list[Envelope]:
+    async with db.begin() as conn:
         await store.assign_positions(conn)
-    async with engine.connect() as conn:
+    async with db.connect() as conn:
         return await store.read_all(conn, 0, 100_000)
 
 
 class EventStoreContract(abc.ABC):
     @pytest.fixture
     @abc.abstractmethod
-    async def appender(self, engine: AsyncEngine, store: EventStore) -> AsyncIterator[Appender]: ...
+    async def appender(self, db: Database, store: EventStore) -> AsyncIterator[Appender]: ...
 
-    async def test_appended_events_are_read_back_in_stream_order(self, appender, engine, store):
+    async def test_appended_events_are_read_back_in_stream_order(self, appender, db, store):
         events = new_events(3)
         assert await appender.append("request-1", events, 0) == 3
         assert await appender.append("request-1", [new_event()], 3) == 4
-        async with engine.connect() as conn:
+        async with db.connect() as conn:
             read = await store.read_stream(conn, "request-1")
         assert [e.stream_version for e in read] == [1, 2, 3, 4]
         assert [e.id for e in read[:3]] == [e.id for e in events]
@@ -76,48 +76,48 @@ class EventStoreContract(abc.ABC):
         with pytest.raises(ConcurrencyError):
             await appender.append("request-4", new_events(2), 0)
 
-    async def test_a_retried_append_with_the_same_event_ids_records_nothing_twice(self, appender, engine, store):
+    async def test_a_retried_append_with_the_same_event_ids_records_nothing_twice(self, appender, db, store):
         events = new_events(2)
         assert await appender.append("request-5", events, 0) == 2
         assert await appender.append("request-5", events, 0) == 2
-        async with engine.connect() as conn:
+        async with db.connect() as conn:
             assert len(await store.read_stream(conn, "request-5")) == 2
 
-    async def test_a_failed_multi_event_append_leaves_no_trace(self, appender, engine, store):
+    async def test_a_failed_multi_event_append_leaves_no_trace(self, appender, db, store):
         await appender.append("request-6", new_events(1), 0)
         with pytest.raises(ConcurrencyError):
             await appender.append("request-6", new_events(3), 0)
-        async with engine.connect() as conn:
+        async with db.connect() as conn:
             assert len(await store.read_stream(conn, "request-6")) == 1
 
-    async def test_concurrent_appends_to_one_stream_let_exactly_one_win_per_version(self, appender, engine, store):
+    async def test_concurrent_appends_to_one_stream_let_exactly_one_win_per_version(self, appender, db, store):
         results = await asyncio.gather(
             *(appender.append("request-7", [new_event()], 0) for _ in range(10)), return_exceptions=True
         )
         assert sum(1 for r in results if r == 1) == 1
         assert all(isinstance(r, ConcurrencyError) for r in results if r != 1)
-        async with engine.connect() as conn:
+        async with db.connect() as conn:
             assert len(await store.read_stream(conn, "request-7")) == 1
 
-    async def test_read_all_follows_gap_free_positions_in_order(self, appender, engine, store):
+    async def test_read_all_follows_gap_free_positions_in_order(self, appender, db, store):
         for i in range(5):
             await appender.append(f"request-8-{i}", new_events(2, f"s{i}"), 0)
-        everything = await read_everything(engine, store)
+        everything = await read_everything(db, store)
         assert [e.position for e in everything] == list(range(1, 11))
-        async with engine.connect() as conn:
+        async with db.connect() as conn:
             tail = await store.read_all(conn, 7, 100)
         assert [e.position for e in tail] == [8, 9, 10]
 
-    async def test_many_concurrent_writers_never_leave_an_event_behind_the_reader(self, appender, engine, store):
+    async def test_many_concurrent_writers_never_leave_an_event_behind_the_reader(self, appender, db, store):
         stop, seen, positions = asyncio.Event(), [], []
 
         async def reader() -> None:
             last = 0
             while True:
                 done = stop.is_set()
-                async with engine.begin() as conn:
+                async with db.begin() as conn:
                     await store.assign_positions(conn)
-                async with engine.connect() as conn:
+                async with db.connect() as conn:
                     batch = await store.read_all(conn, last, 1000)
                 for e in batch:
                     seen.append(e.id)
@@ -131,7 +131,7 @@ class EventStoreContract(abc.ABC):
             ids = []
             for k in range(8):
                 events = [new_event(f"w{n}")]
-                await self.slow_append(appender, engine, store, f"writer-{n}", events, k)
+                await self.slow_append(appender, db, store, f"writer-{n}", events, k)
                 ids.append(events[0].id)
             return ids
 
@@ -144,28 +144,28 @@ class EventStoreContract(abc.ABC):
         assert set(seen) == expected
         assert positions == list(range(1, len(expected) + 1))
 
-    async def slow_append(self, appender, engine, store, stream, events, expected):  # noqa: ANN001
+    async def slow_append(self, appender, db, store, stream, events, expected):  # noqa: ANN001
         await asyncio.sleep(random.uniform(0, 0.02))
         await appender.append(stream, events, expected)
 
 
 class TestInTransactionAppend(EventStoreContract):
     @pytest.fixture
-    async def appender(self, engine, store):
-        yield InTransaction(engine, store)
+    async def appender(self, db, store):
+        yield InTransaction(db, store)
 
-    async def slow_append(self, appender, engine, store, stream, events, expected):  # noqa: ANN001
+    async def slow_append(self, appender, db, store, stream, events, expected):  # noqa: ANN001
         # Hold the transaction open for a random while after inserting: commit order then differs
         # from insertion (sequence) order, which is what must not make a reader skip anything.
-        async with engine.begin() as conn:
+        async with db.begin() as conn:
             await store.append(conn, stream, events, expected)
             await asyncio.sleep(random.uniform(0, 0.05))
 
 
 class TestGroupCommitAppend(EventStoreContract):
     @pytest.fixture
-    async def appender(self, engine, store):
-        group = GroupCommitAppender(engine, store, writers=2)
+    async def appender(self, db, store):
+        group = GroupCommitAppender(db, store, writers=2)
         await group.start()
         yield GroupCommitted(group)
         await group.stop()

@@ -9,9 +9,9 @@ import time
 from collections import defaultdict
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.checkpoint import Checkpoint
+from shared.db import Database
 from shared.eventstore import EventStore, GroupCommitAppender
 from shared.kafka import make_producer
 from shared.outbox import OutboxRelay
@@ -36,7 +36,7 @@ def stream_orders(records) -> dict[str, list[int]]:  # noqa: ANN001
 
 
 @pytest.fixture
-async def relay_for(engine: AsyncEngine, store: EventStore, broker: Broker):
+async def relay_for(db: Database, store: EventStore, broker: Broker):
     producers = []
 
     async def make(topic: str, batch_size: int = 500, bootstrap: str | None = None) -> OutboxRelay:
@@ -44,17 +44,17 @@ async def relay_for(engine: AsyncEngine, store: EventStore, broker: Broker):
         producer = make_producer(settings, "test-relay")
         await producer.start()
         producers.append(producer)
-        return OutboxRelay(engine, store, producer, topic, batch_size=batch_size, poll_seconds=0.02)
+        return OutboxRelay(db, store, producer, topic, batch_size=batch_size, poll_seconds=0.02)
 
     yield make
     for producer in producers:
         await producer.stop()
 
 
-async def test_committed_events_reach_the_topic_keyed_by_subject_in_stream_order(engine, store, broker, relay_for):
+async def test_committed_events_reach_the_topic_keyed_by_subject_in_stream_order(db, store, broker, relay_for):
     topic = unique_topic()
     await create_topics(broker.bootstrap, topic)
-    async with engine.begin() as conn:
+    async with db.begin() as conn:
         for s in range(10):
             await store.append(conn, f"request-{s}", new_events(5, f"r{s}"), 0)
     relay = await relay_for(topic)
@@ -69,13 +69,13 @@ async def test_committed_events_reach_the_topic_keyed_by_subject_in_stream_order
     assert header(first, "ce_subject") == first.key.decode()
 
 
-async def test_an_uncommitted_event_is_not_published_until_its_transaction_commits(engine, store, broker, relay_for):
+async def test_an_uncommitted_event_is_not_published_until_its_transaction_commits(db, store, broker, relay_for):
     topic = unique_topic()
     await create_topics(broker.bootstrap, topic)
     relay = await relay_for(topic)
-    async with engine.begin() as late:
+    async with db.begin() as late:
         await store.append(late, "request-late", [new_event("late")], 0)
-        async with engine.begin() as conn:
+        async with db.begin() as conn:
             await store.append(conn, "request-early", [new_event("early")], 0)
         assert await relay.run_once() == 1
     assert await relay.run_once() == 1
@@ -83,10 +83,10 @@ async def test_an_uncommitted_event_is_not_published_until_its_transaction_commi
     assert sorted(r.key for r in records) == [b"early", b"late"]
 
 
-async def test_republishing_from_a_position_sends_everything_after_it_again(engine, store, broker, relay_for):
+async def test_republishing_from_a_position_sends_everything_after_it_again(db, store, broker, relay_for):
     topic = unique_topic()
     await create_topics(broker.bootstrap, topic)
-    async with engine.begin() as conn:
+    async with db.begin() as conn:
         await store.append(conn, "request-1", new_events(4), 0)
     relay = await relay_for(topic)
     await relay.run_once()
@@ -97,11 +97,11 @@ async def test_republishing_from_a_position_sends_everything_after_it_again(engi
 
 
 async def test_a_relay_killed_mid_batch_and_restarted_delivers_every_committed_event(
-    engine, store, schema, database_url, broker
+    db, store, schema, database_url, broker
 ):
     topic = unique_topic()
     await create_topics(broker.bootstrap, topic)
-    appender = GroupCommitAppender(engine, store)
+    appender = GroupCommitAppender(db, store)
     await appender.start()
     await asyncio.gather(*(appender.append(f"request-{s}", new_events(30, f"r{s}"), 0) for s in range(100)))
     await appender.stop()
@@ -119,7 +119,7 @@ async def test_a_relay_killed_mid_batch_and_restarted_delivers_every_committed_e
     for stop_at in (200, 900, 1700, 2500):
         process = start()
         while True:
-            async with engine.connect() as conn:
+            async with db.connect() as conn:
                 published = await checkpoint.read(conn)
             if published >= stop_at or process.poll() is not None:
                 break
@@ -130,7 +130,7 @@ async def test_a_relay_killed_mid_batch_and_restarted_delivers_every_committed_e
     process = start()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        async with engine.connect() as conn:
+        async with db.connect() as conn:
             if await checkpoint.read(conn) == total:
                 break
         await asyncio.sleep(0.05)
@@ -143,7 +143,7 @@ async def test_a_relay_killed_mid_batch_and_restarted_delivers_every_committed_e
     assert stream_orders(records) == {f"r{s}": list(range(1, 31)) for s in range(100)}
 
 
-async def test_the_relay_keeps_every_event_through_a_broker_restart(engine, store, broker):
+async def test_the_relay_keeps_every_event_through_a_broker_restart(db, store, broker):
     topic = unique_topic()
     with embedded_broker() as own:
         port = int(own.bootstrap.rsplit(":", 1)[1])
@@ -151,21 +151,21 @@ async def test_the_relay_keeps_every_event_through_a_broker_restart(engine, stor
         settings = Settings(kafka_bootstrap_servers=own.bootstrap, kafka_idempotence=False)
         producer = make_producer(settings, "restart-relay")
         await producer.start()
-        relay = OutboxRelay(engine, store, producer, topic, poll_seconds=0.02)
+        relay = OutboxRelay(db, store, producer, topic, poll_seconds=0.02)
         stop = asyncio.Event()
         running = asyncio.create_task(relay.run(stop))
-        async with engine.begin() as conn:
+        async with db.begin() as conn:
             await store.append(conn, "request-a", new_events(5, "a"), 0)
-        await until(lambda: _checkpoint_is(engine, relay, 5))
+        await until(lambda: _checkpoint_is(db, relay, 5))
     # The broker is gone; events keep being committed meanwhile.
-    async with engine.begin() as conn:
+    async with db.begin() as conn:
         await store.append(conn, "request-b", new_events(5, "b"), 0)
     await asyncio.sleep(0.5)
     with embedded_broker(port) as again:
         await create_topics(again.bootstrap, topic)
         # This broker restarted empty (memory only): rewind, as `make run` does by configuration.
         await relay.republish_from(0)
-        await until(lambda: _checkpoint_is(engine, relay, 10), timeout=60)
+        await until(lambda: _checkpoint_is(db, relay, 10), timeout=60)
         records = await read_topic(again.bootstrap, topic, 10)
         stop.set()
         await running
@@ -174,6 +174,6 @@ async def test_the_relay_keeps_every_event_through_a_broker_restart(engine, stor
     assert stream_orders(records) == {"a": [1, 2, 3, 4, 5], "b": [1, 2, 3, 4, 5]}
 
 
-async def _checkpoint_is(engine, relay, value) -> bool:  # noqa: ANN001
-    async with engine.connect() as conn:
+async def _checkpoint_is(db, relay, value) -> bool:  # noqa: ANN001
+    async with db.connect() as conn:
         return await relay.checkpoint.read(conn) == value

@@ -9,10 +9,8 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from shared.consumer import ConsumerRunner
-from shared.db import fetch, make_engine
+from shared.db import Conn, Database, fetch
 from shared.envelope import Envelope
 from shared.eventstore import EventStore
 from shared.kafka import make_consumer, make_producer
@@ -22,20 +20,20 @@ from shared.settings import Settings
 
 
 async def relay(url: str, schema: str, topic: str, settings: Settings, batch: int) -> None:
-    engine = make_engine(url, 2)
+    db = Database(url, 2)
     producer = make_producer(settings, "test-relay")
     await producer.start()
-    await OutboxRelay(engine, EventStore(schema), producer, topic, batch_size=batch, poll_seconds=0.02).run(
+    await OutboxRelay(db, EventStore(schema), producer, topic, batch_size=batch, poll_seconds=0.02).run(
         asyncio.Event()
     )
 
 
 async def consumer(url: str, schema: str, topic: str, settings: Settings, group: str) -> None:
-    engine = make_engine(url, 2)
+    db = Database(url, 2)
     producer = make_producer(settings, "test-dlq")
     await producer.start()
 
-    async def count(conn: AsyncConnection, env: Envelope) -> None:
+    async def count(conn: Conn, env: Envelope) -> None:
         await asyncio.sleep(0.001)
         await fetch(
             conn,
@@ -46,7 +44,7 @@ async def consumer(url: str, schema: str, topic: str, settings: Settings, group:
 
     runner = ConsumerRunner(
         name=group, consumer=make_consumer(settings, group, topic), producer=producer,
-        engine=engine, schema=schema, handler=count,
+        db=db, schema=schema, handler=count,
     )
     await runner.run(asyncio.Event())
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.db import fetch, from_jsonb, ident
+from shared.db import Conn, fetch, from_jsonb, ident
 from shared.envelope import Envelope
 
 
@@ -14,7 +13,7 @@ class TimelineStore:
     def __init__(self, schema: str) -> None:
         self.schema = ident(schema)
 
-    async def add(self, conn: AsyncConnection, env: Envelope) -> None:
+    async def add(self, conn: Conn, env: Envelope) -> None:
         await fetch(
             conn,
             f"INSERT INTO {self.schema}.timeline (event_id, request_id, service, type, name, time, "
@@ -25,7 +24,7 @@ class TimelineStore:
             env.stream_version, env.correlation_id, env.causation_id, orjson.dumps(env.data).decode(),
         )
 
-    async def of_request(self, conn: AsyncConnection, request_id: str) -> list[dict[str, Any]]:
+    async def of_request(self, conn: Conn, request_id: str) -> list[dict[str, Any]]:
         rows = await fetch(
             conn,
             f"SELECT event_id, service, type, name, time, stream_id, stream_version, correlation_id, "

@@ -38,7 +38,7 @@ async def timeline(
     _: Principal = Depends(require_roles(Role.agent, Role.dispatcher, Role.analyst)),
 ) -> Timeline:
     runtime = request.app.state.runtime
-    async with runtime.engine.connect() as conn:
+    async with runtime.db.connect() as conn:
         events = await request.app.state.timeline.of_request(conn, request_id)
     if not events:
         raise NotFound(f"no events recorded for request {request_id!r}")

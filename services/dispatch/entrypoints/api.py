@@ -27,7 +27,7 @@ class JobView(BaseModel):
     version: int
 
 
-def _dispatch(request: Request) -> Dispatch:
+async def _dispatch(request: Request) -> Dispatch:
     return request.app.state.dispatch
 
 

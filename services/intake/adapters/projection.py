@@ -2,20 +2,26 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+import orjson
 
 from shared.calendar import BusinessCalendar
-from shared.db import fetch, ident
+from shared.db import Conn, fetch, ident
 from shared.envelope import Envelope
 
 RISK_SHARE = 0.75  # a response is "at risk" once this share of its window has passed
 UPDATABLE_COLUMNS = frozenset({"title", "description", "location", "customer_name", "customer_phone", "customer_email"})
 
 
+@lru_cache(maxsize=64)
+def _calendar(spec: str) -> BusinessCalendar:
+    return BusinessCalendar.from_spec(orjson.loads(spec))
+
+
 def risk_at(received: datetime, respond_by: datetime, calendar_spec: dict[str, Any]) -> datetime:
-    calendar = BusinessCalendar.from_spec(calendar_spec)
+    calendar = _calendar(orjson.dumps(calendar_spec, option=orjson.OPT_SORT_KEYS).decode())
     window = calendar.business_time_between(received, respond_by)
     return calendar.add_business_time(received, window * RISK_SHARE)
 
@@ -26,18 +32,18 @@ class RequestsProjection:
     def __init__(self, schema: str) -> None:
         self.s = ident(schema)
 
-    async def apply(self, conn: AsyncConnection, env: Envelope) -> None:
+    async def apply(self, conn: Conn, env: Envelope) -> None:
         handler = getattr(self, f"_on_{env.name}", None)
         if handler is not None:
             await handler(conn, env.data, env.time)
 
-    async def _set(self, conn: AsyncConnection, request_id: str, updated: datetime, **columns: Any) -> None:
+    async def _set(self, conn: Conn, request_id: str, updated: datetime, **columns: Any) -> None:
         names = list(columns)
         assignments = ", ".join(f"{n} = ${i + 3}" for i, n in enumerate(names))
         await fetch(conn, f"UPDATE {self.s}.requests SET updated_at = $2, {assignments} WHERE id = $1",
                     request_id, updated, *columns.values())
 
-    async def _on_RequestReceived(self, conn: AsyncConnection, d: dict[str, Any], at: datetime) -> None:
+    async def _on_RequestReceived(self, conn: Conn, d: dict[str, Any], at: datetime) -> None:
         c = d["customer"]
         await fetch(
             conn,
@@ -55,7 +61,7 @@ class RequestsProjection:
             d["owner"], datetime.fromisoformat(d["received_at"]), at,
         )
 
-    async def _on_RequestTriaged(self, conn: AsyncConnection, d: dict[str, Any], at: datetime) -> None:
+    async def _on_RequestTriaged(self, conn: Conn, d: dict[str, Any], at: datetime) -> None:
         rows = await fetch(conn, f"SELECT received_at FROM {self.s}.requests WHERE id = $1", d["request_id"])
         respond_by = datetime.fromisoformat(d["respond_by"])
         await self._set(
@@ -66,29 +72,29 @@ class RequestsProjection:
             triaged_by=d["triaged_by"], needs_review=d["needs_review"],
         )
 
-    async def _on_RequestAcknowledged(self, conn: AsyncConnection, d: dict[str, Any], at: datetime) -> None:
+    async def _on_RequestAcknowledged(self, conn: Conn, d: dict[str, Any], at: datetime) -> None:
         await self._set(conn, d["request_id"], at, status="acknowledged",
                         acknowledged_at=datetime.fromisoformat(d["acknowledged_at"]))
 
-    async def _on_NeedConfirmed(self, conn: AsyncConnection, d: dict[str, Any], at: datetime) -> None:
+    async def _on_NeedConfirmed(self, conn: Conn, d: dict[str, Any], at: datetime) -> None:
         await self._set(conn, d["request_id"], at, need_confirmed_at=datetime.fromisoformat(d["confirmed_at"]))
 
-    async def _on_RequestUpdated(self, conn: AsyncConnection, d: dict[str, Any], at: datetime) -> None:
+    async def _on_RequestUpdated(self, conn: Conn, d: dict[str, Any], at: datetime) -> None:
         changes = {**d["changes"], **d.get("personal_changes", {})}
         columns = {name.replace(".", "_"): change["after"] for name, change in changes.items()}
         columns = {k: v for k, v in columns.items() if k in UPDATABLE_COLUMNS}
         if columns:
             await self._set(conn, d["request_id"], at, **columns)
 
-    async def _on_ContactRecorded(self, conn: AsyncConnection, d: dict[str, Any], at: datetime) -> None:
+    async def _on_ContactRecorded(self, conn: Conn, d: dict[str, Any], at: datetime) -> None:
         await fetch(conn, f"UPDATE {self.s}.requests SET contacts = contacts + 1, updated_at = $2 WHERE id = $1",
                     d["request_id"], at)
 
-    async def _on_RequestWithdrawn(self, conn: AsyncConnection, d: dict[str, Any], at: datetime) -> None:
+    async def _on_RequestWithdrawn(self, conn: Conn, d: dict[str, Any], at: datetime) -> None:
         await self._set(conn, d["request_id"], at, status="withdrawn")
 
-    async def _on_RequestMerged(self, conn: AsyncConnection, d: dict[str, Any], at: datetime) -> None:
+    async def _on_RequestMerged(self, conn: Conn, d: dict[str, Any], at: datetime) -> None:
         await self._set(conn, d["request_id"], at, status="merged", merged_into=d["into_request_id"])
 
-    async def _on_RequestReopened(self, conn: AsyncConnection, d: dict[str, Any], at: datetime) -> None:
+    async def _on_RequestReopened(self, conn: Conn, d: dict[str, Any], at: datetime) -> None:
         await self._set(conn, d["request_id"], at, status="reopened", reopen_count=d["reopen_count"])

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from shared.db import fetch, ident
+from shared.db import Conn, fetch, ident
 from shared.errors import Invalid
 
 OPEN_CLAUSE = "status IN ('triaged', 'acknowledged', 'reopened') AND stage IS DISTINCT FROM 'closed'"
+# Never answered: a reopened request still owes its first response if nobody acknowledged it.
+AWAITING_CLAUSE = "acknowledged_at IS NULL AND status IN ('triaged', 'reopened') AND stage IS DISTINCT FROM 'closed'"
 COLUMNS = (
     "id, customer_id, customer_name, channel, kind, category, title, priority, emergency, status, stage, "
     "owner, triaged_by, needs_review, received_at, respond_by, resolve_by, respond_risk_at, acknowledged_at, "
@@ -49,7 +49,7 @@ class RequestQueries:
         self.s = ident(schema)
 
     async def search(
-        self, conn: AsyncConnection, f: Filters, limit: int, cursor: str | None
+        self, conn: Conn, f: Filters, limit: int, cursor: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
         where, params = ["received_at IS NOT NULL"], []
         for column, value in (("status", f.status), ("priority", f.priority), ("channel", f.channel),
@@ -74,32 +74,32 @@ class RequestQueries:
         rows = rows[:limit]
         return rows, encode_cursor(rows[-1]["received_at"], rows[-1]["id"]) if more else None
 
-    async def awaiting_response(self, conn: AsyncConnection, limit: int, offset: int) -> list[dict[str, Any]]:
+    async def awaiting_response(self, conn: Conn, limit: int, offset: int) -> list[dict[str, Any]]:
         return await self._rows(
             conn, "WHERE status = 'triaged' AND stage IS DISTINCT FROM 'closed' "
                   "ORDER BY priority_rank, respond_by, id LIMIT $1 OFFSET $2", limit, offset)
 
-    async def triage_queue(self, conn: AsyncConnection, limit: int, offset: int) -> list[dict[str, Any]]:
+    async def triage_queue(self, conn: Conn, limit: int, offset: int) -> list[dict[str, Any]]:
         return await self._rows(
             conn, "WHERE needs_review AND status IN ('triaged', 'acknowledged', 'reopened') "
                   "ORDER BY priority_rank, respond_by, id LIMIT $1 OFFSET $2", limit, offset)
 
-    async def open_of_customer(self, conn: AsyncConnection, customer_id: str) -> list[tuple[str, str, str]]:
+    async def open_of_customer(self, conn: Conn, customer_id: str) -> list[tuple[str, str, str]]:
         rows = await fetch(conn, f"SELECT id, title, description FROM {self.s}.requests "
                                  f"WHERE customer_id = $1 AND {OPEN_CLAUSE} ORDER BY received_at DESC LIMIT 50",
                            customer_id)
         return [tuple(r) for r in rows]
 
-    async def stage_of(self, conn: AsyncConnection, request_id: str) -> str | None:
+    async def stage_of(self, conn: Conn, request_id: str) -> str | None:
         rows = await fetch(conn, f"SELECT stage FROM {self.s}.requests WHERE id = $1", request_id)
         return rows[0][0] if rows else None
 
-    async def set_stage(self, conn: AsyncConnection, request_id: str, stage: str, at: datetime) -> None:
+    async def set_stage(self, conn: Conn, request_id: str, stage: str, at: datetime) -> None:
         """Record where other services have the request; an older fact never overrides a newer one."""
         await fetch(conn, f"INSERT INTO {self.s}.requests AS r (id, stage, stage_at) VALUES ($1, $2, $3) "
                           f"ON CONFLICT (id) DO UPDATE SET stage = EXCLUDED.stage, stage_at = EXCLUDED.stage_at "
                           f"WHERE r.stage_at IS NULL OR r.stage_at <= EXCLUDED.stage_at", request_id, stage, at)
 
-    async def _rows(self, conn: AsyncConnection, tail: str, *params: Any) -> list[dict[str, Any]]:
+    async def _rows(self, conn: Conn, tail: str, *params: Any) -> list[dict[str, Any]]:
         rows = await fetch(conn, f"SELECT {COLUMNS} FROM {self.s}.requests {tail}", *params)
         return [dict(zip(_NAMES, row, strict=True)) for row in rows]

@@ -23,7 +23,7 @@ READERS = require_roles(Role.customer, Role.agent, Role.dispatcher, Role.technic
 DESK = require_roles(Role.agent, Role.dispatcher)
 
 
-def intake_of(request: Request) -> Intake:
+async def intake_of(request: Request) -> Intake:
     return request.app.state.intake
 
 

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 from typing import Awaitable, Callable
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from services.intake.domain.commands import Reopen
 from services.intake.service_layer import handlers
 from services.intake.service_layer.handlers import Intake
 from shared.aggregate import IdSource
+from shared.db import Conn
 from shared.envelope import Envelope
 
 CONSUMER = "intake"
@@ -20,8 +19,8 @@ STAGES = {
 }
 
 
-def stage_follower(intake: Intake) -> Callable[[AsyncConnection, Envelope], Awaitable[None]]:
-    async def handle(conn: AsyncConnection, env: Envelope) -> None:
+def stage_follower(intake: Intake) -> Callable[[Conn, Envelope], Awaitable[None]]:
+    async def handle(conn: Conn, env: Envelope) -> None:
         if env.name == "ResolutionRejected":
             reason = str(env.data.get("reason") or "the customer rejected the resolution")
             await handlers.reopen(conn, Reopen(env.subject, reason), intake, IdSource(f"{CONSUMER}:{env.id}"))

@@ -40,7 +40,7 @@ async def search(
         category=intake.rules.categories.resolve(category) if category else None, owner=owner,
         customer_id=customer_id, received_from=received_from, received_to=received_to,
     )
-    async with intake.engine.connect() as conn:
+    async with intake.db.connect() as conn:
         rows, next_cursor = await intake.queries.search(conn, filters, limit, cursor)
     now = intake.clock.now()
     return Page(items=[summary(r, now) for r in rows], next_cursor=next_cursor)
@@ -52,7 +52,7 @@ async def awaiting_response(
     _: Principal = Depends(DESK), intake: Intake = Depends(intake_of),
 ) -> list[RequestSummary]:
     """Not yet acknowledged, by priority then response deadline, with SLA-risk flags."""
-    async with intake.engine.connect() as conn:
+    async with intake.db.connect() as conn:
         rows = await intake.queries.awaiting_response(conn, limit, offset)
     now = intake.clock.now()
     return [summary(r, now) for r in rows]
@@ -64,7 +64,7 @@ async def triage_queue(
     _: Principal = Depends(DESK), intake: Intake = Depends(intake_of),
 ) -> list[RequestSummary]:
     """Open requests no agent has triaged yet (self-service or uncategorised), most urgent first."""
-    async with intake.engine.connect() as conn:
+    async with intake.db.connect() as conn:
         rows = await intake.queries.triage_queue(conn, limit, offset)
     now = intake.clock.now()
     return [summary(r, now) for r in rows]

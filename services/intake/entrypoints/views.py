@@ -29,7 +29,7 @@ def view(request: ServiceRequest) -> RequestView:
 
 
 def summary(row: dict[str, Any], now: datetime) -> RequestSummary:
-    awaiting = row["status"] == "triaged" and row["acknowledged_at"] is None
+    awaiting = row["status"] in ("triaged", "reopened") and row["acknowledged_at"] is None
     respond_by, risk_at = row["respond_by"], row["respond_risk_at"]
     return RequestSummary(
         **{k: v for k, v in row.items() if k in RequestSummary.model_fields},

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Sequence
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.intake.adapters.queries import RequestQueries
 from services.intake.domain import commands as cmd
@@ -16,6 +15,7 @@ from services.intake.domain.duplicates import THRESHOLD, similarity
 from services.intake.domain.model import Rules, ServiceRequest
 from shared.aggregate import IdSource
 from shared.clock import Clock
+from shared.db import Conn, Database
 from shared.envelope import Envelope
 from shared.errors import InvalidTransition, NotFound
 from shared.eventstore import ConcurrencyError
@@ -31,7 +31,7 @@ MAX_ATTEMPTS = 10
 class Intake:
     requests: EventSourcedRepository[ServiceRequest]
     append: Append
-    engine: AsyncEngine
+    db: Database
     clock: Clock
     rules: Rules
     queries: RequestQueries
@@ -48,7 +48,7 @@ async def submit_request(c: cmd.SubmitRequest, intake: Intake, ids: IdSource) ->
 async def possible_duplicates(intake: Intake, request: ServiceRequest) -> list[dict[str, Any]]:
     """Open requests of the same customer that read alike; a hint, never a refusal."""
     assert request.received is not None
-    async with intake.engine.connect() as conn:
+    async with intake.db.connect() as conn:
         candidates = await intake.queries.open_of_customer(conn, request.customer_id)
     title, text = request.received.title, request.received.description
     scored = [{"id": i, "title": t, "similarity": similarity(title, text, t, d)}
@@ -56,9 +56,9 @@ async def possible_duplicates(intake: Intake, request: ServiceRequest) -> list[d
     return sorted((s for s in scored if s["similarity"] >= THRESHOLD), key=lambda s: -s["similarity"])[:5]
 
 
-async def get_request(request_id: str, intake: Intake, conn: AsyncConnection | None = None) -> ServiceRequest:
+async def get_request(request_id: str, intake: Intake, conn: Conn | None = None) -> ServiceRequest:
     if conn is None:
-        async with intake.engine.connect() as own:
+        async with intake.db.connect() as own:
             request = await intake.requests.get(own, request_id)
     else:
         request = await intake.requests.get(conn, request_id)
@@ -98,7 +98,7 @@ async def change(
 
 async def withdraw(c: cmd.Withdraw, intake: Intake, seed: str | None, check: Check) -> ServiceRequest:
     async def apply(request: ServiceRequest) -> None:
-        async with intake.engine.connect() as conn:
+        async with intake.db.connect() as conn:
             if await intake.queries.stage_of(conn, request.id) == "closed":
                 raise InvalidTransition(f"cannot withdraw request {request.id}: it is closed")
         request.withdraw(c, intake.clock.now())
@@ -117,7 +117,7 @@ async def merge(c: cmd.Merge, intake: Intake, seed: str | None, check: Check) ->
     return await change(intake, c.request_id, seed, check, apply)
 
 
-async def reopen(conn: AsyncConnection, c: cmd.Reopen, intake: Intake, ids: IdSource) -> None:
+async def reopen(conn: Conn, c: cmd.Reopen, intake: Intake, ids: IdSource) -> None:
     """On a rejected resolution (inside the consuming transaction)."""
     request = await get_request(c.request_id, intake, conn)
     try:

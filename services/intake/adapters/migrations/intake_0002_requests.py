@@ -32,11 +32,12 @@ def upgrade() -> None:
     op.execute(f"CREATE INDEX requests_received_idx ON {s}.requests (received_at DESC, id DESC)")
     op.execute(
         f"CREATE INDEX requests_awaiting_idx ON {s}.requests (priority_rank, respond_by) "
-        f"WHERE status = 'triaged' AND stage IS DISTINCT FROM 'closed'"
+        f"WHERE acknowledged_at IS NULL AND status IN ('triaged', 'reopened') AND stage IS DISTINCT FROM 'closed'"
     )
     op.execute(
         f"CREATE INDEX requests_review_idx ON {s}.requests (priority_rank, respond_by) "
-        f"WHERE needs_review AND status IN ('triaged', 'acknowledged', 'reopened')"
+        f"WHERE needs_review AND status IN ('triaged', 'acknowledged', 'reopened') "
+        f"AND stage IS DISTINCT FROM 'closed'"
     )
 
 
