@@ -1,6 +1,7 @@
 """Bearer JWTs: minting for local use, verification, and per-endpoint role checks."""
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
@@ -40,6 +41,9 @@ class TokenService:
         self._issuer, self._audience = settings.jwt_issuer, settings.jwt_audience
         self._ttl = timedelta(seconds=settings.jwt_ttl_seconds)
         self._clock = clock or SystemClock()
+        # Verifying a signature costs more than the rest of a small request: remember the answer
+        # for a token until it expires (bounded, oldest dropped first).
+        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
 
     def mint(self, role: Role | str, subject: str, ttl: timedelta | None = None) -> str:
         now = self._clock.now()
@@ -54,6 +58,16 @@ class TokenService:
         return jwt.encode(claims, self._secret, algorithm="HS256")
 
     def verify(self, token: str) -> Principal:
+        cached = self._verified.get(token)
+        if cached is not None and cached[1] > self._clock.now().timestamp():
+            return cached[0]
+        principal, expires = self._decode(token)
+        self._verified[token] = (principal, expires)
+        if len(self._verified) > 4096:
+            self._verified.popitem(last=False)
+        return principal
+
+    def _decode(self, token: str) -> tuple[Principal, float]:
         try:
             claims = jwt.decode(
                 token,
@@ -63,7 +77,7 @@ class TokenService:
                 issuer=self._issuer,
                 options={"require": ["exp", "iss", "aud", "sub", "role"]},
             )
-            return Principal(subject=str(claims["sub"]), role=Role(claims["role"]))
+            return Principal(subject=str(claims["sub"]), role=Role(claims["role"])), float(claims["exp"])
         except (jwt.PyJWTError, ValueError) as exc:
             raise InvalidToken(str(exc)) from exc
 

@@ -35,8 +35,10 @@ class Database:
     """Connections from SQLAlchemy's pool, used as asyncpg connections."""
 
     def __init__(self, url: str, pool_size: int = 10) -> None:
+        # A fixed pool: callers queue for a warm connection. Overflow connections, opened and
+        # closed under load, cost a server fork, codec set-up and a cold statement cache each.
         self.engine: AsyncEngine = create_async_engine(
-            async_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False
+            async_url(url), pool_size=pool_size, max_overflow=0, pool_timeout=30, pool_pre_ping=False
         )
 
     @asynccontextmanager

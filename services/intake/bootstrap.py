@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 from fastapi import FastAPI
 
@@ -12,6 +13,7 @@ from services.intake.domain.model import Rules, ServiceRequest
 from services.intake.entrypoints import api, consumers, queries_api
 from services.intake.service_layer.handlers import Intake
 from services.intake.settings import IntakeSettings
+from shared.batching import BatchLoader
 from shared.clock import Clock
 from shared.http.app import create_app
 from shared.repository import EventSourcedRepository
@@ -27,13 +29,20 @@ def bootstrap(
 ) -> FastAPI:
     settings = settings or IntakeSettings(service="intake", port=DEFAULT_PORT)
     runtime = ServiceRuntime(settings, migrations=MIGRATIONS, clock=clock)
+    queries = RequestQueries(settings.schema_name)
+
+    async def open_requests(customer_ids: Sequence[str]) -> dict[str, list[tuple[str, str, str]]]:
+        async with runtime.db.connect() as conn:
+            return await queries.open_of_customers(conn, customer_ids)
+
     intake = Intake(
         requests=EventSourcedRepository(runtime.store, registry, ServiceRequest, "request", runtime.clock),
         append=runtime.append,
         db=runtime.db,
         clock=runtime.clock,
         rules=rules or settings.rules(),
-        queries=RequestQueries(settings.schema_name),
+        queries=queries,
+        open_requests=BatchLoader(open_requests, default=[]),
     )
     runtime.projections.append(RequestsProjection(settings.schema_name))
     runtime.consumers.append(ConsumerSpec(consumers.CONSUMER, consumers.TOPICS, consumers.stage_follower(intake)))

@@ -11,13 +11,19 @@ from typing import Any, Callable
 
 import orjson
 from fastapi import Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from shared.auth import Principal, authenticated
 from shared.db import fetch, from_jsonb, ident
 from shared.errors import Invalid
 
 HEADER = "Idempotency-Key"
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """One serialisation, straight to bytes (datetimes as RFC 3339 with Z)."""
+    return Response(orjson.dumps(body, option=orjson.OPT_UTC_Z), status_code=status,
+                    media_type="application/json", headers=headers)
 
 
 class Idempotency:
@@ -30,7 +36,7 @@ class Idempotency:
     def seed(self) -> str | None:
         return f"{self.scope}:{self.key}" if self.key else None
 
-    async def replay(self) -> JSONResponse | None:
+    async def replay(self) -> Response | None:
         if not self.key:
             return None
         async with self._runtime.db.connect() as conn:
@@ -46,10 +52,11 @@ class Idempotency:
         request_hash, status, body = rows[0]
         if request_hash != self.body_hash:
             raise Invalid(HEADER, "this key was already used for a different request body")
-        return JSONResponse(from_jsonb(body), status_code=status, headers={"Idempotent-Replayed": "true"})
+        return json_response(from_jsonb(body), status, {"Idempotent-Replayed": "true"})
 
-    async def remember(self, status: int, body: Any) -> JSONResponse:
-        content = orjson.loads(orjson.dumps(body))
+    async def remember(self, status: int, body: Any) -> Response:
+        """Keep the first answer for retries (when a key was given) and return it."""
+        content = orjson.dumps(body, option=orjson.OPT_UTC_Z)
         if self.key:
             async with self._runtime.db.begin() as conn:
                 await fetch(
@@ -60,9 +67,9 @@ class Idempotency:
                     self.scope,
                     self.body_hash,
                     status,
-                    orjson.dumps(content).decode(),
+                    content.decode(),
                 )
-        return JSONResponse(content, status_code=status)
+        return Response(content, status_code=status, media_type="application/json")
 
 
 def idempotency(command: str) -> Callable[..., Any]:

@@ -244,3 +244,16 @@ async def test_a_retried_command_with_the_same_key_is_applied_once(intake: Intak
     elsewhere = await intake.client.post(f"/v1/requests/{other_request['id']}/contacts", json=body,
                                          headers={**as_role(Role.agent), **key})
     assert elsewhere.status_code == 200 and elsewhere.json()["contacts"] == 1
+
+
+async def test_answers_follow_their_documented_schemas(intake: IntakeApi):
+    from services.intake.entrypoints import schemas
+
+    created = await intake.created()
+    assert set(created) == set(schemas.SubmittedView.model_fields)
+    schemas.SubmittedView.model_validate(created, strict=False)
+    read = (await intake.get(f"/v1/requests/{created['id']}")).json()
+    assert set(read) == set(schemas.RequestView.model_fields)
+    assert schemas.RequestView.model_validate(read).received_at.isoformat() == "2026-03-02T10:00:00+00:00"
+    documented = (await intake.client.get("/openapi.json")).json()["paths"]["/v1/requests"]["post"]
+    assert "SubmittedView" in str(documented["responses"]["201"])

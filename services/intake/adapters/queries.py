@@ -4,7 +4,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Sequence
 
 from shared.db import Conn, fetch, ident
 from shared.errors import Invalid
@@ -84,11 +84,19 @@ class RequestQueries:
             conn, "WHERE needs_review AND status IN ('triaged', 'acknowledged', 'reopened') "
                   "ORDER BY priority_rank, respond_by, id LIMIT $1 OFFSET $2", limit, offset)
 
-    async def open_of_customer(self, conn: Conn, customer_id: str) -> list[tuple[str, str, str]]:
-        rows = await fetch(conn, f"SELECT id, title, description FROM {self.s}.requests "
-                                 f"WHERE customer_id = $1 AND {OPEN_CLAUSE} ORDER BY received_at DESC LIMIT 50",
-                           customer_id)
-        return [tuple(r) for r in rows]
+    async def open_of_customers(self, conn: Conn, customer_ids: Sequence[str]) -> dict[str, list[tuple[str, str, str]]]:
+        """Each customer's latest 50 open requests: (id, title, description)."""
+        rows = await fetch(
+            conn,
+            f"SELECT c.customer_id, r.id, r.title, r.description FROM unnest($1::text[]) AS c(customer_id) "
+            f"CROSS JOIN LATERAL (SELECT id, title, description FROM {self.s}.requests "
+            f"WHERE customer_id = c.customer_id AND {OPEN_CLAUSE} ORDER BY received_at DESC LIMIT 50) r",
+            list(customer_ids),
+        )
+        found: dict[str, list[tuple[str, str, str]]] = {}
+        for customer_id, *request in rows:
+            found.setdefault(customer_id, []).append(tuple(request))  # type: ignore[arg-type]
+        return found
 
     async def stage_of(self, conn: Conn, request_id: str) -> str | None:
         rows = await fetch(conn, f"SELECT stage FROM {self.s}.requests WHERE id = $1", request_id)

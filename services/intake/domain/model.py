@@ -9,7 +9,7 @@ from services.intake.domain import commands as cmd
 from services.intake.domain import events as ev
 from services.intake.domain.categories import CategoryTree
 from services.intake.domain.priority import DEFAULT_MATRIX, Level, Matrix, Priority, prioritise
-from services.intake.domain.sla import DEFAULT_POLICY, SlaPolicy
+from services.intake.domain.sla import DEFAULT_POLICY, SlaPolicy, spec_of
 from shared.aggregate import Aggregate
 from shared.errors import Invalid, InvalidTransition
 
@@ -97,7 +97,7 @@ class ServiceRequest(Aggregate):
             kind=self.received.kind, channel=self.received.channel, category=category,
             emergency=priority is Priority.P1, respond_by=deadlines.respond_by, resolve_by=deadlines.resolve_by,
             sla=ev.SlaTargets(policy=rules.policy.name, respond=str(deadlines.target.respond),
-                              resolve=str(deadlines.target.resolve), calendar=deadlines.calendar.to_spec()),
+                              resolve=str(deadlines.target.resolve), calendar=spec_of(deadlines.calendar)),
             triaged_by=AUTO if by == SELF_SERVICE else by,
             needs_review=by == SELF_SERVICE or category is None, reason=reason, triaged_at=now,
         ))

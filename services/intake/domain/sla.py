@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from services.intake.domain.priority import Priority
@@ -42,6 +43,12 @@ class Target:
     respond: Duration
     resolve: Duration
     calendar: str
+
+
+@lru_cache(maxsize=64)
+def spec_of(calendar: BusinessCalendar) -> dict[str, Any]:
+    """The calendar as recorded in events (read-only: shared between callers)."""
+    return calendar.to_spec()
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Awaitable, Callable
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from services.intake.domain import commands as cmd
 from services.intake.domain.model import ServiceRequest
@@ -15,7 +15,7 @@ from services.intake.service_layer.handlers import Check, Intake
 from shared.aggregate import IdSource
 from shared.auth import Principal, Role, require_roles
 from shared.errors import NotFound
-from shared.http.idempotency import Idempotency, idempotency
+from shared.http.idempotency import Idempotency, idempotency, json_response
 
 router = APIRouter(prefix="/v1", tags=["requests"])
 CUSTOMER_SIDE = require_roles(Role.customer, Role.agent, Role.dispatcher)
@@ -37,17 +37,17 @@ def owned_by(principal: Principal) -> Check:
     return check
 
 
-async def answer(idem: Idempotency, run: Callable[[], Awaitable[ServiceRequest]]) -> JSONResponse:
+async def answer(idem: Idempotency, run: Callable[[], Awaitable[ServiceRequest]]) -> Response:
     if (replayed := await idem.replay()) is not None:
         return replayed
-    return await idem.remember(200, view(await run()).model_dump(mode="json"))
+    return await idem.remember(200, view(await run()))
 
 
 @router.post("/requests", status_code=201, response_model=s.SubmittedView)
 async def submit_request(
     body: s.SubmitRequestBody, principal: Principal = Depends(CUSTOMER_SIDE),
     idem: Idempotency = Depends(idempotency("submit")), intake: Intake = Depends(intake_of),
-) -> JSONResponse:
+) -> Response:
     if (replayed := await idem.replay()) is not None:
         return replayed
     if principal.role is Role.customer and body.customer.id != principal.subject:
@@ -61,24 +61,23 @@ async def submit_request(
     request, duplicates = await handlers.submit_request(c, intake, IdSource(idem.seed))
     if idem.seed:  # a racing or crashed first attempt may have recorded it: answer with what is stored
         request = await handlers.get_request(request.id, intake)
-    answer_body = s.SubmittedView(**view(request).model_dump(), possible_duplicates=duplicates)
-    return await idem.remember(201, answer_body.model_dump(mode="json"))
+    return await idem.remember(201, {**view(request), "possible_duplicates": duplicates})
 
 
 @router.get("/requests/{request_id}", response_model=s.RequestView)
 async def read_request(
     request_id: str, principal: Principal = Depends(READERS), intake: Intake = Depends(intake_of)
-) -> s.RequestView:
+) -> Response:
     request = await handlers.get_request(request_id, intake)
     owned_by(principal)(request)
-    return view(request)
+    return json_response(view(request))
 
 
 @router.post("/requests/{request_id}/acknowledge", response_model=s.RequestView)
 async def acknowledge(
     request_id: str, body: s.AcknowledgeBody | None = None, principal: Principal = Depends(DESK),
     idem: Idempotency = Depends(idempotency("acknowledge")), intake: Intake = Depends(intake_of),
-) -> JSONResponse:
+) -> Response:
     c = cmd.Acknowledge(request_id, principal.subject, body.message if body else None)
     return await answer(idem, lambda: handlers.change(
         intake, request_id, idem.seed, owned_by(principal), lambda r: r.acknowledge(c, intake.clock.now())))
@@ -88,7 +87,7 @@ async def acknowledge(
 async def triage(
     request_id: str, body: s.TriageBody, principal: Principal = Depends(DESK),
     idem: Idempotency = Depends(idempotency("triage")), intake: Intake = Depends(intake_of),
-) -> JSONResponse:
+) -> Response:
     c = cmd.Retriage(request_id, principal.subject, body.reason, body.urgency, body.impact, body.category)
     return await answer(idem, lambda: handlers.change(
         intake, request_id, idem.seed, owned_by(principal),
@@ -99,7 +98,7 @@ async def triage(
 async def confirm_need(
     request_id: str, body: s.ConfirmNeedBody, principal: Principal = Depends(DESK),
     idem: Idempotency = Depends(idempotency("confirm-need")), intake: Intake = Depends(intake_of),
-) -> JSONResponse:
+) -> Response:
     c = cmd.ConfirmNeed(request_id, principal.subject, body.what, body.where, body.when, body.note)
     return await answer(idem, lambda: handlers.change(
         intake, request_id, idem.seed, owned_by(principal), lambda r: r.confirm_need(c, intake.clock.now())))
@@ -109,7 +108,7 @@ async def confirm_need(
 async def update(
     request_id: str, body: s.UpdateBody, principal: Principal = Depends(CUSTOMER_SIDE),
     idem: Idempotency = Depends(idempotency("update")), intake: Intake = Depends(intake_of),
-) -> JSONResponse:
+) -> Response:
     fields = body.model_dump(exclude_unset=True, exclude={"reason", "customer"})
     fields.update({f"customer.{k}": v for k, v in (body.customer.model_dump(exclude_unset=True) if body.customer else {}).items()})
     c = cmd.UpdateRequest(request_id, principal.subject, body.reason, fields)
@@ -121,7 +120,7 @@ async def update(
 async def record_contact(
     request_id: str, body: s.ContactBody, principal: Principal = Depends(DESK),
     idem: Idempotency = Depends(idempotency("contact")), intake: Intake = Depends(intake_of),
-) -> JSONResponse:
+) -> Response:
     c = cmd.RecordContact(request_id, principal.subject, body.via.value, body.direction.value, body.summary, body.at)
     return await answer(idem, lambda: handlers.change(
         intake, request_id, idem.seed, owned_by(principal), lambda r: r.record_contact(c, intake.clock.now())))
@@ -131,7 +130,7 @@ async def record_contact(
 async def withdraw(
     request_id: str, body: s.WithdrawBody, principal: Principal = Depends(CUSTOMER_SIDE),
     idem: Idempotency = Depends(idempotency("withdraw")), intake: Intake = Depends(intake_of),
-) -> JSONResponse:
+) -> Response:
     c = cmd.Withdraw(request_id, principal.subject, body.reason)
     return await answer(idem, lambda: handlers.withdraw(c, intake, idem.seed, owned_by(principal)))
 
@@ -140,6 +139,6 @@ async def withdraw(
 async def merge(
     request_id: str, body: s.MergeBody, principal: Principal = Depends(DESK),
     idem: Idempotency = Depends(idempotency("merge")), intake: Intake = Depends(intake_of),
-) -> JSONResponse:
+) -> Response:
     c = cmd.Merge(request_id, body.into, principal.subject, body.reason)
     return await answer(idem, lambda: handlers.merge(c, intake, idem.seed, owned_by(principal)))

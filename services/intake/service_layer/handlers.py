@@ -14,6 +14,7 @@ from services.intake.domain import commands as cmd
 from services.intake.domain.duplicates import THRESHOLD, similarity
 from services.intake.domain.model import Rules, ServiceRequest
 from shared.aggregate import IdSource
+from shared.batching import BatchLoader
 from shared.clock import Clock
 from shared.db import Conn, Database
 from shared.envelope import Envelope
@@ -35,6 +36,7 @@ class Intake:
     clock: Clock
     rules: Rules
     queries: RequestQueries
+    open_requests: BatchLoader[str, list[tuple[str, str, str]]]
 
 
 async def submit_request(c: cmd.SubmitRequest, intake: Intake, ids: IdSource) -> tuple[ServiceRequest, list[dict[str, Any]]]:
@@ -48,8 +50,7 @@ async def submit_request(c: cmd.SubmitRequest, intake: Intake, ids: IdSource) ->
 async def possible_duplicates(intake: Intake, request: ServiceRequest) -> list[dict[str, Any]]:
     """Open requests of the same customer that read alike; a hint, never a refusal."""
     assert request.received is not None
-    async with intake.db.connect() as conn:
-        candidates = await intake.queries.open_of_customer(conn, request.customer_id)
+    candidates = await intake.open_requests.load(request.customer_id)
     title, text = request.received.title, request.received.description
     scored = [{"id": i, "title": t, "similarity": similarity(title, text, t, d)}
               for i, t, d in candidates if i != request.id]
