@@ -56,6 +56,31 @@ def serve(
     uvicorn.run(module.bootstrap(settings), host=settings.host, port=settings.port, log_config=None, access_log=False)
 
 
+@app.command()
+def work(service: str = typer.Argument(..., callback=_service)) -> None:
+    """Run a service's relay, projections and consumers without HTTP (pair with BACKGROUND_WORK=false)."""
+    import signal
+
+    from shared.logging import configure_logging
+
+    module = importlib.import_module(f"services.{service}.bootstrap")
+    settings = getattr(module, "SETTINGS", ServiceSettings)(service=service, background_work=True)
+    configure_logging(settings.log_level, settings.log_json, service)
+    runtime = module.bootstrap(settings).state.runtime
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)  # type: ignore[union-attr]
+        try:
+            await runtime.work()
+        except asyncio.CancelledError:
+            pass
+
+    asyncio.run(main())
+
+
 @relay_app.command("republish")
 def republish(
     service: str = typer.Argument(..., callback=_service),

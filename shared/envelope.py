@@ -67,7 +67,8 @@ def to_kafka(env: Envelope) -> tuple[bytes, list[tuple[str, bytes]], bytes]:
     }
     if env.causation_id:
         attributes["causationid"] = env.causation_id
-    message = kafka.to_binary(CloudEvent(attributes, env.data), _FORMAT, lambda _: env.subject)
+    # Data goes in already encoded (orjson): the binding passes bytes through unchanged.
+    message = kafka.to_binary(CloudEvent(attributes, orjson.dumps(env.data)), _FORMAT, lambda _: env.subject)
     key = message.key.encode() if isinstance(message.key, str) else message.key
     return key, list(message.headers.items()), message.value
 

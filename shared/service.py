@@ -74,12 +74,23 @@ class ServiceRuntime:
         await self.producer.start()
         await self.appender.start()
         self._stop.clear()
-        self._tasks = [await self._start_relay()] if self.publishes else []
-        self._tasks += [self._start_projection(p) for p in self.projections]
-        self._tasks += [
-            asyncio.create_task(self._supervise(spec), name=f"consumer-{spec.name}") for spec in self.consumers
-        ]
-        log.info("service started", service=s.service, schema=s.schema_name)
+        self._tasks = await self._start_background() if s.background_work else []
+        log.info("service started", service=s.service, schema=s.schema_name, background=s.background_work)
+
+    async def _start_background(self) -> list[asyncio.Task[None]]:
+        """Relay, projections and consumers: in the API process, or in a `servicetrail work` one."""
+        tasks = [await self._start_relay()] if self.publishes else []
+        tasks += [self._start_projection(p) for p in self.projections]
+        tasks += [asyncio.create_task(self._supervise(c), name=f"consumer-{c.name}") for c in self.consumers]
+        return tasks
+
+    async def work(self) -> None:
+        """Run only the background work until cancelled (the `servicetrail work` process)."""
+        await self.start()
+        try:
+            await self._stop.wait()
+        finally:
+            await self.stop()
 
     async def _start_relay(self) -> asyncio.Task[None]:
         assert self.producer is not None
@@ -136,8 +147,6 @@ class ServiceRuntime:
 
     @asynccontextmanager
     async def lifespan(self, app: FastAPI) -> AsyncIterator[None]:
-        app.state.runtime = self
-        app.state.tokens = self.tokens
         await self.start()
         try:
             yield

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     consumer_max_attempts: int = Field(default=3, ge=1)
     consumer_retry_backoff_seconds: float = Field(default=0.2, ge=0)
 
+    # Whether this process also runs the relay, projections and consumers. Turn it off to serve
+    # only HTTP and run them in a `servicetrail work` process (scaled and placed on their own).
+    background_work: bool = True
     db_pool_size: int = Field(default=20, ge=2)
     append_writers: int = Field(default=2, ge=1)
 

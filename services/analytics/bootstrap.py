@@ -21,7 +21,7 @@ def bootstrap(settings: ServiceSettings | None = None, *, clock: Clock | None = 
     runtime = ServiceRuntime(settings, migrations=MIGRATIONS, clock=clock, publishes=False)
     timeline = TimelineStore(settings.schema_name)
     runtime.consumers.append(ConsumerSpec(consumers.CONSUMER, consumers.TOPICS, consumers.projector(timeline)))
-    app = create_app(service="analytics", ready=runtime.ready, lifespan=runtime.lifespan)
+    app = create_app(service="analytics", runtime=runtime)
     app.state.timeline = timeline
     app.include_router(api.router)
     return app

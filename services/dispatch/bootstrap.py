@@ -30,7 +30,7 @@ def bootstrap(settings: ServiceSettings | None = None, *, clock: Clock | None = 
     runtime.consumers.append(
         ConsumerSpec(consumers.CONSUMER, consumers.TOPICS, consumers.intake_handler(dispatch))
     )
-    app = create_app(service="dispatch", ready=runtime.ready, lifespan=runtime.lifespan)
+    app = create_app(service="dispatch", runtime=runtime)
     app.state.dispatch = dispatch
     app.include_router(api.router)
     return app

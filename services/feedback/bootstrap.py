@@ -17,4 +17,4 @@ DEFAULT_PORT = 8003
 def bootstrap(settings: ServiceSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or ServiceSettings(service="feedback", port=DEFAULT_PORT)
     runtime = ServiceRuntime(settings, migrations=MIGRATIONS, clock=clock)
-    return create_app(service="feedback", ready=runtime.ready, lifespan=runtime.lifespan)
+    return create_app(service="feedback", runtime=runtime)

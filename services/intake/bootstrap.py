@@ -46,7 +46,7 @@ def bootstrap(
     )
     runtime.projections.append(RequestsProjection(settings.schema_name))
     runtime.consumers.append(ConsumerSpec(consumers.CONSUMER, consumers.TOPICS, consumers.stage_follower(intake)))
-    app = create_app(service="intake", ready=runtime.ready, lifespan=runtime.lifespan)
+    app = create_app(service="intake", runtime=runtime)
     app.state.intake = intake
     app.include_router(api.router)
     app.include_router(queries_api.router)

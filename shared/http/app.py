@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import time
-from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
@@ -15,7 +14,6 @@ from shared.http.problems import install_problem_handlers
 from shared.metrics import HTTP_LATENCY
 
 CORRELATION_HEADER = "x-correlation-id"
-ReadyCheck = Callable[[], Awaitable[dict[str, bool]]]
 
 
 class CorrelationMiddleware:
@@ -51,23 +49,19 @@ class CorrelationMiddleware:
                 ).observe(time.perf_counter() - started)
 
 
-def create_app(
-    *,
-    service: str,
-    ready: ReadyCheck,
-    lifespan: Callable[[FastAPI], Any],
-    version: str = "0.1.0",
-) -> FastAPI:
+def create_app(*, service: str, runtime: Any, version: str = "0.1.0") -> FastAPI:
+    """`runtime` (a ServiceRuntime) provides the lifespan, readiness, database and tokens."""
     app = FastAPI(
         title=f"ServiceTrail {service}",
         version=version,
-        lifespan=lifespan,
+        lifespan=runtime.lifespan,
         responses={
             401: {"description": "Missing or invalid bearer token"},
             403: {"description": "Role not allowed"},
             422: {"description": "Invalid input (problem details naming the field)"},
         },
     )
+    app.state.runtime, app.state.tokens = runtime, runtime.tokens
     install_problem_handlers(app)
     app.add_middleware(CorrelationMiddleware, service=service)
 
@@ -77,7 +71,7 @@ def create_app(
 
     @app.get("/readyz", tags=["operations"])
     async def readyz() -> JSONResponse:
-        checks = await ready()
+        checks = await runtime.ready()
         ok = all(checks.values())
         return JSONResponse(
             {"status": "ready" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503
@@ -89,7 +83,3 @@ def create_app(
 
     return app
 
-
-@asynccontextmanager
-async def no_lifespan(_: FastAPI) -> AsyncIterator[None]:
-    yield

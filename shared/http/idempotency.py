@@ -77,7 +77,7 @@ def idempotency(command: str) -> Callable[..., Any]:
         key = request.headers.get(HEADER)
         if key is not None and not (1 <= len(key) <= 255):
             raise Invalid(HEADER, "must be 1 to 255 characters")
-        body_hash = hashlib.sha256(await request.body()).hexdigest()
+        body_hash = hashlib.sha256(await request.body()).hexdigest() if key else ""
         return Idempotency(request, f"{command}:{principal.subject}:{request.url.path}", key, body_hash)
 
     return dependency
