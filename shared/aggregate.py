@@ -24,7 +24,11 @@ class Aggregate:
         self._pending.append(event)
 
     def apply(self, event: DomainEvent) -> None:
-        getattr(self, f"when_{event.name()}")(event)
+        getattr(self, f"when_{type(event).event_name()}")(event)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self._pending)
 
     def take_pending(self) -> list[DomainEvent]:
         pending, self._pending = self._pending, []

@@ -31,7 +31,7 @@ class DomainEvent(BaseModel):
         return str(getattr(self, self.subject_field))
 
     @classmethod
-    def name(cls) -> str:
+    def event_name(cls) -> str:
         return cls.__name__
 
     @classmethod
@@ -74,7 +74,7 @@ class EventRegistry:
         self._upcasters: dict[tuple[str, int], Upcaster] = {}
 
     def register(self, cls: type[DomainEvent]) -> type[DomainEvent]:
-        self._classes[cls.name()] = cls
+        self._classes[cls.event_name()] = cls
         return cls
 
     def upcaster(self, name: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
@@ -85,7 +85,7 @@ class EventRegistry:
         return decorate
 
     def type_of(self, event: DomainEvent) -> str:
-        return event_type(self.service, event.name(), event.version)
+        return event_type(self.service, type(event).event_name(), event.version)
 
     def classes(self) -> list[type[DomainEvent]]:
         return list(self._classes.values())

@@ -18,6 +18,7 @@ from shared.consumer import ConsumerRunner, Handler, dead_letter_topic
 from shared.db import Database
 from shared.envelope import Envelope
 from shared.eventstore import EventStore, GroupCommitAppender
+from shared.follower import Follower
 from shared.kafka import broker_reachable, ensure_topics, make_consumer, make_producer
 from shared.migrations import migrate
 from shared.outbox import OutboxRelay
@@ -52,6 +53,7 @@ class ServiceRuntime:
         self.clock = clock or SystemClock()
         self.consumers = list(consumers)
         self.projections: list[Projection] = []
+        self.loops: list[Follower] = []  # a service's own background loops (schedulers, allocators)
         self.publishes = publishes
         self.db = Database(settings.database_url, settings.db_pool_size)
         self.store = EventStore(settings.schema_name, settings.service)
@@ -81,6 +83,7 @@ class ServiceRuntime:
         """Relay, projections and consumers: in the API process, or in a `servicetrail work` one."""
         tasks = [await self._start_relay()] if self.publishes else []
         tasks += [self._start_projection(p) for p in self.projections]
+        tasks += [asyncio.create_task(loop.run(self._stop), name=type(loop).__name__) for loop in self.loops]
         tasks += [asyncio.create_task(self._supervise(c), name=f"consumer-{c.name}") for c in self.consumers]
         return tasks
 

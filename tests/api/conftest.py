@@ -69,3 +69,17 @@ async def intake(settings_for) -> AsyncIterator[IntakeApi]:  # noqa: ANN001
 def reset_clock(request: pytest.FixtureRequest) -> None:
     if "intake" in request.fixturenames:
         request.getfixturevalue("intake").clock.set(MONDAY_10)
+
+
+@pytest.fixture(scope="module")
+async def dispatch(settings_for, broker):  # noqa: ANN001
+    from services.dispatch.bootstrap import bootstrap as dispatch_bootstrap
+    from services.dispatch.settings import DispatchSettings
+    from tests.api.dispatch_support import MONDAY_10 as START
+    from tests.api.dispatch_support import DispatchApi
+
+    clock = FrozenClock(START)
+    settings = settings_for("dispatch", DispatchSettings, sla_poll_seconds=0.05, allocator_poll_seconds=0.2)
+    app = dispatch_bootstrap(settings, clock=clock)
+    async with serving(app) as client:
+        yield DispatchApi(client, clock, broker.bootstrap, app)

@@ -2,10 +2,47 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from shared.events import DomainEvent, EventRegistry
 
 registry = EventRegistry("dispatch")
+
+
+class ResourceEvent(DomainEvent):
+    subject_field = "resource_id"
+
+
+@registry.register
+class ResourceRegistered(ResourceEvent):
+    resource_id: str
+    name: str
+    kind: str
+    skills: dict[str, int]
+    capacity: int
+    zone: str | None = None
+    shift: dict[str, Any] | None = None
+    registered_by: str
+    registered_at: datetime
+
+
+@registry.register
+class ResourceUpdated(ResourceEvent):
+    resource_id: str
+    changes: dict[str, Any]
+    reason: str
+    updated_by: str
+    updated_at: datetime
+
+
+@registry.register
+class ResourceAvailabilityChanged(ResourceEvent):
+    resource_id: str
+    status: str
+    until: datetime | None = None
+    reason: str
+    changed_by: str
+    changed_at: datetime
 
 
 @registry.register
@@ -15,6 +52,137 @@ class JobOpened(DomainEvent):
     kind: str
     category: str | None = None
     required_skills: list[str]
+    zone: str | None = None
+    emergency: bool = False
+    received_at: datetime
     respond_by: datetime
     resolve_by: datetime
+    calendar: dict[str, Any]
     opened_at: datetime
+
+
+@registry.register
+class AllocationRequested(DomainEvent):
+    """A allocation that a rule says must be approved first (e.g. to an external partner)."""
+
+    request_id: str
+    resource_id: str
+    requested_by: str
+    reason: str
+    requested_at: datetime
+
+
+@registry.register
+class AllocationApproved(DomainEvent):
+    request_id: str
+    resource_id: str
+    approved_by: str
+    approved_at: datetime
+
+
+@registry.register
+class ResourceAllocated(DomainEvent):
+    request_id: str
+    resource_id: str
+    strategy: str
+    score: dict[str, float] | None = None
+    candidates: int = 0
+    allocated_by: str
+    previous_resource_id: str | None = None
+    reason: str | None = None
+    allocated_at: datetime
+
+
+@registry.register
+class AllocationAccepted(DomainEvent):
+    request_id: str
+    resource_id: str
+    accepted_at: datetime
+
+
+@registry.register
+class AllocationDeclined(DomainEvent):
+    request_id: str
+    resource_id: str
+    reason: str
+    declined_at: datetime
+
+
+@registry.register
+class WorkStarted(DomainEvent):
+    request_id: str
+    resource_id: str
+    started_at: datetime
+
+
+@registry.register
+class WorkNoteAdded(DomainEvent):
+    request_id: str
+    author: str
+    note: str
+    milestone: str | None = None
+    added_at: datetime
+
+
+@registry.register
+class WorkPaused(DomainEvent):
+    request_id: str
+    waiting_on: str
+    note: str | None = None
+    paused_at: datetime
+
+
+@registry.register
+class WorkResumed(DomainEvent):
+    request_id: str
+    resumed_at: datetime
+
+
+@registry.register
+class IssueResolved(DomainEvent):
+    request_id: str
+    resource_id: str
+    resolution_code: str
+    summary: str
+    resolved_at: datetime
+
+
+@registry.register
+class JobEscalated(DomainEvent):
+    request_id: str
+    level: str
+    trigger: str
+    reason: str
+    escalated_by: str
+    escalated_at: datetime
+
+
+@registry.register
+class SlaWarning(DomainEvent):
+    request_id: str
+    clock: str
+    deadline: datetime
+    warned_at: datetime
+
+
+@registry.register
+class SlaBreached(DomainEvent):
+    request_id: str
+    clock: str
+    deadline: datetime
+    breached_at: datetime
+
+
+@registry.register
+class JobReleased(DomainEvent):
+    request_id: str
+    resource_id: str | None = None
+    reason: str
+    released_at: datetime
+
+
+@registry.register
+class JobReopened(DomainEvent):
+    request_id: str
+    reason: str
+    reopened_at: datetime

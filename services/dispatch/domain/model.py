@@ -1,46 +1,238 @@
-"""The job aggregate: the work a request needs, from opening to resolution."""
+"""The job aggregate (the work a request needs) and the resource aggregate (who or what does it)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from services.dispatch.domain import events as ev
-from services.dispatch.domain.inbound import TriagedRequest
+from services.dispatch.domain.clocks import SlaClock
 from shared.aggregate import Aggregate
+from shared.calendar import BusinessCalendar
+from shared.errors import Invalid, InvalidTransition
 
-DEFAULT_SKILLS = {"fault": ["repair"], "complaint": ["customer-care"], "consultation": ["advice"]}
-
-
-def required_skills(kind: str, category: str | None) -> list[str]:
-    """The category's area ("fault > equipment > printer" -> equipment), else from the kind."""
-    if category:
-        parts = [p.strip().lower() for p in category.split(">")]
-        return [parts[1] if len(parts) > 1 else parts[0]]
-    return DEFAULT_SKILLS.get(kind, ["general"])
+HOLDING = frozenset({"allocated", "accepted", "in_progress", "paused"})  # a resource's capacity is taken
+LIVE = HOLDING | {"open", "awaiting_approval"}
+LEVELS = ("team_lead", "manager")
+P1_UNALLOCATED = timedelta(minutes=5)
 
 
 class Job(Aggregate):
     def __init__(self) -> None:
         super().__init__()
-        self.request_id = ""
-        self.status = "new"
+        self.request_id, self.status = "", "new"
         self.opened: ev.JobOpened | None = None
+        self.resource_id: str | None = None
+        self.pending_resource: str | None = None
+        self.declined_by: set[str] = set()
+        self.clocks: dict[str, SlaClock] = {}
+        self.fired: set[str] = set()  # "response_warning", "resolution_breach", "p1_unallocated", ...
+        self.escalation: str | None = None
+
+    @property
+    def holder(self) -> str | None:
+        return self.resource_id if self.status in HOLDING else None
+
+    @property
+    def priority(self) -> str:
+        assert self.opened is not None
+        return self.opened.priority
+
+    def _require(self, action: str, *allowed: str) -> None:
+        if self.status not in allowed:
+            raise InvalidTransition(f"cannot {action} job {self.request_id}: it is {self.status}")
+
+    def _require_holder(self, resource_id: str, action: str) -> None:
+        if resource_id != self.resource_id:
+            raise InvalidTransition(f"cannot {action} job {self.request_id}: it is not allocated to {resource_id}")
 
     @classmethod
-    def open(cls, request: TriagedRequest, now: datetime) -> "Job":
+    def open(cls, data: dict[str, Any], required_skills: list[str], now: datetime) -> "Job":
         job = cls()
-        job.record(
-            ev.JobOpened(
-                request_id=request.request_id,
-                priority=request.priority,
-                kind=request.kind,
-                category=request.category,
-                required_skills=required_skills(request.kind, request.category),
-                respond_by=request.respond_by,
-                resolve_by=request.resolve_by,
-                opened_at=now,
-            )
-        )
+        job.record(ev.JobOpened(
+            request_id=data["request_id"], priority=data["priority"], kind=data["kind"],
+            category=data.get("category"), required_skills=required_skills, zone=data.get("zone"),
+            emergency=data.get("emergency", False), received_at=data["received_at"],
+            respond_by=data["respond_by"], resolve_by=data["resolve_by"], calendar=data["calendar"], opened_at=now,
+        ))
+        if job.opened and job.opened.emergency:
+            job.escalate("team_lead", "p1", "P1: the emergency fast track escalates at once", "dispatch", now)
         return job
 
-    def when_JobOpened(self, event: ev.JobOpened) -> None:
-        self.request_id, self.opened, self.status = event.request_id, event, "open"
+    def request_allocation(self, resource_id: str, by: str, reason: str, now: datetime) -> None:
+        self._require("request an allocation for", "open", "allocated", "accepted")
+        self.record(ev.AllocationRequested(request_id=self.request_id, resource_id=resource_id, requested_by=by,
+                                           reason=reason, requested_at=now))
+
+    def approve(self, by: str, now: datetime) -> None:
+        self._require("approve the allocation of", "awaiting_approval")
+        assert self.pending_resource is not None
+        resource = self.pending_resource
+        self.record(ev.AllocationApproved(request_id=self.request_id, resource_id=resource, approved_by=by,
+                                          approved_at=now))
+        self.allocate(resource, "manual", None, 0, by, "approved", now)
+
+    def allocate(self, resource_id: str, strategy: str, score: dict[str, float] | None, candidates: int,
+                 by: str, reason: str | None, now: datetime) -> None:
+        self._require("allocate", "open", "allocated", "accepted", "in_progress", "paused", "awaiting_approval")
+        if resource_id == self.resource_id and self.status in HOLDING:
+            raise InvalidTransition(f"job {self.request_id} is already allocated to {resource_id}")
+        self.record(ev.ResourceAllocated(
+            request_id=self.request_id, resource_id=resource_id, strategy=strategy, score=score,
+            candidates=candidates, allocated_by=by, previous_resource_id=self.holder, reason=reason,
+            allocated_at=now,
+        ))
+
+    def accept(self, resource_id: str, now: datetime) -> None:
+        self._require("accept", "allocated")
+        self._require_holder(resource_id, "accept")
+        self.record(ev.AllocationAccepted(request_id=self.request_id, resource_id=resource_id, accepted_at=now))
+
+    def decline(self, resource_id: str, reason: str, now: datetime) -> None:
+        self._require("decline", "allocated", "accepted")
+        self._require_holder(resource_id, "decline")
+        self.record(ev.AllocationDeclined(request_id=self.request_id, resource_id=resource_id, reason=reason,
+                                          declined_at=now))
+
+    def start(self, resource_id: str, now: datetime) -> None:
+        self._require("start", "allocated", "accepted")
+        self._require_holder(resource_id, "start")
+        self.record(ev.WorkStarted(request_id=self.request_id, resource_id=resource_id, started_at=now))
+
+    def add_note(self, author: str, note: str, milestone: str | None, now: datetime) -> None:
+        self._require("add a note to", *LIVE)
+        self.record(ev.WorkNoteAdded(request_id=self.request_id, author=author, note=note, milestone=milestone,
+                                     added_at=now))
+
+    def pause(self, waiting_on: str, note: str | None, now: datetime) -> None:
+        self._require("pause", "in_progress")
+        self.record(ev.WorkPaused(request_id=self.request_id, waiting_on=waiting_on, note=note, paused_at=now))
+
+    def resume(self, now: datetime) -> None:
+        self._require("resume", "paused")
+        self.record(ev.WorkResumed(request_id=self.request_id, resumed_at=now))
+
+    def resolve(self, resource_id: str, code: str, summary: str, now: datetime) -> None:
+        self._require("resolve", "in_progress")
+        self._require_holder(resource_id, "resolve")
+        self.record(ev.IssueResolved(request_id=self.request_id, resource_id=resource_id, resolution_code=code,
+                                     summary=summary, resolved_at=now))
+
+    def escalate(self, level: str, trigger: str, reason: str, by: str, now: datetime) -> None:
+        self._require("escalate", *LIVE)
+        if level not in LEVELS:
+            raise Invalid("level", f"one of {', '.join(LEVELS)}")
+        self.record(ev.JobEscalated(request_id=self.request_id, level=level, trigger=trigger, reason=reason,
+                                    escalated_by=by, escalated_at=now))
+
+    def release(self, reason: str, now: datetime) -> None:
+        self._require("release", *LIVE)
+        self.record(ev.JobReleased(request_id=self.request_id, resource_id=self.holder, reason=reason,
+                                   released_at=now))
+
+    def reopen(self, reason: str, now: datetime) -> None:
+        self._require("reopen", "resolved")
+        self.record(ev.JobReopened(request_id=self.request_id, reason=reason, reopened_at=now))
+
+    def timers(self, share: float) -> dict[str, datetime]:
+        """What the SLA scheduler must fire for this job, and when (nothing already fired)."""
+        due: dict[str, datetime] = {}
+        for name, clock in self.clocks.items():
+            if clock.running:
+                if f"{name}_warning" not in self.fired and (at := clock.warning_at(share)) is not None:
+                    due[f"{name}_warning"] = at
+                if f"{name}_breach" not in self.fired and (at := clock.deadline()) is not None:
+                    due[f"{name}_breach"] = at
+        if self.opened and self.opened.priority == "P1" and self.status == "open" and "p1_unallocated" not in self.fired:
+            due["p1_unallocated"] = self.opened.opened_at + P1_UNALLOCATED
+        return due
+
+    def fire(self, timer: str, share: float, now: datetime) -> None:
+        """A timer came due: warn, breach or escalate, once."""
+        if timer not in self.timers(share):
+            return  # stale: the clock stopped, paused or was already handled
+        if timer == "p1_unallocated":
+            self.escalate("manager", "p1_unallocated", "P1 still unallocated after 5 minutes", "sla", now)
+            return
+        clock, kind = timer.rsplit("_", 1)
+        deadline = self.clocks[clock].deadline()
+        assert deadline is not None
+        if kind == "warning":
+            self.record(ev.SlaWarning(request_id=self.request_id, clock=clock, deadline=deadline, warned_at=now))
+            self.escalate("team_lead", "sla_warning", f"{clock} SLA at risk", "sla", now)
+        else:
+            self.record(ev.SlaBreached(request_id=self.request_id, clock=clock, deadline=deadline, breached_at=now))
+            self.escalate("manager", "sla_breach", f"{clock} SLA breached", "sla", now)
+
+    def when_JobOpened(self, e: ev.JobOpened) -> None:
+        self.request_id, self.opened, self.status = e.request_id, e, "open"
+        calendar = BusinessCalendar.from_spec(e.calendar)
+        self.clocks = {"response": SlaClock.start("response", calendar, e.received_at, e.respond_by),
+                       "resolution": SlaClock.start("resolution", calendar, e.received_at, e.resolve_by)}
+
+    def when_AllocationRequested(self, e: ev.AllocationRequested) -> None:
+        self.status, self.pending_resource = "awaiting_approval", e.resource_id
+
+    def when_AllocationApproved(self, e: ev.AllocationApproved) -> None:
+        self.pending_resource = None
+
+    def when_ResourceAllocated(self, e: ev.ResourceAllocated) -> None:
+        self.status, self.resource_id, self.pending_resource = "allocated", e.resource_id, None
+
+    def when_AllocationAccepted(self, e: ev.AllocationAccepted) -> None:
+        self.status = "accepted"
+
+    def when_AllocationDeclined(self, e: ev.AllocationDeclined) -> None:
+        self.status, self.resource_id = "open", None
+        self.declined_by.add(e.resource_id)
+
+    def when_WorkStarted(self, e: ev.WorkStarted) -> None:
+        self.status = "in_progress"
+        self._clock("response", lambda c: c.stop(e.started_at))
+
+    def when_WorkNoteAdded(self, e: ev.WorkNoteAdded) -> None:
+        pass
+
+    def when_WorkPaused(self, e: ev.WorkPaused) -> None:
+        self.status = "paused"
+        for name in list(self.clocks):
+            self._clock(name, lambda c: c.pause(e.paused_at))
+
+    def when_WorkResumed(self, e: ev.WorkResumed) -> None:
+        self.status = "in_progress"
+        for name in list(self.clocks):
+            self._clock(name, lambda c: c.resume(e.resumed_at) if c.paused else c)
+
+    def when_IssueResolved(self, e: ev.IssueResolved) -> None:
+        self.status = "resolved"
+        for name in list(self.clocks):
+            self._clock(name, lambda c: c.stop(e.resolved_at))
+
+    def when_JobEscalated(self, e: ev.JobEscalated) -> None:
+        if e.trigger == "p1_unallocated":
+            self.fired.add("p1_unallocated")
+        if self.escalation is None or LEVELS.index(e.level) > LEVELS.index(self.escalation):
+            self.escalation = e.level
+
+    def when_SlaWarning(self, e: ev.SlaWarning) -> None:
+        self.fired.add(f"{e.clock}_warning")
+
+    def when_SlaBreached(self, e: ev.SlaBreached) -> None:
+        self.fired.add(f"{e.clock}_breach")
+
+    def when_JobReleased(self, e: ev.JobReleased) -> None:
+        self.status = "released"
+        for name in list(self.clocks):
+            self._clock(name, lambda c: c.stop(e.released_at))
+
+    def when_JobReopened(self, e: ev.JobReopened) -> None:
+        # The resolution is owed again: a fresh resolution clock with the original budget.
+        self.status, self.resource_id = "open", None
+        old = self.clocks["resolution"]
+        self.clocks["resolution"] = SlaClock.start(
+            "resolution", old.calendar, e.reopened_at, old.calendar.add_business_time(e.reopened_at, old.budget))
+        self.fired -= {"resolution_warning", "resolution_breach"}
+
+    def _clock(self, name: str, change: Any) -> None:
+        clock = self.clocks[name]
+        if not clock.stopped:
+            self.clocks[name] = change(clock)

@@ -1,42 +1,266 @@
-"""Dispatch's HTTP API (CONTRACT.md core journey: see the job)."""
+"""Dispatch's HTTP API: resources, jobs and their work (CONTRACT.md core journey paths)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, Awaitable, Callable
 
-from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 
+from services.dispatch.domain.model import Job
+from services.dispatch.domain.resources import Resource
+from services.dispatch.entrypoints import schemas as s
 from services.dispatch.service_layer import handlers
-from services.dispatch.service_layer.handlers import Dispatch
+from services.dispatch.service_layer.handlers import Dispatch, Mutation
+from shared.aggregate import IdSource
 from shared.auth import Principal, Role, require_roles
+from shared.db import Conn
+from shared.errors import InvalidTransition, NotFound
+from shared.http.idempotency import Idempotency, idempotency, json_response
 
-router = APIRouter(prefix="/v1", tags=["jobs"])
-
-
-class JobView(BaseModel):
-    request_id: str
-    status: str
-    resource_id: str | None = None
-    priority: str
-    kind: str
-    category: str | None = None
-    required_skills: list[str]
-    respond_by: datetime
-    resolve_by: datetime
-    opened_at: datetime
-    version: int
+router = APIRouter(prefix="/v1", tags=["dispatch"])
+MANAGERS = require_roles(Role.dispatcher)
+READERS = require_roles(Role.dispatcher, Role.technician, Role.agent)
+WORKERS = require_roles(Role.dispatcher, Role.technician)
+ESCALATORS = require_roles(Role.dispatcher, Role.technician, Role.agent)
 
 
-async def _dispatch(request: Request) -> Dispatch:
+async def dispatch_of(request: Request) -> Dispatch:
     return request.app.state.dispatch
 
 
-@router.get("/jobs/{request_id}", response_model=JobView)
-async def read_job(
-    request_id: str,
-    _: Principal = Depends(require_roles(Role.dispatcher, Role.technician, Role.agent)),
-    dispatch: Dispatch = Depends(_dispatch),
-) -> JobView:
-    job = await handlers.get_job(request_id, dispatch)
-    assert job.opened is not None
-    return JobView(status=job.status, version=job.version, **job.opened.model_dump())
+def job_view(job: Job, now: datetime) -> dict[str, Any]:
+    o = job.opened
+    assert o is not None
+    return {
+        "request_id": job.request_id, "status": job.status, "resource_id": job.resource_id,
+        "pending_resource_id": job.pending_resource, "priority": o.priority, "kind": o.kind,
+        "category": o.category, "required_skills": o.required_skills, "emergency": o.emergency,
+        "escalation": job.escalation, "received_at": o.received_at, "respond_by": o.respond_by,
+        "resolve_by": o.resolve_by, "opened_at": o.opened_at, "declined_by": sorted(job.declined_by),
+        "clocks": {name: {"status": c.status(now), "deadline": c.deadline(), "used_seconds": int(c.used(now).total_seconds()),
+                          "budget_seconds": int(c.budget.total_seconds())} for name, c in job.clocks.items()},
+        "version": job.version,
+    }
+
+
+def resource_view(r: Resource, load: int) -> dict[str, Any]:
+    return {"id": r.id, "name": r.name, "kind": r.kind, "skills": r.skills, "capacity": r.capacity, "load": load,
+            "zone": r.zone, "shift": r.shift.to_spec() if r.shift else None, "status": r.status, "until": r.until,
+            "version": r.version}
+
+
+def own_jobs_only(principal: Principal) -> Callable[[Job], None]:
+    """A technician works only the jobs allocated to them (their token's subject is their resource id)."""
+
+    def check(job: Job) -> None:
+        if principal.role is Role.technician and principal.subject not in (job.resource_id, job.pending_resource):
+            raise NotFound(f"no job for request {job.request_id!r}")
+
+    return check
+
+
+async def act(d: Dispatch, idem: Idempotency, request_id: str, principal: Principal, mutate: Mutation) -> Response:
+    if (replayed := await idem.replay()) is not None:
+        return replayed
+    job = await handlers.change_job(d, request_id, idem.seed, own_jobs_only(principal), mutate)
+    return await idem.remember(200, job_view(job, d.clock.now()))
+
+
+def acting(principal: Principal, job: Job) -> str:
+    """Who does the work: the technician themself, or the holder when a dispatcher acts for them."""
+    return principal.subject if principal.role is Role.technician else (job.resource_id or principal.subject)
+
+
+@router.post("/resources", status_code=201)
+async def register_resource(body: s.RegisterResource, principal: Principal = Depends(MANAGERS),
+                            idem: Idempotency = Depends(idempotency("register-resource")),
+                            d: Dispatch = Depends(dispatch_of)) -> Response:
+    if (replayed := await idem.replay()) is not None:
+        return replayed
+    ids = IdSource(idem.seed)
+    resource_id = body.id or ids.next()
+    resource = Resource.register(resource_id, body.name, body.kind.value, s.skill_levels(body.skills), body.capacity,
+                                 body.zone, body.shift, principal.subject, d.clock.now())
+    async with d.db.begin() as conn:
+        if await d.resources.get(conn, resource_id) is not None:
+            raise InvalidTransition(f"resource {resource_id} is registered already")
+        await handlers.save_resource(conn, d, resource, ids)
+    d.wake_allocator()
+    return await idem.remember(201, resource_view(resource, 0))
+
+
+@router.get("/resources")
+async def list_resources(_: Principal = Depends(MANAGERS), d: Dispatch = Depends(dispatch_of)) -> Response:
+    async with d.db.connect() as conn:
+        return json_response(await d.tables.resource_rows(conn, "ORDER BY name, id"))
+
+
+async def _resource(conn: Conn, d: Dispatch, resource_id: str) -> Resource:
+    resource = await d.resources.get(conn, resource_id)
+    if resource is None:
+        raise NotFound(f"no resource {resource_id!r}")
+    return resource
+
+
+@router.get("/resources/{resource_id}")
+async def read_resource(resource_id: str, principal: Principal = Depends(WORKERS),
+                        d: Dispatch = Depends(dispatch_of)) -> Response:
+    if principal.role is Role.technician and principal.subject != resource_id:
+        raise NotFound(f"no resource {resource_id!r}")
+    async with d.db.connect() as conn:
+        resource = await _resource(conn, d, resource_id)
+        return json_response(resource_view(resource, await d.tables.load_of(conn, resource_id)))
+
+
+async def _change_resource(d: Dispatch, idem: Idempotency, resource_id: str,
+                           change: Callable[[Resource, int], None]) -> Response:
+    if (replayed := await idem.replay()) is not None:
+        return replayed
+    async with d.db.begin() as conn:
+        resource = await _resource(conn, d, resource_id)
+        load = await d.tables.load_of(conn, resource_id)
+        change(resource, load)
+        if resource.changed:
+            await handlers.save_resource(conn, d, resource, IdSource(idem.seed))
+    d.wake_allocator()
+    return await idem.remember(200, resource_view(resource, load))
+
+
+@router.patch("/resources/{resource_id}")
+async def update_resource(resource_id: str, body: s.UpdateResource, principal: Principal = Depends(MANAGERS),
+                          idem: Idempotency = Depends(idempotency("update-resource")),
+                          d: Dispatch = Depends(dispatch_of)) -> Response:
+    changes = body.model_dump(exclude_unset=True, exclude={"reason", "skills"})
+    if body.skills is not None:
+        changes["skills"] = s.skill_levels(body.skills)
+    return await _change_resource(d, idem, resource_id, lambda r, load: r.update(
+        changes, load, body.reason, principal.subject, d.clock.now()))
+
+
+@router.post("/resources/{resource_id}/availability")
+async def change_availability(resource_id: str, body: s.ChangeAvailability, principal: Principal = Depends(WORKERS),
+                              idem: Idempotency = Depends(idempotency("availability")),
+                              d: Dispatch = Depends(dispatch_of)) -> Response:
+    if principal.role is Role.technician and principal.subject != resource_id:
+        raise NotFound(f"no resource {resource_id!r}")
+    return await _change_resource(d, idem, resource_id, lambda r, _: r.set_availability(
+        body.status.value, body.until, body.reason, principal.subject, d.clock.now()))
+
+
+@router.get("/jobs/{request_id}")
+async def read_job(request_id: str, principal: Principal = Depends(READERS),
+                   d: Dispatch = Depends(dispatch_of)) -> Response:
+    async with d.db.connect() as conn:
+        job = await handlers.load_job(conn, d, request_id)
+    own_jobs_only(principal)(job)
+    return json_response(job_view(job, d.clock.now()))
+
+
+@router.get("/queues/unallocated")
+async def unallocated(limit: int = Query(100, ge=1, le=1000), _: Principal = Depends(MANAGERS),
+                      d: Dispatch = Depends(dispatch_of)) -> Response:
+    """Open jobs by priority, then response deadline."""
+    async with d.db.connect() as conn:
+        return json_response(await d.tables.job_rows(
+            conn, "WHERE status IN ('open', 'awaiting_approval') ORDER BY priority_rank, respond_by LIMIT $1", limit))
+
+
+@router.get("/queues/at-risk")
+async def at_risk(limit: int = Query(100, ge=1, le=1000), _: Principal = Depends(MANAGERS),
+                  d: Dispatch = Depends(dispatch_of)) -> Response:
+    """Live jobs whose SLA warning or breach has fired, most escalated first."""
+    async with d.db.connect() as conn:
+        return json_response(await d.tables.job_rows(
+            conn, "WHERE escalation IS NOT NULL AND status NOT IN ('resolved', 'released') "
+                  "ORDER BY escalation DESC, priority_rank, respond_by LIMIT $1", limit))
+
+
+@router.get("/resources/{resource_id}/jobs")
+async def work_list(resource_id: str, principal: Principal = Depends(WORKERS),
+                    d: Dispatch = Depends(dispatch_of)) -> Response:
+    """The jobs a resource holds now, most urgent first."""
+    if principal.role is Role.technician and principal.subject != resource_id:
+        raise NotFound(f"no resource {resource_id!r}")
+    async with d.db.connect() as conn:
+        return json_response(await d.tables.job_rows(
+            conn, "WHERE (resource_id = $1 AND status IN ('allocated', 'accepted', 'in_progress', 'paused')) "
+                  "OR pending_resource_id = $1 ORDER BY priority_rank, resolve_by", resource_id))
+
+
+def _simple(method: Callable[..., None]) -> Callable[..., Awaitable[None]]:
+    async def mutate(conn: Conn, job: Job) -> None:
+        method(job)
+    return mutate
+
+
+@router.post("/jobs/{request_id}/allocate")
+async def allocate(request_id: str, body: s.Allocate, principal: Principal = Depends(MANAGERS),
+                   idem: Idempotency = Depends(idempotency("allocate")), d: Dispatch = Depends(dispatch_of)) -> Response:
+    """Manual allocation or reassignment; to a partner it waits for approval."""
+    return await act(d, idem, request_id, principal, lambda conn, job: handlers.allocate_manually(
+        conn, d, job, body.resource_id, principal.subject, body.reason))
+
+
+@router.post("/jobs/{request_id}/approve")
+async def approve(request_id: str, principal: Principal = Depends(MANAGERS),
+                  idem: Idempotency = Depends(idempotency("approve")), d: Dispatch = Depends(dispatch_of)) -> Response:
+    return await act(d, idem, request_id, principal, lambda conn, job: handlers.approve(conn, d, job, principal.subject))
+
+
+@router.post("/jobs/{request_id}/accept")
+async def accept(request_id: str, principal: Principal = Depends(WORKERS),
+                 idem: Idempotency = Depends(idempotency("accept")), d: Dispatch = Depends(dispatch_of)) -> Response:
+    return await act(d, idem, request_id, principal, _simple(lambda job: job.accept(acting(principal, job), d.clock.now())))
+
+
+@router.post("/jobs/{request_id}/decline")
+async def decline(request_id: str, body: s.Decline, principal: Principal = Depends(WORKERS),
+                  idem: Idempotency = Depends(idempotency("decline")), d: Dispatch = Depends(dispatch_of)) -> Response:
+    return await act(d, idem, request_id, principal,
+                     lambda conn, job: handlers.decline(conn, d, job, acting(principal, job), body.reason))
+
+
+@router.post("/jobs/{request_id}/start")
+async def start(request_id: str, principal: Principal = Depends(WORKERS),
+                idem: Idempotency = Depends(idempotency("start")), d: Dispatch = Depends(dispatch_of)) -> Response:
+    return await act(d, idem, request_id, principal, _simple(lambda job: job.start(acting(principal, job), d.clock.now())))
+
+
+@router.post("/jobs/{request_id}/notes")
+async def add_note(request_id: str, body: s.Note, principal: Principal = Depends(WORKERS),
+                   idem: Idempotency = Depends(idempotency("note")), d: Dispatch = Depends(dispatch_of)) -> Response:
+    return await act(d, idem, request_id, principal, _simple(
+        lambda job: job.add_note(principal.subject, body.note, body.milestone, d.clock.now())))
+
+
+@router.post("/jobs/{request_id}/pause")
+async def pause(request_id: str, body: s.Pause | None = None, principal: Principal = Depends(WORKERS),
+                idem: Idempotency = Depends(idempotency("pause")), d: Dispatch = Depends(dispatch_of)) -> Response:
+    body = body or s.Pause()
+    return await act(d, idem, request_id, principal, _simple(
+        lambda job: job.pause(body.waiting_on.value, body.note, d.clock.now())))
+
+
+@router.post("/jobs/{request_id}/resume")
+async def resume(request_id: str, principal: Principal = Depends(WORKERS),
+                 idem: Idempotency = Depends(idempotency("resume")), d: Dispatch = Depends(dispatch_of)) -> Response:
+    return await act(d, idem, request_id, principal, _simple(lambda job: job.resume(d.clock.now())))
+
+
+@router.post("/jobs/{request_id}/resolve")
+async def resolve(request_id: str, body: s.Resolve, principal: Principal = Depends(WORKERS),
+                  idem: Idempotency = Depends(idempotency("resolve")), d: Dispatch = Depends(dispatch_of)) -> Response:
+    return await act(d, idem, request_id, principal, _simple(lambda job: job.resolve(
+        acting(principal, job), body.resolution_code, body.summary, d.clock.now())))
+
+
+@router.post("/jobs/{request_id}/escalate")
+async def escalate(request_id: str, body: s.Escalate | None = None, principal: Principal = Depends(ESCALATORS),
+                   idem: Idempotency = Depends(idempotency("escalate")), d: Dispatch = Depends(dispatch_of)) -> Response:
+    body = body or s.Escalate(reason="escalated by hand")
+    return await act(d, idem, request_id, principal, _simple(lambda job: job.escalate(
+        body.level.value, "manual", body.reason, principal.subject, d.clock.now())))
+
+
+

@@ -1,34 +1,168 @@
-"""Dispatch's use cases."""
+"""Dispatch's use cases. Every change to a job is one transaction: its events, the capacity it
+takes or frees, its row and its SLA timers commit together, or not at all."""
 from __future__ import annotations
 
+import asyncio
+import random
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Awaitable, Callable
 
-from services.dispatch.domain.inbound import TriagedRequest
+import structlog
+
+from services.dispatch.adapters.tables import CapacityExceeded, DispatchTables
+from services.dispatch.domain.allocation import Candidate, JobNeed, best_for
 from services.dispatch.domain.model import Job
+from services.dispatch.domain.resources import NEEDS_APPROVAL, Resource
+from services.dispatch.domain.skills import SkillMap
 from shared.aggregate import IdSource
+from shared.calendar import BusinessCalendar
 from shared.clock import Clock
 from shared.db import Conn, Database
-from shared.errors import NotFound
+from shared.errors import InvalidTransition, NotFound
+from shared.eventstore import ConcurrencyError
 from shared.repository import EventSourcedRepository
 
+log = structlog.get_logger(__name__)
+MAX_ATTEMPTS = 10
+Check = Callable[[Job], None]
+Mutation = Callable[[Conn, Job], Awaitable[str | None]]
 
-@dataclass(frozen=True)
+
+@dataclass
 class Dispatch:
     jobs: EventSourcedRepository[Job]
+    resources: EventSourcedRepository[Resource]
+    tables: DispatchTables
     db: Database
     clock: Clock
+    skills: SkillMap
+    warning_share: float = 0.75
+    wake_allocator: Callable[[], None] = lambda: None
 
 
-async def open_job(conn: Conn, request: TriagedRequest, dispatch: Dispatch, ids: IdSource) -> None:
-    if await dispatch.jobs.get(conn, request.request_id) is not None:
-        return  # a request is triaged again (reopen): the job already exists
-    job = Job.open(request, dispatch.clock.now())
-    await dispatch.jobs.save(conn, request.request_id, job, ids)
+async def save_job(d: Dispatch, conn: Conn, job: Job, before: str | None, ids: IdSource,
+                   reserved: str | None = None) -> None:
+    await d.jobs.save(conn, job.request_id, job, ids)
+    await d.tables.move_load(conn, before, job.holder, reserved)
+    await d.tables.save_job(conn, job, job.timers(d.warning_share), d.clock.now())
 
 
-async def get_job(request_id: str, dispatch: Dispatch) -> Job:
-    async with dispatch.db.connect() as conn:
-        job = await dispatch.jobs.get(conn, request_id)
+async def load_job(conn: Conn, d: Dispatch, request_id: str) -> Job:
+    job = await d.jobs.get(conn, request_id)
     if job is None:
         raise NotFound(f"no job for request {request_id!r}")
     return job
+
+
+def candidate(row: dict[str, Any], now: datetime) -> Candidate:
+    shift = BusinessCalendar.from_spec(row["shift"]) if row["shift"] else None
+    on_leave = row["status"] == "on_leave" and (row["until"] is None or now < row["until"])
+    return Candidate(id=row["id"], kind=row["kind"], skills=row["skills"], capacity=row["capacity"],
+                     load=row["load"], zone=row["zone"],
+                     available=row["status"] != "off_duty" and not on_leave and (shift is None or shift.is_open(now)))
+
+
+def need(job: Job, now: datetime) -> JobNeed:
+    assert job.opened is not None
+    clock = job.clocks["response"]
+    risk = min(1.0, clock.used(now) / clock.budget) if clock.budget.total_seconds() > 0 else 1.0
+    return JobNeed(id=job.request_id, priority=job.opened.priority, required_skills=tuple(job.opened.required_skills),
+                   zone=job.opened.zone, risk=risk)
+
+
+async def allocate_auto(conn: Conn, d: Dispatch, job: Job, strategy: str = "auto") -> str | None:
+    """Give the job to the best available resource with a free slot; returns the one reserved."""
+    assert job.opened is not None
+    now = d.clock.now()
+    rows = await d.tables.candidates(conn, job.opened.required_skills)
+    pool = [candidate(r, now) for r in rows if r["id"] not in job.declined_by]
+    wanted = need(job, now)
+    while (best := best_for(wanted, pool)) is not None:
+        if await d.tables.reserve(conn, best.resource_id):  # a concurrent allocator may have taken it
+            job.allocate(best.resource_id, strategy, best.score.breakdown(), len(pool), "dispatch", None, now)
+            return best.resource_id
+        pool = [c for c in pool if c.id != best.resource_id]
+    return None
+
+
+async def open_job(conn: Conn, data: dict[str, Any], d: Dispatch, ids: IdSource) -> None:
+    """On RequestTriaged: open the job and allocate it in the same transaction when someone is free."""
+    if await d.jobs.get(conn, data["request_id"]) is not None:
+        return  # triaged again later: the job exists already
+    skills = d.skills.required(data["kind"], data.get("category"))
+    job = Job.open(data, skills, d.clock.now())
+    reserved = await allocate_auto(conn, d, job)
+    await save_job(d, conn, job, None, ids, reserved)
+
+
+async def follow_request(conn: Conn, request_id: str, d: Dispatch, ids: IdSource,
+                         act: Callable[[Job, datetime], None], reallocate: bool = False) -> None:
+    """Apply what intake decided (release, reopen) to the job, inside the consuming transaction."""
+    job = await d.jobs.get(conn, request_id)
+    if job is None:
+        return
+    before = job.holder
+    try:
+        act(job, d.clock.now())
+    except InvalidTransition as exc:
+        log.info("intake's change does not apply to the job now", request_id=request_id, reason=str(exc))
+        return
+    reserved = await allocate_auto(conn, d, job) if reallocate else None
+    await save_job(d, conn, job, before, ids, reserved)
+
+
+async def change_job(d: Dispatch, request_id: str, seed: str | None, check: Check, mutate: Mutation) -> Job:
+    """Load, check, change and save in one transaction; on a lost race, start over."""
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        ids = IdSource(seed)
+        try:
+            async with d.db.begin() as conn:
+                job = await load_job(conn, d, request_id)
+                check(job)
+                if ids.seeded and ids.peek() in job.recorded_ids:
+                    return job
+                before = job.holder
+                reserved = await mutate(conn, job)
+                if job.changed:
+                    await save_job(d, conn, job, before, ids, reserved)
+            if before is not None and job.holder != before:
+                d.wake_allocator()  # a slot came free: waiting jobs may fit now
+            return job
+        except ConcurrencyError:
+            if attempt == MAX_ATTEMPTS:
+                raise
+            await asyncio.sleep(random.uniform(0, 0.002 * attempt))
+    raise AssertionError("unreachable")
+
+
+async def allocate_manually(conn: Conn, d: Dispatch, job: Job, resource_id: str, by: str, reason: str) -> str | None:
+    resource = await d.resources.get(conn, resource_id)
+    if resource is None:
+        raise NotFound(f"no resource {resource_id!r}")
+    now = d.clock.now()
+    if resource.kind in NEEDS_APPROVAL:
+        job.request_allocation(resource_id, by, reason, now)
+        return None
+    if not await d.tables.reserve(conn, resource_id):
+        raise CapacityExceeded(f"resource {resource_id} has no free capacity")
+    job.allocate(resource_id, "manual", None, 1, by, reason, now)
+    return resource_id
+
+
+async def approve(conn: Conn, d: Dispatch, job: Job, by: str) -> str | None:
+    pending = job.pending_resource
+    if pending is None or not await d.tables.reserve(conn, pending):
+        raise CapacityExceeded(f"resource {pending} has no free capacity")
+    job.approve(by, d.clock.now())
+    return pending
+
+
+async def decline(conn: Conn, d: Dispatch, job: Job, resource_id: str, reason: str) -> str | None:
+    job.decline(resource_id, reason, d.clock.now())
+    return await allocate_auto(conn, d, job)  # to someone else: the decliner is never offered it again
+
+
+async def save_resource(conn: Conn, d: Dispatch, resource: Resource, ids: IdSource) -> None:
+    await d.resources.save(conn, resource.id, resource, ids)
+    await d.tables.save_resource(conn, resource)

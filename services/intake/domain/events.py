@@ -62,6 +62,7 @@ class RequestTriaged(DomainEvent):
     channel: str
     category: str | None = None
     emergency: bool
+    received_at: datetime  # the SLA clocks run from here, however late the (re)triage
     respond_by: datetime
     resolve_by: datetime
     sla: SlaTargets

@@ -95,7 +95,8 @@ class ServiceRequest(Aggregate):
         self.record(ev.RequestTriaged(
             request_id=self.id, priority=priority.value, urgency=urgency.value, impact=impact.value,
             kind=self.received.kind, channel=self.received.channel, category=category,
-            emergency=priority is Priority.P1, respond_by=deadlines.respond_by, resolve_by=deadlines.resolve_by,
+            emergency=priority is Priority.P1, received_at=self.received.received_at,
+            respond_by=deadlines.respond_by, resolve_by=deadlines.resolve_by,
             sla=ev.SlaTargets(policy=rules.policy.name, respond=str(deadlines.target.respond),
                               resolve=str(deadlines.target.resolve), calendar=spec_of(deadlines.calendar)),
             triaged_by=AUTO if by == SELF_SERVICE else by,

@@ -1,0 +1,108 @@
+"""Dispatch's working tables, written in the same transaction as the events they follow.
+
+`resources.load` is what enforces capacity: a slot is taken by a conditional update on the
+resource's row (so concurrent allocators queue on its lock) and a CHECK refuses anything over.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Sequence
+
+import orjson
+
+from services.dispatch.domain.model import Job
+from services.dispatch.domain.resources import Resource
+from shared.db import Conn, execute, fetch, from_jsonb, ident
+from shared.errors import InvalidTransition
+
+RESOURCE_COLUMNS = "id, name, kind, skills, capacity, zone, shift, status, until, load"
+JOB_COLUMNS = ("request_id, status, priority, required_skills, zone, resource_id, pending_resource_id, "
+               "declined_by, escalation, received_at, respond_by, resolve_by, opened_at, updated_at")
+
+
+class CapacityExceeded(InvalidTransition):
+    pass
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()
+
+
+class DispatchTables:
+    def __init__(self, schema: str) -> None:
+        self.s = ident(schema)
+
+    async def save_resource(self, conn: Conn, r: Resource) -> None:
+        await fetch(
+            conn,
+            f"INSERT INTO {self.s}.resources (id, name, kind, skills, capacity, zone, shift, status, until) "
+            f"VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7::jsonb, $8, $9) ON CONFLICT (id) DO UPDATE SET "
+            f"name = EXCLUDED.name, kind = EXCLUDED.kind, skills = EXCLUDED.skills, capacity = EXCLUDED.capacity, "
+            f"zone = EXCLUDED.zone, shift = EXCLUDED.shift, status = EXCLUDED.status, until = EXCLUDED.until",
+            r.id, r.name, r.kind, _json(r.skills), r.capacity, r.zone,
+            _json(r.shift.to_spec() if r.shift else None), r.status, r.until,
+        )
+
+    async def resource_rows(self, conn: Conn, where: str = "", *params: Any) -> list[dict[str, Any]]:
+        rows = await fetch(conn, f"SELECT {RESOURCE_COLUMNS} FROM {self.s}.resources {where}", *params)
+        return [{**dict(r), "skills": from_jsonb(r["skills"]), "shift": from_jsonb(r["shift"])} for r in rows]
+
+    async def candidates(self, conn: Conn, skills: Sequence[str]) -> list[dict[str, Any]]:
+        """Resources with every skill and a free slot, not off duty (shifts are checked by the caller)."""
+        return await self.resource_rows(
+            conn, "WHERE status <> 'off_duty' AND load < capacity AND skills ?& $1::text[] ORDER BY id", list(skills))
+
+    async def load_of(self, conn: Conn, resource_id: str) -> int:
+        rows = await fetch(conn, f"SELECT load FROM {self.s}.resources WHERE id = $1", resource_id)
+        return int(rows[0][0]) if rows else 0
+
+    async def reserve(self, conn: Conn, resource_id: str) -> bool:
+        """Take one slot of the resource if it has one (waits for the row's lock)."""
+        return await execute(conn, f"UPDATE {self.s}.resources SET load = load + 1 "
+                                   f"WHERE id = $1 AND load < capacity", resource_id) == 1
+
+    async def release(self, conn: Conn, resource_id: str) -> None:
+        await execute(conn, f"UPDATE {self.s}.resources SET load = load - 1 WHERE id = $1", resource_id)
+
+    async def move_load(self, conn: Conn, before: str | None, after: str | None, reserved: str | None) -> None:
+        if before == after:
+            return
+        if before is not None:
+            await self.release(conn, before)
+        if after is not None and after != reserved and not await self.reserve(conn, after):
+            raise CapacityExceeded(f"resource {after} has no free capacity")
+
+    async def save_job(self, conn: Conn, job: Job, timers: dict[str, datetime], now: datetime) -> None:
+        o = job.opened
+        assert o is not None
+        await fetch(
+            conn,
+            f"INSERT INTO {self.s}.jobs ({JOB_COLUMNS}, priority_rank) VALUES "
+            f"($1, $2, $3, $4::text[], $5, $6, $7, $8::text[], $9, $10, $11, $12, $13, $14, $15) "
+            f"ON CONFLICT (request_id) DO UPDATE SET status = EXCLUDED.status, resource_id = EXCLUDED.resource_id, "
+            f"pending_resource_id = EXCLUDED.pending_resource_id, declined_by = EXCLUDED.declined_by, "
+            f"escalation = EXCLUDED.escalation, updated_at = EXCLUDED.updated_at",
+            job.request_id, job.status, o.priority, o.required_skills, o.zone, job.resource_id,
+            job.pending_resource, sorted(job.declined_by), job.escalation, o.received_at, o.respond_by,
+            o.resolve_by, o.opened_at, now, int(o.priority[1]),
+        )
+        await execute(conn, f"DELETE FROM {self.s}.sla_timers WHERE request_id = $1", job.request_id)
+        if timers:
+            await execute(conn, f"INSERT INTO {self.s}.sla_timers (request_id, timer, due_at) "
+                                f"SELECT $1, t, d FROM unnest($2::text[], $3::timestamptz[]) AS x(t, d)",
+                          job.request_id, list(timers), list(timers.values()))
+
+    async def job_rows(self, conn: Conn, where: str, *params: Any) -> list[dict[str, Any]]:
+        rows = await fetch(conn, f"SELECT {JOB_COLUMNS} FROM {self.s}.jobs {where}", *params)
+        return [dict(r) for r in rows]
+
+    async def open_job_ids(self, conn: Conn, limit: int) -> list[str]:
+        rows = await fetch(conn, f"SELECT request_id FROM {self.s}.jobs WHERE status = 'open' "
+                                 f"ORDER BY priority_rank, respond_by, request_id LIMIT $1", limit)
+        return [r[0] for r in rows]
+
+    async def due_timers(self, conn: Conn, now: datetime, limit: int) -> list[tuple[str, str]]:
+        """Timers due by `now`, locked so that another replica skips them rather than firing twice."""
+        rows = await fetch(conn, f"SELECT request_id, timer FROM {self.s}.sla_timers WHERE due_at <= $1 "
+                                 f"ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED", now, limit)
+        return [(r[0], r[1]) for r in rows]

@@ -1,0 +1,79 @@
+"""Dispatch's background loops: allocating waiting jobs, and firing SLA timers exactly once."""
+from __future__ import annotations
+
+import structlog
+
+from services.dispatch.domain.allocation import allocate_batch
+from services.dispatch.service_layer.handlers import Dispatch, allocate_auto, candidate, load_job, need, save_job
+from shared.aggregate import IdSource
+from shared.eventstore import ConcurrencyError
+from shared.follower import Follower
+
+log = structlog.get_logger(__name__)
+
+
+class Allocator(Follower):
+    """Gives waiting jobs to resources as slots free up: one by one, or optimally in a batch."""
+
+    def __init__(self, d: Dispatch, batch_threshold: int = 10, poll_seconds: float = 1.0) -> None:
+        super().__init__(batch_size=1_000_000, poll_seconds=poll_seconds, linger_seconds=0.01)
+        self.d, self.batch_threshold = d, batch_threshold
+
+    async def run_once(self) -> int:
+        async with self.d.db.connect() as conn:
+            waiting = await self.d.tables.open_job_ids(conn, 2000)
+        if len(waiting) >= self.batch_threshold:
+            return await self._batch(waiting)
+        return sum([await self._one(request_id) for request_id in waiting])
+
+    async def _one(self, request_id: str, resource_id: str | None = None, score: dict | None = None) -> int:
+        try:
+            async with self.d.db.begin() as conn:
+                job = await load_job(conn, self.d, request_id)
+                if job.status != "open":
+                    return 0
+                if resource_id is None:
+                    reserved = await allocate_auto(conn, self.d, job)
+                elif await self.d.tables.reserve(conn, resource_id):
+                    job.allocate(resource_id, "batch", score, 0, "dispatch", None, self.d.clock.now())
+                    reserved = resource_id
+                else:
+                    return 0
+                if reserved is None:
+                    return 0
+                await save_job(self.d, conn, job, None, IdSource(), reserved)
+                return 1
+        except ConcurrencyError:
+            return 0  # someone else changed the job meanwhile; the next round looks again
+
+    async def _batch(self, waiting: list[str]) -> int:
+        now = self.d.clock.now()
+        async with self.d.db.connect() as conn:
+            jobs = [await load_job(conn, self.d, r) for r in waiting]
+            rows = await self.d.tables.resource_rows(conn, "WHERE load < capacity")
+        plan = allocate_batch([need(j, now) for j in jobs], [candidate(r, now) for r in rows])
+        return sum([await self._one(a.job_id, a.resource_id, a.score.breakdown()) for a in plan])
+
+
+class SlaScheduler(Follower):
+    """Fires due warnings, breaches and escalations; the timer row goes in the same transaction as
+    the events, and rows are locked SKIP LOCKED, so each fires once across replicas and restarts."""
+
+    def __init__(self, d: Dispatch, poll_seconds: float = 1.0, batch_size: int = 200) -> None:
+        super().__init__(batch_size=batch_size, poll_seconds=poll_seconds, linger_seconds=0)
+        self.d = d
+
+    async def run_once(self) -> int:
+        now = self.d.clock.now()
+        try:
+            async with self.d.db.begin() as conn:
+                due = await self.d.tables.due_timers(conn, now, self.batch_size)
+                for request_id, timer in due:
+                    job = await load_job(conn, self.d, request_id)
+                    before = job.holder
+                    job.fire(timer, self.d.warning_share, now)
+                    ids = IdSource(f"sla:{request_id}:{timer}:{job.version}")
+                    await save_job(self.d, conn, job, before, ids)
+        except ConcurrencyError:
+            return 0  # a command changed one of these jobs: the next round sees the new state
+        return len(due)

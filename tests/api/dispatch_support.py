@@ -1,0 +1,70 @@
+"""Dispatch's real app with a frozen clock, fed RequestTriaged events through the real broker."""
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import httpx
+
+from shared.auth import Role
+from shared.calendar import BusinessCalendar
+from shared.clock import FrozenClock
+from shared.envelope import Envelope
+from tests.support.app import as_role
+from tests.support.events import new_event
+from tests.support.kafka import produce
+from tests.support.waiting import until
+
+MONDAY_10 = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
+ALWAYS = BusinessCalendar.always_open().to_spec()
+
+
+@dataclass
+class DispatchApi:
+    client: httpx.AsyncClient
+    clock: FrozenClock
+    bootstrap: str
+    app: Any
+
+    async def call(self, method: str, path: str, role: Role = Role.dispatcher, subject: str | None = None,
+                   **kwargs: Any) -> httpx.Response:
+        return await self.client.request(method, path, headers=as_role(role, subject), **kwargs)
+
+    async def resource(self, skill: str, capacity: int = 1, **changes: Any) -> dict[str, Any]:
+        body = {"id": f"res-{uuid.uuid4().hex[:8]}", "name": "Tech", "skills": [skill], "capacity": capacity, **changes}
+        response = await self.call("POST", "/v1/resources", json=body)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    async def triage(self, skill: str, priority: str = "P3", respond: timedelta = timedelta(hours=4),
+                     resolve: timedelta = timedelta(hours=24), calendar: dict | None = None,
+                     event: str = "RequestTriaged", request_id: str | None = None, **data: Any) -> str:
+        request_id = request_id or str(uuid.uuid4())
+        received = self.clock.now()
+        payload = {"request_id": request_id, "priority": priority, "urgency": "high", "impact": "high",
+                   "kind": "fault", "channel": "phone", "category": f"fault > {skill} > x",
+                   "emergency": priority == "P1", "received_at": received.isoformat(),
+                   "respond_by": (received + respond).isoformat(), "resolve_by": (received + resolve).isoformat(),
+                   "sla": {"policy": "test", "respond": "4h", "resolve": "1d", "calendar": calendar or ALWAYS},
+                   "triaged_by": "agent", "needs_review": False, "triaged_at": received.isoformat(), **data}
+        await self.publish(event, request_id, payload)
+        return request_id
+
+    async def publish(self, name: str, request_id: str, data: dict[str, Any], version: int = 1) -> None:
+        env: Envelope = dataclasses.replace(
+            new_event(request_id, name), stream_id=f"request-{request_id}", stream_version=version, data=data)
+        await produce(self.bootstrap, "intake.events", [env])
+
+    async def job(self, request_id: str, status: str | None = None) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+
+        async def ready() -> bool:
+            response = await self.call("GET", f"/v1/jobs/{request_id}")
+            found.update(response.json() if response.status_code == 200 else {})
+            return response.status_code == 200 and (status is None or found.get("status") == status)
+
+        await until(ready, timeout=30)
+        return found
