@@ -204,3 +204,21 @@ async def stored(dispatch: DispatchApi, request_id: str):  # noqa: ANN201
 
 async def stored_names(dispatch: DispatchApi, request_id: str) -> list[str]:
     return [e.name for e in await stored(dispatch, request_id)]
+
+
+async def test_many_waiting_jobs_are_assigned_together_by_the_batch_strategy(dispatch: DispatchApi):
+    skill = unique_skill()
+    waiting = [await dispatch.triage(skill, priority=p) for p in ["P2", "P3", "P4"] * 4]
+    for request_id in waiting:
+        await dispatch.job(request_id, "open")
+    for _ in range(12):
+        await dispatch.resource(skill)
+    for request_id in waiting:
+        await dispatch.job(request_id, "allocated")
+    allocations = [e for r in waiting for e in await stored(dispatch, r) if e.name == "ResourceAllocated"]
+    # Resources arrive one at a time: the rounds with >= 10 jobs waiting go batch, the last ones greedy.
+    first = min(allocations, key=lambda e: e.position or 0)
+    assert len(allocations) == 12 and first.data["strategy"] == "batch"
+    assert {e.data["strategy"] for e in allocations} <= {"batch", "auto"}
+    assert all(set(e.data["score"]) == {"total", "skill", "load", "zone"} for e in allocations)
+    assert len({e.data["resource_id"] for e in allocations}) == 12
