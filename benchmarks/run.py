@@ -2,15 +2,19 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 
 import orjson
 
-from benchmarks import eventstore
+from benchmarks import dispatch_allocation, dispatch_batch, eventstore, intake_submit
 
 
 def main() -> None:
-    for bench in (eventstore,):
-        print(orjson.dumps(asyncio.run(bench.main()), option=orjson.OPT_INDENT_2).decode())
+    for bench in (eventstore, intake_submit, dispatch_batch, dispatch_allocation):
+        result = bench.main()
+        if inspect.iscoroutine(result):
+            result = asyncio.run(result)
+        print(orjson.dumps({bench.__name__: result}, option=orjson.OPT_INDENT_2).decode())
 
 
 if __name__ == "__main__":

@@ -61,17 +61,24 @@ class ConsumerRunner:
         try:
             while not stop.is_set():
                 batches = await self.consumer.getmany(timeout_ms=200)
-                for tp, records in batches.items():
-                    finished = None
-                    for record in records:
-                        if not await self._process(record, stop):
-                            break  # stopping mid-way: the rest is redelivered to whoever comes next
-                        finished = record.offset + 1
-                    if finished is not None:
-                        await self.consumer.commit({tp: finished})
+                # Partitions are independent (a key stays in one), so they proceed side by side;
+                # within a partition records are applied strictly in order.
+                done = await asyncio.gather(*(self._partition(records, stop) for records in batches.values()))
+                offsets = {tp: finished for tp, finished in zip(batches, done, strict=True) if finished is not None}
+                if offsets:
+                    await self.consumer.commit(offsets)
                 await self._report_lag()
         finally:
             await self.consumer.stop()
+
+    async def _partition(self, records: list[ConsumerRecord], stop: asyncio.Event) -> int | None:
+        """Apply a partition's records in order; the offset to commit, or None if none finished."""
+        finished = None
+        for record in records:
+            if not await self._process(record, stop):
+                break  # stopping mid-way: the rest is redelivered to whoever comes next
+            finished = record.offset + 1
+        return finished
 
     async def _process(self, record: ConsumerRecord, stop: asyncio.Event) -> bool:
         """Apply, skip or dead-letter one record; False only when stopping left it unfinished."""

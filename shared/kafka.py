@@ -39,6 +39,7 @@ def make_consumer(settings: Settings, group_id: str, *topics: str) -> AIOKafkaCo
         isolation_level="read_committed" if settings.kafka_idempotence else "read_uncommitted",
         max_poll_records=500,
         session_timeout_ms=settings.consumer_session_timeout_ms,
+        fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
         heartbeat_interval_ms=max(settings.consumer_session_timeout_ms // 4, 250),
     )
 

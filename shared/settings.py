@@ -33,6 +33,8 @@ class Settings(BaseSettings):
 
     # How soon a dead group member's partitions move to a live one.
     consumer_session_timeout_ms: int = Field(default=10_000, ge=1_000)
+    # How long a fetch may wait at the broker for records: the floor of consumer latency when quiet.
+    consumer_fetch_max_wait_ms: int = Field(default=25, ge=1)
     # Prepended to every consumer group id: lets two deployments (or test runs) share a broker.
     consumer_group_prefix: str = ""
     consumer_max_attempts: int = Field(default=3, ge=1)

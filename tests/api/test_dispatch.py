@@ -222,3 +222,28 @@ async def test_many_waiting_jobs_are_assigned_together_by_the_batch_strategy(dis
     assert {e.data["strategy"] for e in allocations} <= {"batch", "auto"}
     assert all(set(e.data["score"]) == {"total", "skill", "load", "zone"} for e in allocations)
     assert len({e.data["resource_id"] for e in allocations}) == 12
+
+
+async def test_the_database_shortlist_ranks_resources_as_the_documented_score_does(dispatch: DispatchApi):
+    import random
+
+    from services.dispatch.domain.allocation import JobNeed, best_for
+    from services.dispatch.service_layer.handlers import SHORTLIST, WEIGHTS, candidate
+
+    rng = random.Random(7)
+    skills = [unique_skill() for _ in range(3)]
+    for _ in range(40):
+        mine = rng.sample(skills, 2)
+        await dispatch.resource(mine[0], capacity=rng.randint(1, 4), zone=rng.choice(["north", "south", None]),
+                                skills=[{"name": s, "level": rng.randint(1, 5)} for s in mine])
+    d = dispatch.app.state.dispatch
+    now = dispatch.clock.now()
+    for required in ([skills[0]], [skills[0], skills[1]], [skills[2]]):
+        for zone, risk in (("north", 0.0), (None, 0.9)):
+            wanted = JobNeed(id="x", priority="P3", required_skills=tuple(required), zone=zone, risk=risk)
+            weights = (WEIGHTS.skill * (1 + WEIGHTS.risk_boost * risk), WEIGHTS.load, WEIGHTS.zone)
+            async with d.db.connect() as conn:
+                every = await d.tables.resource_rows(conn, "WHERE skills ?& $1::text[]", required)
+                short = await d.tables.shortlist(conn, required, [], zone, weights, now, SHORTLIST, 0)
+            exact = best_for(wanted, [candidate(r, now) for r in every])
+            assert exact is not None and short[0]["id"] == exact.resource_id, (required, zone, risk)

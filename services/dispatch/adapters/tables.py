@@ -47,10 +47,25 @@ class DispatchTables:
         rows = await fetch(conn, f"SELECT {RESOURCE_COLUMNS} FROM {self.s}.resources {where}", *params)
         return [{**dict(r), "skills": from_jsonb(r["skills"]), "shift": from_jsonb(r["shift"])} for r in rows]
 
-    async def candidates(self, conn: Conn, skills: Sequence[str]) -> list[dict[str, Any]]:
-        """Resources with every skill and a free slot, not off duty (shifts are checked by the caller)."""
+    async def shortlist(self, conn: Conn, skills: Sequence[str], excluded: Sequence[str], zone: str | None,
+                        weights: tuple[float, float, float], now: datetime, limit: int, offset: int
+                        ) -> list[dict[str, Any]]:
+        """Resources that may take the job, best first by the allocation score computed here.
+
+        The same formula as `allocation.score` (a test holds them together), so that only a few
+        rows travel and get scored exactly in Python; shifts are checked there too.
+        """
+        skill_weight, load_weight, zone_weight = weights
         return await self.resource_rows(
-            conn, "WHERE status <> 'off_duty' AND load < capacity AND skills ?& $1::text[] ORDER BY id", list(skills))
+            conn,
+            "WHERE kind <> 'partner' AND status <> 'off_duty' AND load < capacity AND skills ?& $1::text[] "
+            "AND NOT (id = ANY($2::text[])) AND NOT (status = 'on_leave' AND (until IS NULL OR until > $3)) "
+            "ORDER BY ($4::float8 * CASE WHEN cardinality($1::text[]) = 0 THEN 1.0 ELSE "
+            "(SELECT sum((skills ->> s)::int) FROM unnest($1::text[]) AS s)::float8 / (5 * cardinality($1::text[])) END"
+            " + $5::float8 * (1 - load::float8 / capacity)"
+            " + CASE WHEN $6::text IS NOT NULL AND zone = $6 THEN $7::float8 ELSE 0 END) DESC, load, id "
+            "LIMIT $8 OFFSET $9",
+            list(skills), list(excluded), now, skill_weight, load_weight, zone, zone_weight, limit, offset)
 
     async def load_of(self, conn: Conn, resource_id: str) -> int:
         rows = await fetch(conn, f"SELECT load FROM {self.s}.resources WHERE id = $1", resource_id)

@@ -27,6 +27,7 @@ class Job(Aggregate):
         self.clocks: dict[str, SlaClock] = {}
         self.fired: set[str] = set()  # "response_warning", "resolution_breach", "p1_unallocated", ...
         self.escalation: str | None = None
+        self.open_since: datetime | None = None  # when it last started waiting for a first allocation
 
     @property
     def holder(self) -> str | None:
@@ -143,7 +144,7 @@ class Job(Aggregate):
                 if f"{name}_breach" not in self.fired and (at := clock.deadline()) is not None:
                     due[f"{name}_breach"] = at
         if self.opened and self.opened.priority == "P1" and self.status == "open" and "p1_unallocated" not in self.fired:
-            due["p1_unallocated"] = self.opened.opened_at + P1_UNALLOCATED
+            due["p1_unallocated"] = (self.open_since or self.opened.opened_at) + P1_UNALLOCATED
         return due
 
     def fire(self, timer: str, share: float, now: datetime) -> None:
@@ -164,7 +165,7 @@ class Job(Aggregate):
             self.escalate("manager", "sla_breach", f"{clock} SLA breached", "sla", now)
 
     def when_JobOpened(self, e: ev.JobOpened) -> None:
-        self.request_id, self.opened, self.status = e.request_id, e, "open"
+        self.request_id, self.opened, self.status, self.open_since = e.request_id, e, "open", e.opened_at
         calendar = BusinessCalendar.from_spec(e.calendar)
         self.clocks = {"response": SlaClock.start("response", calendar, e.received_at, e.respond_by),
                        "resolution": SlaClock.start("resolution", calendar, e.received_at, e.resolve_by)}
@@ -177,6 +178,8 @@ class Job(Aggregate):
 
     def when_ResourceAllocated(self, e: ev.ResourceAllocated) -> None:
         self.status, self.resource_id, self.pending_resource = "allocated", e.resource_id, None
+        for name in list(self.clocks):  # a reassigned paused job: the wait ends with the new holder
+            self._clock(name, lambda c: c.resume(e.allocated_at) if c.paused else c)
 
     def when_AllocationAccepted(self, e: ev.AllocationAccepted) -> None:
         self.status = "accepted"
@@ -226,7 +229,8 @@ class Job(Aggregate):
 
     def when_JobReopened(self, e: ev.JobReopened) -> None:
         # The resolution is owed again: a fresh resolution clock with the original budget.
-        self.status, self.resource_id = "open", None
+        self.status, self.resource_id, self.open_since = "open", None, e.reopened_at
+        self.fired.discard("p1_unallocated")
         old = self.clocks["resolution"]
         self.clocks["resolution"] = SlaClock.start(
             "resolution", old.calendar, e.reopened_at, old.calendar.add_business_time(e.reopened_at, old.budget))

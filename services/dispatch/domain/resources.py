@@ -39,8 +39,8 @@ class Resource(Aggregate):
     def update(self, changes: dict[str, Any], load: int, reason: str, by: str, now: datetime) -> bool:
         if "capacity" in changes and changes["capacity"] < load:
             raise Invalid("capacity", f"cannot go below the {load} job(s) {self.id} holds now")
-        if changes.get("shift") is not None:
-            _calendar(changes["shift"])
+        if changes.get("shift") is not None:  # compared in the calendar's own form, not as sent
+            changes = {**changes, "shift": _calendar(changes["shift"]).to_spec()}
         current = {"name": self.name, "skills": self.skills, "capacity": self.capacity, "zone": self.zone,
                    "shift": self.shift.to_spec() if self.shift else None}
         changed = {k: v for k, v in changes.items() if current.get(k) != v}

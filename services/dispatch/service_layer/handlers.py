@@ -11,7 +11,7 @@ from typing import Any, Awaitable, Callable
 import structlog
 
 from services.dispatch.adapters.tables import CapacityExceeded, DispatchTables
-from services.dispatch.domain.allocation import Candidate, JobNeed, best_for
+from services.dispatch.domain.allocation import Candidate, JobNeed, Weights, best_for
 from services.dispatch.domain.model import Job
 from services.dispatch.domain.resources import NEEDS_APPROVAL, Resource
 from services.dispatch.domain.skills import SkillMap
@@ -25,6 +25,7 @@ from shared.repository import EventSourcedRepository
 
 log = structlog.get_logger(__name__)
 MAX_ATTEMPTS = 10
+WEIGHTS = Weights()
 Check = Callable[[Job], None]
 Mutation = Callable[[Conn, Job], Awaitable[str | None]]
 
@@ -71,18 +72,26 @@ def need(job: Job, now: datetime) -> JobNeed:
                    zone=job.opened.zone, risk=risk)
 
 
+SHORTLIST = 8
+
+
 async def allocate_auto(conn: Conn, d: Dispatch, job: Job, strategy: str = "auto") -> str | None:
     """Give the job to the best available resource with a free slot; returns the one reserved."""
-    assert job.opened is not None
     now = d.clock.now()
-    rows = await d.tables.candidates(conn, job.opened.required_skills)
-    pool = [candidate(r, now) for r in rows if r["id"] not in job.declined_by]
     wanted = need(job, now)
-    while (best := best_for(wanted, pool)) is not None:
-        if await d.tables.reserve(conn, best.resource_id):  # a concurrent allocator may have taken it
-            job.allocate(best.resource_id, strategy, best.score.breakdown(), len(pool), "dispatch", None, now)
-            return best.resource_id
-        pool = [c for c in pool if c.id != best.resource_id]
+    weights = (WEIGHTS.skill * (1 + WEIGHTS.risk_boost * min(max(wanted.risk, 0.0), 1.0)), WEIGHTS.load, WEIGHTS.zone)
+    skills = list(dict.fromkeys(wanted.required_skills))
+    for offset in range(0, 10_000, SHORTLIST):
+        rows = await d.tables.shortlist(conn, skills, sorted(job.declined_by), wanted.zone, weights, now,
+                                        SHORTLIST, offset)
+        pool = [candidate(r, now) for r in rows]
+        while (best := best_for(wanted, pool)) is not None:
+            if await d.tables.reserve(conn, best.resource_id):  # a concurrent allocator may have taken it
+                job.allocate(best.resource_id, strategy, best.score.breakdown(), len(pool), "dispatch", None, now)
+                return best.resource_id
+            pool = [c for c in pool if c.id != best.resource_id]
+        if len(rows) < SHORTLIST:
+            return None
     return None
 
 
