@@ -125,11 +125,12 @@ async def test_invalid_commands_are_clear_4xx(dispatch: DispatchApi):
     await dispatch.job(request_id, "allocated")
     shrink = await dispatch.call("PATCH", f"/v1/resources/{tech['id']}", json={"capacity": 0, "reason": "x"})
     assert shrink.status_code == 422
-    full = await dispatch.resource(skill, capacity=1)
-    other = await dispatch.triage(unique_skill())
-    await dispatch.job(other, "open")
-    await dispatch.call("POST", f"/v1/jobs/{other}/allocate", json={"resource_id": full["id"], "reason": "x"})
-    again = await dispatch.call("POST", f"/v1/jobs/{request_id}/allocate", json={"resource_id": full["id"], "reason": "x"})
+    scarce = unique_skill()
+    full = await dispatch.resource(scarce, capacity=1)
+    await dispatch.job(await dispatch.triage(scarce), "allocated")  # takes full's only slot
+    waiting = await dispatch.triage(scarce)
+    await dispatch.job(waiting, "open")
+    again = await dispatch.call("POST", f"/v1/jobs/{waiting}/allocate", json={"resource_id": full["id"], "reason": "x"})
     assert again.status_code == 409 and "capacity" in again.json()["detail"]
     assert (await dispatch.call("POST", "/v1/jobs/nope/start")).status_code == 404
     assert (await dispatch.call("POST", f"/v1/jobs/{request_id}/allocate",
@@ -217,9 +218,8 @@ async def test_many_waiting_jobs_are_assigned_together_by_the_batch_strategy(dis
         await dispatch.job(request_id, "allocated")
     allocations = [e for r in waiting for e in await stored(dispatch, r) if e.name == "ResourceAllocated"]
     # Resources arrive one at a time: the rounds with >= 10 jobs waiting go batch, the last ones greedy.
-    first = min(allocations, key=lambda e: e.position or 0)
-    assert len(allocations) == 12 and first.data["strategy"] == "batch"
-    assert {e.data["strategy"] for e in allocations} <= {"batch", "auto"}
+    strategies = [e.data["strategy"] for e in allocations]
+    assert len(allocations) == 12 and strategies.count("batch") >= 3 and set(strategies) <= {"batch", "auto"}
     assert all(set(e.data["score"]) == {"total", "skill", "load", "zone"} for e in allocations)
     assert len({e.data["resource_id"] for e in allocations}) == 12
 
@@ -247,3 +247,29 @@ async def test_the_database_shortlist_ranks_resources_as_the_documented_score_do
                 short = await d.tables.shortlist(conn, required, [], zone, weights, now, SHORTLIST, 0)
             exact = best_for(wanted, [candidate(r, now) for r in every])
             assert exact is not None and short[0]["id"] == exact.resource_id, (required, zone, risk)
+
+
+async def test_a_resource_without_the_needed_skill_cannot_be_given_the_job(dispatch: DispatchApi):
+    request_id = await dispatch.triage(unique_skill())
+    await dispatch.job(request_id, "open")
+    novice = await dispatch.resource(unique_skill())
+    response = await dispatch.call("POST", f"/v1/jobs/{request_id}/allocate",
+                                   json={"resource_id": novice["id"], "reason": "try"})
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "resource_id"
+    assert "lacks the skills" in response.json()["detail"]
+
+
+async def test_a_reopened_request_brings_its_job_back_and_allocates_it_again(dispatch: DispatchApi):
+    skill = unique_skill()
+    tech = await dispatch.resource(skill)
+    request_id = await dispatch.triage(skill)
+    await dispatch.job(request_id, "allocated")
+    as_tech = {"role": Role.technician, "subject": tech["id"]}
+    await dispatch.call("POST", f"/v1/jobs/{request_id}/start", **as_tech)
+    await dispatch.call("POST", f"/v1/jobs/{request_id}/resolve", **as_tech,
+                        json={"resolution_code": "fixed", "summary": "done"})
+    await dispatch.publish("RequestReopened", request_id, {"request_id": request_id, "reason": "still broken",
+                                                           "reopen_count": 1, "reopened_at": MONDAY_10.isoformat()}, 3)
+    job = await dispatch.job(request_id, "allocated")
+    assert job["resource_id"] == tech["id"] and job["clocks"]["resolution"]["status"] == "running"
+    assert [e.name for e in await stored(dispatch, request_id)][-2:] == ["JobReopened", "ResourceAllocated"]

@@ -19,7 +19,7 @@ from shared.aggregate import IdSource
 from shared.calendar import BusinessCalendar
 from shared.clock import Clock
 from shared.db import Conn, Database
-from shared.errors import InvalidTransition, NotFound
+from shared.errors import Invalid, InvalidTransition, NotFound
 from shared.eventstore import ConcurrencyError
 from shared.repository import EventSourcedRepository
 
@@ -149,6 +149,10 @@ async def allocate_manually(conn: Conn, d: Dispatch, job: Job, resource_id: str,
     resource = await d.resources.get(conn, resource_id)
     if resource is None:
         raise NotFound(f"no resource {resource_id!r}")
+    assert job.opened is not None
+    missing = sorted(set(job.opened.required_skills) - set(resource.skills))
+    if missing:
+        raise Invalid("resource_id", f"{resource_id} lacks the skills this job needs: {', '.join(missing)}")
     now = d.clock.now()
     if resource.kind in NEEDS_APPROVAL:
         job.request_allocation(resource_id, by, reason, now)
