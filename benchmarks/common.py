@@ -9,13 +9,13 @@ import statistics
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 import asyncpg
 from sqlalchemy.engine import make_url
 
 from shared.db import plain_url
-from shared.runtime.embedded import EmbeddedPostgres
+from shared.runtime.embedded import EmbeddedBroker, EmbeddedPostgres
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results.json"
@@ -39,6 +39,18 @@ async def scratch_database() -> AsyncIterator[str]:
         await admin.close()
         if server:
             server.stop()
+
+
+async def with_servers(measure: Callable[[str, str], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+    """Run `measure(database_url, bootstrap)` on a scratch database and an embedded broker."""
+    (ROOT / "var").mkdir(exist_ok=True)
+    broker = EmbeddedBroker(log_path=ROOT / "var" / "bench-broker.log")
+    broker.start()
+    try:
+        async with scratch_database() as url:
+            return await measure(url, broker.bootstrap)
+    finally:
+        broker.stop()
 
 
 def summary(values: list[float], digits: int = 1) -> dict[str, float]:

@@ -15,13 +15,13 @@ import httpx
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from benchmarks.common import ROOT, scratch_database, summary, write_result
+from benchmarks.common import summary, with_servers, write_result
 from benchmarks.intake_submit import start
 from shared.auth import Role, TokenService
 from shared.calendar import BusinessCalendar
 from shared.envelope import Envelope, from_kafka, to_kafka
 from shared.kafka import ensure_topics
-from shared.runtime.embedded import EmbeddedBroker, free_port
+from shared.runtime.embedded import free_port
 from shared.settings import Settings
 
 RESOURCES, RATE, SECONDS = 500, 200, 10
@@ -60,14 +60,7 @@ async def observe(bootstrap: str, seen: dict[str, float], stop: asyncio.Event) -
 
 
 async def main() -> dict:
-    (ROOT / "var").mkdir(exist_ok=True)
-    broker = EmbeddedBroker(log_path=ROOT / "var" / "bench-broker.log")
-    broker.start()
-    try:
-        async with scratch_database() as url:
-            return await measure(url, broker.bootstrap)
-    finally:
-        broker.stop()
+    return await with_servers(measure)
 
 
 async def measure(url: str, bootstrap: str) -> dict:

@@ -17,11 +17,11 @@ import asyncpg
 import httpx
 import orjson
 
-from benchmarks.common import ROOT, scratch_database, summary, write_result
+from benchmarks.common import ROOT, summary, with_servers, write_result
 from benchmarks.loadgen import build_requests, closed_loop, open_loop
 from shared.auth import Role, TokenService
 from shared.db import plain_url
-from shared.runtime.embedded import EmbeddedBroker, free_port
+from shared.runtime.embedded import free_port
 from shared.settings import Settings
 
 CLIENTS, SECONDS, ROUNDS, RATES = 64, 6.0, 2, (300, 1000)
@@ -79,14 +79,7 @@ async def raw_inserts(url: str, seconds: float) -> float:
 
 
 async def main() -> dict:
-    (ROOT / "var").mkdir(exist_ok=True)
-    broker = EmbeddedBroker(log_path=ROOT / "var" / "bench-broker.log")
-    broker.start()
-    try:
-        async with scratch_database() as url:
-            return await measure(url, broker.bootstrap)
-    finally:
-        broker.stop()
+    return await with_servers(measure)
 
 
 async def measure(url: str, bootstrap: str) -> dict:

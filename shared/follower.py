@@ -1,4 +1,4 @@
-"""A background loop that follows a schema's global positions in batches (relay, projections)."""
+"""Background loops: a generic one, and one that follows a schema's global positions in batches."""
 from __future__ import annotations
 
 import abc
@@ -7,6 +7,10 @@ import asyncio
 import structlog
 
 from shared.aio import wait_or_timeout
+from shared.checkpoint import Checkpoint
+from shared.db import Conn, Database, relaxed_commit
+from shared.envelope import Envelope
+from shared.eventstore import EventStore
 
 log = structlog.get_logger(__name__)
 
@@ -45,3 +49,35 @@ class Follower(abc.ABC):
         """Handle everything committed so far (tests, rebuilds)."""
         while await self.run_once() == self.batch_size:
             pass
+
+
+class PositionFollower(Follower):
+    """Follows a schema's global positions from a checkpoint, one batch per transaction.
+
+    Subclasses say what a batch means (`handle`); sequencing, leadership, the checkpoint and the
+    relaxed commit are the same for all of them.
+    """
+
+    def __init__(self, db: Database, store: EventStore, checkpoint: Checkpoint, *, batch_size: int,
+                 poll_seconds: float, linger_seconds: float) -> None:
+        super().__init__(batch_size, poll_seconds, linger_seconds)
+        self.db, self.store, self.checkpoint = db, store, checkpoint
+
+    @abc.abstractmethod
+    async def handle(self, conn: Conn, events: list[Envelope]) -> None:
+        """Do this follower's work for a batch, inside the transaction that moves the checkpoint."""
+
+    async def run_once(self) -> int:
+        async with self.db.begin() as conn:
+            await self.store.assign_positions(conn)
+        async with self.db.begin() as conn:
+            if not await self.checkpoint.try_lead(conn):
+                return 0
+            await relaxed_commit(conn)
+            position = await self.checkpoint.read(conn)
+            events = await self.store.read_all(conn, position, self.batch_size)
+            if not events:
+                return 0
+            await self.handle(conn, events)
+            await self.checkpoint.save(conn, events[-1].position or position)
+        return len(events)

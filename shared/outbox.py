@@ -12,14 +12,14 @@ import asyncio
 from aiokafka import AIOKafkaProducer
 
 from shared.checkpoint import Checkpoint
-from shared.db import Database, relaxed_commit
+from shared.db import Conn, Database
 from shared.envelope import Envelope, to_kafka
 from shared.eventstore import EventStore
-from shared.follower import Follower
+from shared.follower import PositionFollower
 from shared.metrics import RELAY_POSITION, RELAY_PUBLISHED
 
 
-class OutboxRelay(Follower):
+class OutboxRelay(PositionFollower):
     """Publishes one service's events to its topic, keyed by subject."""
 
     def __init__(
@@ -34,34 +34,18 @@ class OutboxRelay(Follower):
         linger_seconds: float = 0.0,
         name: str = "relay",
     ) -> None:
-        super().__init__(batch_size, poll_seconds, linger_seconds)
-        self.db, self.store, self.producer, self.topic = db, store, producer, topic
-        self.checkpoint = Checkpoint(store.schema, name)
+        super().__init__(db, store, Checkpoint(store.schema, name), batch_size=batch_size,
+                         poll_seconds=poll_seconds, linger_seconds=linger_seconds)
+        self.producer, self.topic = producer, topic
 
-    async def run_once(self) -> int:
-        """Sequence, publish one batch, advance the checkpoint; returns how many were published."""
-        async with self.db.begin() as conn:
-            await self.store.assign_positions(conn)
-        async with self.db.begin() as conn:
-            if not await self.checkpoint.try_lead(conn):
-                return 0
-            await relaxed_commit(conn)
-            position = await self.checkpoint.read(conn)
-            events = await self.store.read_all(conn, position, self.batch_size)
-            if not events:
-                return 0
-            await self._publish(events)
-            await self.checkpoint.save(conn, events[-1].position or position)
-        RELAY_PUBLISHED.labels(self.store.schema).inc(len(events))
-        RELAY_POSITION.labels(self.store.schema).set(events[-1].position or 0)
-        return len(events)
-
-    async def republish_from(self, position: int) -> None:
-        await self.checkpoint.rewind(self.db, position)
-
-    async def _publish(self, events: list[Envelope]) -> None:
+    async def handle(self, conn: Conn, events: list[Envelope]) -> None:
         sent = []
         for env in events:
             key, headers, value = to_kafka(env)
             sent.append(await self.producer.send(self.topic, value=value, key=key, headers=headers))
-        await asyncio.gather(*sent)
+        await asyncio.gather(*sent)  # acks=all for the whole batch before the checkpoint moves
+        RELAY_PUBLISHED.labels(self.store.schema).inc(len(events))
+        RELAY_POSITION.labels(self.store.schema).set(events[-1].position or 0)
+
+    async def republish_from(self, position: int) -> None:
+        await self.checkpoint.rewind(self.db, position)

@@ -8,10 +8,10 @@ from __future__ import annotations
 from typing import Protocol
 
 from shared.checkpoint import Checkpoint
-from shared.db import Conn, Database, relaxed_commit
+from shared.db import Conn, Database
 from shared.envelope import Envelope
 from shared.eventstore import EventStore
-from shared.follower import Follower
+from shared.follower import PositionFollower
 
 
 class Projection(Protocol):
@@ -21,26 +21,15 @@ class Projection(Protocol):
         """Fold one event into the read model, on the batch's transaction."""
 
 
-class ProjectionRunner(Follower):
+class ProjectionRunner(PositionFollower):
     def __init__(
         self, db: Database, store: EventStore, projection: Projection,
         *, batch_size: int = 500, poll_seconds: float = 0.25, linger_seconds: float = 0.0,
     ) -> None:
-        super().__init__(batch_size, poll_seconds, linger_seconds)
-        self.db, self.store, self.projection = db, store, projection
-        self.checkpoint = Checkpoint(store.schema, f"projection:{projection.name}")
+        super().__init__(db, store, Checkpoint(store.schema, f"projection:{projection.name}"),
+                         batch_size=batch_size, poll_seconds=poll_seconds, linger_seconds=linger_seconds)
+        self.projection = projection
 
-    async def run_once(self) -> int:
-        async with self.db.begin() as conn:
-            await self.store.assign_positions(conn)
-        async with self.db.begin() as conn:
-            if not await self.checkpoint.try_lead(conn):
-                return 0
-            await relaxed_commit(conn)
-            position = await self.checkpoint.read(conn)
-            events = await self.store.read_all(conn, position, self.batch_size)
-            for env in events:
-                await self.projection.apply(conn, env)
-            if events:
-                await self.checkpoint.save(conn, events[-1].position or position)
-        return len(events)
+    async def handle(self, conn: Conn, events: list[Envelope]) -> None:
+        for env in events:
+            await self.projection.apply(conn, env)
