@@ -24,7 +24,7 @@ from shared.kafka import ensure_topics
 from shared.runtime.embedded import free_port
 from shared.settings import Settings
 
-RESOURCES, RATE, SECONDS = 500, 200, 10
+RESOURCES, RATE, SECONDS, ROUNDS = 500, 200, 8, 3
 SKILLS = [f"skill{i}" for i in range(12)]
 
 
@@ -71,13 +71,14 @@ async def measure(url: str, bootstrap: str) -> dict:
     port = free_port()
     process = start(["-m", "shared.cli", "serve", "dispatch", "--port", str(port)], env, port)
     headers = {"Authorization": f"Bearer {TokenService(Settings()).mint(Role.dispatcher, 'bench')}"}
-    sent, seen, stop = {}, {}, asyncio.Event()
+    seen: dict[str, float] = {}
+    stop = asyncio.Event()
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=30) as client:
             for i in range(RESOURCES):
                 skills = random.sample(SKILLS, 4)
                 response = await client.post("/v1/resources", json={
-                    "name": f"tech {i}", "capacity": 5, "zone": f"z{i % 8}",
+                    "name": f"tech {i}", "capacity": 14, "zone": f"z{i % 8}",  # room for every round
                     "skills": [{"name": s, "level": random.randint(1, 5)} for s in skills]})
                 assert response.status_code == 201, response.text
         watcher = asyncio.create_task(observe(bootstrap, seen, stop))
@@ -88,34 +89,49 @@ async def measure(url: str, bootstrap: str) -> dict:
             key, hdrs, value = to_kafka(envelope)
             await producer.send_and_wait("intake.events", value, key=key, headers=hdrs)
         await _until(lambda: len(seen) >= len(warm), 60)
-        started = time.perf_counter()
-        for i in range(RATE * SECONDS):
-            delay = started + i / RATE - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            envelope = triaged(str(uuid.uuid4()), random.choice(SKILLS))
-            key, hdrs, value = to_kafka(envelope)
-            sent[envelope.subject] = time.perf_counter()
-            await producer.send("intake.events", value, key=key, headers=hdrs)
-        await producer.flush()
-        await _until(lambda: all(r in seen for r in sent), 60)
+        await offer(producer, seen, seconds=3)  # a discarded round at full rate: every pooled connection warm
+        rounds = []
+        for _ in range(ROUNDS):  # this machine is noisy: several rounds, each reported
+            sent = await offer(producer, seen)
+            rounds.append(latencies_of(sent, seen))
+            await asyncio.sleep(1)
         stop.set()
         await watcher
         await producer.stop()
     finally:
         process.terminate()
         process.wait(10)
-    latencies = sorted((seen[r] - t) * 1000 for r, t in sent.items() if r in seen)
     result = {
         "what": "RequestTriaged on intake.events -> ResourceAllocated on dispatch.events, observed outside",
-        "resources": RESOURCES, "rate_per_second": RATE, "requests": len(sent), "allocated": len(latencies),
-        "p50_ms": round(latencies[len(latencies) // 2], 1),
-        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 1),
-        "max_ms": round(latencies[-1], 1), "latency_ms": summary(latencies),
+        "resources": RESOURCES, "rate_per_second": RATE, "seconds_per_round": SECONDS, "rounds": rounds,
+        "p50_ms": summary([r["p50_ms"] for r in rounds]), "p99_ms": summary([r["p99_ms"] for r in rounds]),
         "goal": "p99 <= 100 ms",
     }
     write_result("dispatch_allocation_latency", result)
     return result
+
+
+async def offer(producer: AIOKafkaProducer, seen: dict[str, float], seconds: int = SECONDS) -> dict[str, float]:
+    """RATE x seconds triaged requests at a fixed pace; returns when each was sent."""
+    sent: dict[str, float] = {}
+    started = time.perf_counter()
+    for i in range(RATE * seconds):
+        delay = started + i / RATE - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        envelope = triaged(str(uuid.uuid4()), random.choice(SKILLS))
+        key, hdrs, value = to_kafka(envelope)
+        sent[envelope.subject] = time.perf_counter()
+        await producer.send("intake.events", value, key=key, headers=hdrs)
+    await producer.flush()
+    await _until(lambda: all(r in seen for r in sent), 60)
+    return sent
+
+
+def latencies_of(sent: dict[str, float], seen: dict[str, float]) -> dict[str, float]:
+    latencies = sorted((seen[r] - t) * 1000 for r, t in sent.items() if r in seen)
+    return {"requests": len(sent), "allocated": len(latencies), "p50_ms": round(latencies[len(latencies) // 2], 1),
+            "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 1), "max_ms": round(latencies[-1], 1)}
 
 
 async def _until(check, seconds: float) -> None:  # noqa: ANN001
