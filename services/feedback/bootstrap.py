@@ -1,20 +1,49 @@
-"""Wires feedback's dependencies explicitly; its capabilities arrive with their own issue."""
+"""Wires feedback's dependencies explicitly; tests inject settings and clock here."""
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
 
+from services.feedback.adapters.survey_links import SurveyLinks
+from services.feedback.adapters.tables import FeedbackTables
+from services.feedback.domain.closure import Closure
+from services.feedback.domain.events import registry
+from services.feedback.domain.items import FeedbackItem
+from services.feedback.entrypoints import api, consumers
+from services.feedback.service_layer.closer import Closer
+from services.feedback.service_layer.handlers import Feedback
+from services.feedback.settings import FeedbackSettings
 from shared.clock import Clock
 from shared.http.app import create_app
-from shared.service import ServiceRuntime
-from shared.settings import ServiceSettings
+from shared.repository import EventSourcedRepository
+from shared.service import ConsumerSpec, ServiceRuntime
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
 DEFAULT_PORT = 8003
+SETTINGS = FeedbackSettings
 
 
-def bootstrap(settings: ServiceSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
-    settings = settings or ServiceSettings(service="feedback", port=DEFAULT_PORT)
+def bootstrap(settings: FeedbackSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    settings = settings or FeedbackSettings(service="feedback", port=DEFAULT_PORT)
     runtime = ServiceRuntime(settings, migrations=MIGRATIONS, clock=clock)
-    return create_app(service="feedback", runtime=runtime)
+    f = Feedback(
+        closures=EventSourcedRepository(runtime.store, registry, Closure, "closure", runtime.clock),
+        items=EventSourcedRepository(runtime.store, registry, FeedbackItem, "feedback", runtime.clock),
+        tables=FeedbackTables(settings.schema_name),
+        links=SurveyLinks(settings.jwt_secret.get_secret_value(), settings.jwt_issuer, settings.public_url),
+        db=runtime.db,
+        clock=runtime.clock,
+        confirmation_wait=timedelta(hours=settings.confirmation_wait_hours),
+        survey_ttl=timedelta(days=settings.survey_ttl_days),
+        follow_up_in=timedelta(hours=settings.follow_up_hours),
+        deadlines=settings.deadlines(),
+    )
+    closer = Closer(f, settings.close_poll_seconds)
+    runtime.loops.append(closer)
+    runtime.consumers.append(ConsumerSpec(consumers.CONSUMER, consumers.TOPICS, consumers.follower(f)))
+    app = create_app(service="feedback", runtime=runtime)
+    app.state.feedback, app.state.closer = f, closer
+    app.include_router(api.router)
+    return app

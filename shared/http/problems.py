@@ -35,7 +35,7 @@ async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
 
 
 async def _http(_: Request, exc: HTTPException) -> JSONResponse:
-    titles = {401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed"}
+    titles = {401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed", 410: "Gone"}
     response = problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail))
     for name, value in (exc.headers or {}).items():
         response.headers[name] = value

@@ -108,18 +108,16 @@ def test_calls_without_a_valid_token_are_refused_and_bad_input_names_the_field(s
 def test_a_job_is_allocated_worked_and_resolved_and_the_timeline_tells_it_all(stack: Stack):
     dispatcher = stack.client("dispatch", Role.dispatcher)
     skill = f"e2e{time.monotonic_ns()}"
-    resource = dispatcher.post("/v1/resources", json={"id": f"tech-{skill}", "name": "Grace", "capacity": 2,
-                                                      "skills": [{"name": skill, "level": 4}]})
+    resource = dispatcher.post("/v1/resources", json={"id": f"tech-{skill}", "name": "Grace", "capacity": 20,
+                                                      "skills": [{"name": "repair", "level": 4}]})
     assert resource.status_code == 201, resource.text
-    technician = stack.client("dispatch", Role.technician, resource.json()["id"])
     agent = stack.client("intake", Role.agent)
     created = agent.post("/v1/requests", json={**REQUEST, "category": None, "kind": "fault"})
     request_id = created.json()["id"]
-    # no category: the job needs the kind's skill ("repair"), which nobody has; give it by hand
-    eventually(lambda: dispatcher.get(f"/v1/jobs/{request_id}"), lambda r: r.status_code == 200)
-    allocated = dispatcher.post(f"/v1/jobs/{request_id}/allocate",
-                                json={"resource_id": resource.json()["id"], "reason": "Grace can do it"})
-    assert allocated.status_code == 200 and allocated.json()["status"] == "allocated", allocated.text
+    # no category: the job needs the kind's skill, "repair", and is given at once to who has it
+    job = eventually(lambda: dispatcher.get(f"/v1/jobs/{request_id}"),
+                     lambda r: r.status_code == 200 and r.json()["status"] == "allocated")
+    technician = stack.client("dispatch", Role.technician, job["resource_id"])
     for action, body in (("start", None), ("resolve", {"resolution_code": "fixed", "summary": "cleared the jam"})):
         response = technician.post(f"/v1/jobs/{request_id}/{action}", json=body)
         assert response.status_code == 200, response.text
@@ -129,5 +127,51 @@ def test_a_job_is_allocated_worked_and_resolved_and_the_timeline_tells_it_all(st
         lambda r: r.status_code == 200 and "IssueResolved" in [e["name"] for e in r.json()["events"]],
     )
     names = [e["name"] for e in timeline["events"]]
-    assert names == ["RequestReceived", "RequestTriaged", "JobOpened", "ResourceAllocated", "WorkStarted",
-                     "IssueResolved"]
+    assert names[:6] == ["RequestReceived", "RequestTriaged", "JobOpened", "ResourceAllocated", "WorkStarted",
+                         "IssueResolved"]  # feedback's ConfirmationRequested may follow
+
+
+def test_reject_reopen_reallocate_resolve_confirm_close_and_survey_all_show_in_the_timeline(stack: Stack):
+    skill = f"loop{time.monotonic_ns()}"
+    dispatcher = stack.client("dispatch", Role.dispatcher)
+    tech_id = f"tech-{skill}"
+    assert dispatcher.post("/v1/resources", json={"id": tech_id, "name": "Alan", "capacity": 20,
+                                                  "skills": ["repair"]}).status_code == 201
+    customer_id = f"cust-{skill}"
+    body = {**REQUEST, "customer": {**REQUEST["customer"], "id": customer_id}, "category": None}
+    request_id = stack.client("intake", Role.agent).post("/v1/requests", json=body).json()["id"]
+    customer = stack.client("feedback", Role.customer, customer_id)
+
+    def work_to_resolution(round_: int) -> None:
+        job = eventually(lambda: dispatcher.get(f"/v1/jobs/{request_id}"),
+                         lambda r: r.status_code == 200 and r.json()["status"] == "allocated")
+        technician = stack.client("dispatch", Role.technician, job["resource_id"])
+        for action, payload in (("start", None), ("resolve", {"resolution_code": "fixed", "summary": f"try {round_}"})):
+            assert technician.post(f"/v1/jobs/{request_id}/{action}", json=payload).status_code == 200
+        eventually(lambda: customer.get(f"/v1/requests/{request_id}/closure"),
+                   lambda r: r.status_code == 200 and r.json()["status"] == "awaiting_confirmation")
+
+    work_to_resolution(1)
+    rejected = customer.post(f"/v1/requests/{request_id}/confirmation", json={"accepted": False, "reason": "still jams"})
+    assert rejected.status_code == 200, rejected.text
+    intake = stack.client("intake", Role.agent)
+    eventually(lambda: intake.get(f"/v1/requests/{request_id}"), lambda r: r.json()["status"] == "reopened")
+    work_to_resolution(2)  # reopened, the job was given out again by itself
+    confirmed = customer.post(f"/v1/requests/{request_id}/confirmation", json={"accepted": True})
+    assert confirmed.status_code == 200 and confirmed.json()["status"] == "closed"
+    link = customer.get(f"/v1/requests/{request_id}/survey").json()
+    survey = httpx.post(f"{stack.urls['feedback']}/v1/surveys/{link['token']}",
+                        json={"csat": 5, "nps": 9, "dimensions": {"empathy": 5}, "comment": "thanks"})
+    assert survey.status_code == 201, survey.text
+    again = httpx.post(f"{stack.urls['feedback']}/v1/surveys/{link['token']}", json={"csat": 1})
+    assert again.status_code == 409
+
+    analyst = stack.client("analytics", Role.analyst)
+    timeline = eventually(lambda: analyst.get(f"/v1/requests/{request_id}/timeline"),
+                          lambda r: r.status_code == 200 and "SurveyReturned" in [e["name"] for e in r.json()["events"]])
+    names = [e["name"] for e in timeline["events"]]
+    for step in ("RequestReceived", "JobOpened", "IssueResolved", "ConfirmationRequested", "ResolutionRejected",
+                 "RequestReopened", "JobReopened", "ResolutionConfirmed", "RequestClosed", "SurveySent", "SurveyReturned"):
+        assert step in names, (step, names)
+    assert names.index("ResolutionRejected") < names.index("RequestReopened") < names.index("ResolutionConfirmed")
+    assert names.count("IssueResolved") == 2

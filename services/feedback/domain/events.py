@@ -1,0 +1,83 @@
+"""Feedback's facts. Names and meanings are public (CONTRACT.md): never renamed, only versioned."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from shared.events import PERSONAL, DomainEvent, EventRegistry
+
+registry = EventRegistry("feedback")
+
+
+@registry.register
+class ConfirmationRequested(DomainEvent):
+    """The work is resolved: the customer is asked to confirm; silence closes it at `closes_at`."""
+
+    request_id: str
+    resolution_code: str
+    summary: str
+    closes_at: datetime
+    requested_at: datetime
+
+
+@registry.register
+class ResolutionConfirmed(DomainEvent):
+    request_id: str
+    confirmed_by: str
+    confirmed_at: datetime
+
+
+@registry.register
+class ResolutionRejected(DomainEvent):
+    request_id: str
+    reason: str
+    rejected_by: str
+    rejected_at: datetime
+
+
+@registry.register
+class RequestClosed(DomainEvent):
+    request_id: str
+    how: str  # confirmed | auto | withdrawn | merged
+    closed_at: datetime
+
+
+@registry.register
+class SurveySent(DomainEvent):
+    request_id: str
+    survey_id: str
+    expires_at: datetime
+    sent_at: datetime
+
+
+@registry.register
+class SurveyReturned(DomainEvent):
+    request_id: str
+    survey_id: str
+    csat: int
+    nps: int | None = None
+    dimensions: dict[str, int] = {}
+    comment: Annotated[str | None, PERSONAL] = None
+    returned_at: datetime
+
+
+@registry.register
+class FeedbackReceived(DomainEvent):
+    subject_field = "subject_id"
+
+    feedback_id: str
+    subject_id: str  # the request it is about, else the feedback item itself
+    kind: str
+    request_id: str | None = None
+    text: Annotated[str, PERSONAL]
+    given_by: str
+    respond_by: datetime
+    received_at: datetime
+
+
+@registry.register
+class FollowUpScheduled(DomainEvent):
+    request_id: str
+    reason: str
+    due_at: datetime
+    scheduled_at: datetime

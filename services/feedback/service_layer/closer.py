@@ -1,0 +1,14 @@
+"""Closes resolved requests the customer never answered, on the injectable clock."""
+from __future__ import annotations
+
+from services.feedback.service_layer.handlers import Feedback, close_due
+from shared.follower import Follower
+
+
+class Closer(Follower):
+    def __init__(self, f: Feedback, poll_seconds: float) -> None:
+        super().__init__(batch_size=200, poll_seconds=poll_seconds, linger_seconds=0)
+        self.f = f
+
+    async def run_once(self) -> int:
+        return await close_due(self.f, self.batch_size)

@@ -1,0 +1,113 @@
+"""Feedback's use cases: each change to a request's closure is one transaction with its tables."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Callable
+
+from services.feedback.adapters.survey_links import SurveyLinks
+from services.feedback.adapters.tables import FeedbackTables
+from services.feedback.domain import events as ev
+from services.feedback.domain.closure import Closure
+from services.feedback.domain.items import FeedbackItem
+from shared.aggregate import IdSource
+from shared.clock import Clock
+from shared.db import Conn, Database
+from shared.errors import NotFound
+from shared.repository import EventSourcedRepository
+
+
+@dataclass
+class Feedback:
+    closures: EventSourcedRepository[Closure]
+    items: EventSourcedRepository[FeedbackItem]
+    tables: FeedbackTables
+    links: SurveyLinks
+    db: Database
+    clock: Clock
+    confirmation_wait: timedelta
+    survey_ttl: timedelta
+    follow_up_in: timedelta
+    deadlines: dict[str, timedelta]
+
+
+async def closure_of(conn: Conn, f: Feedback, request_id: str) -> Closure:
+    return await f.closures.get(conn, request_id) or Closure.for_request(request_id)
+
+
+async def save(conn: Conn, f: Feedback, closure: Closure, ids: IdSource) -> None:
+    await f.closures.save(conn, closure.request_id, closure, ids)
+    await f.tables.save_closure(conn, closure, f.clock.now())
+
+
+async def on_resolved(conn: Conn, f: Feedback, request_id: str, data: dict[str, Any], ids: IdSource) -> None:
+    closure = await closure_of(conn, f, request_id)
+    closure.resolved(data.get("resolution_code", ""), data.get("summary", ""), f.confirmation_wait, f.clock.now())
+    await save(conn, f, closure, ids)
+
+
+async def on_gone(conn: Conn, f: Feedback, request_id: str, how: str, ids: IdSource) -> None:
+    closure = await closure_of(conn, f, request_id)
+    closure.close_without_survey(how, f.clock.now())
+    await save(conn, f, closure, ids)
+
+
+async def change(f: Feedback, request_id: str, seed: str | None, check: Callable[[str | None], None],
+                 act: Callable[[Closure, IdSource], None]) -> Closure:
+    ids = IdSource(seed)
+    async with f.db.begin() as conn:
+        check(await f.tables.customer_of(conn, request_id))
+        closure = await closure_of(conn, f, request_id)
+        if ids.seeded and ids.peek() in closure.recorded_ids:
+            return closure
+        act(closure, ids)
+        await save(conn, f, closure, ids)
+    return closure
+
+
+async def answer(f: Feedback, request_id: str, accepted: bool, reason: str | None, by: str, seed: str | None,
+                 check: Callable[[str | None], None]) -> Closure:
+    return await change(f, request_id, seed, check, lambda c, ids: c.answer(
+        accepted, reason, by, _survey_id(ids, request_id), f.survey_ttl, f.clock.now()))
+
+
+def _survey_id(ids: IdSource, request_id: str) -> str:
+    return f"{request_id}:{ids.next()}"
+
+
+async def close_due(f: Feedback, limit: int = 200) -> int:
+    """Close the requests whose customer never answered (exactly once: rows locked SKIP LOCKED)."""
+    now = f.clock.now()
+    async with f.db.begin() as conn:
+        due = await f.tables.due_closures(conn, now, limit)
+        for request_id in due:
+            closure = await closure_of(conn, f, request_id)
+            ids = IdSource(f"auto-close:{request_id}:{closure.version}")
+            closure.close_unanswered(_survey_id(ids, request_id), f.survey_ttl, now)
+            await save(conn, f, closure, ids)
+    return len(due)
+
+
+async def return_survey(f: Feedback, request_id: str, survey_id: str, answers: dict[str, Any]) -> Closure:
+    async with f.db.begin() as conn:
+        closure = await f.closures.get(conn, request_id)
+        if closure is None:
+            raise NotFound(f"no survey for request {request_id!r}")
+        closure.return_survey(survey_id, answers["csat"], answers.get("nps"), answers.get("dimensions") or {},
+                              answers.get("comment"), f.follow_up_in, f.clock.now())
+        await save(conn, f, closure, IdSource())
+    return closure
+
+
+async def receive(f: Feedback, kind: str, request_id: str | None, text: str, by: str, seed: str | None
+                  ) -> ev.FeedbackReceived:
+    ids = IdSource(seed)
+    now = f.clock.now()
+    item_id = ids.next()
+    event = ev.FeedbackReceived(feedback_id=item_id, subject_id=request_id or item_id, kind=kind,
+                                request_id=request_id, text=text, given_by=by, respond_by=now + f.deadlines[kind],
+                                received_at=now)
+    async with f.db.begin() as conn:
+        await f.items.store.append(conn, f.items.stream_id(item_id), f.items.envelopes([event], ids), 0)
+        await f.tables.add_item(conn, item_id, kind, request_id, by, event.respond_by, now)
+    return event
