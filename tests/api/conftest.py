@@ -83,3 +83,15 @@ async def dispatch(settings_for, broker):  # noqa: ANN001
     app = dispatch_bootstrap(settings, clock=clock)
     async with serving(app) as client:
         yield DispatchApi(client, clock, broker.bootstrap, app)
+
+
+@pytest.fixture(scope="module")
+async def feedback(settings_for, broker):  # noqa: ANN001
+    from services.feedback.bootstrap import bootstrap as feedback_bootstrap
+    from services.feedback.settings import FeedbackSettings
+
+    clock = FrozenClock(MONDAY_10)
+    settings = settings_for("feedback", FeedbackSettings, close_poll_seconds=0.05)
+    app = feedback_bootstrap(settings, clock=clock)
+    async with serving(app) as client:
+        yield app, client, clock

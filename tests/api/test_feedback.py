@@ -1,0 +1,120 @@
+"""Feedback over HTTP and through the broker: confirmation, closing by silence, surveys, feedback."""
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from shared.auth import Role
+from tests.api.conftest import MONDAY_10
+from tests.support.app import as_role
+from tests.support.events import new_event
+from tests.support.kafka import produce
+from tests.support.waiting import until
+
+pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
+
+
+async def resolved_request(feedback, broker) -> tuple[str, str]:  # noqa: ANN001
+    """A request of a new customer, resolved by dispatch: as the other services would publish it."""
+    app, client, _ = feedback
+    request_id, customer = str(uuid.uuid4()), f"cust-{uuid.uuid4().hex[:8]}"
+    received = dataclasses.replace(new_event(request_id, "RequestReceived"), stream_id=f"request-{request_id}",
+                                   stream_version=1, data={"request_id": request_id, "customer": {"id": customer}})
+    resolved = dataclasses.replace(new_event(request_id, "IssueResolved"), type="servicetrail.dispatch.IssueResolved.v1",
+                                   source="/servicetrail/dispatch", stream_id=f"job-{request_id}", stream_version=5,
+                                   data={"request_id": request_id, "resolution_code": "fixed", "summary": "done"})
+    await produce(broker.bootstrap, "intake.events", [received])
+    await produce(broker.bootstrap, "dispatch.events", [resolved])
+
+    async def awaiting() -> bool:
+        r = await client.get(f"/v1/requests/{request_id}/closure", headers=as_role(Role.agent))
+        return r.status_code == 200 and r.json()["status"] == "awaiting_confirmation"
+
+    await until(awaiting, timeout=30)
+    return request_id, customer
+
+
+async def test_a_customer_confirms_and_the_request_closes_with_a_survey(feedback, broker):
+    app, client, clock = feedback
+    request_id, customer = await resolved_request(feedback, broker)
+    other = await client.post(f"/v1/requests/{request_id}/confirmation", json={"accepted": True},
+                              headers=as_role(Role.customer, "cust-stranger"))
+    assert other.status_code == 404
+    response = await client.post(f"/v1/requests/{request_id}/confirmation", json={"accepted": True},
+                                 headers=as_role(Role.customer, customer))
+    assert response.status_code == 200 and response.json()["status"] == "closed"
+    assert response.json()["survey_sent"]
+    again = await client.post(f"/v1/requests/{request_id}/confirmation", json={"accepted": False, "reason": "x"},
+                              headers=as_role(Role.customer, customer))
+    assert again.status_code == 409
+
+
+async def test_a_rejection_needs_a_reason_and_puts_the_request_back_to_work(feedback, broker):
+    app, client, _ = feedback
+    request_id, customer = await resolved_request(feedback, broker)
+    no_reason = await client.post(f"/v1/requests/{request_id}/confirmation", json={"accepted": False},
+                                  headers=as_role(Role.customer, customer))
+    assert no_reason.status_code == 422 and no_reason.json()["errors"][0]["field"] == "reason"
+    rejected = await client.post(f"/v1/requests/{request_id}/confirmation",
+                                 json={"accepted": False, "reason": "still broken"}, headers=as_role(Role.customer, customer))
+    assert rejected.status_code == 200 and rejected.json()["status"] == "open" and rejected.json()["rejections"] == 1
+
+
+async def test_silence_closes_the_request_after_three_days_by_the_clock(feedback, broker):
+    app, client, clock = feedback
+    request_id, customer = await resolved_request(feedback, broker)
+    clock.set(MONDAY_10 + timedelta(days=2, hours=23))
+    await app.state.closer.run_once()
+    closure = (await client.get(f"/v1/requests/{request_id}/closure", headers=as_role(Role.agent))).json()
+    assert closure["status"] == "awaiting_confirmation"
+    clock.set(MONDAY_10 + timedelta(days=3, hours=1))
+    await app.state.closer.run_once()
+    await app.state.closer.run_once()
+    closure = (await client.get(f"/v1/requests/{request_id}/closure", headers=as_role(Role.agent))).json()
+    assert closure["status"] == "closed" and closure["survey_sent"]
+    clock.set(MONDAY_10)
+
+
+async def test_a_survey_link_works_once_without_an_account_and_never_forged_or_expired(feedback, broker):
+    app, client, clock = feedback
+    request_id, customer = await resolved_request(feedback, broker)
+    assert (await client.get(f"/v1/requests/{request_id}/survey", headers=as_role(Role.customer, customer))).status_code == 409
+    await client.post(f"/v1/requests/{request_id}/confirmation", json={"accepted": True},
+                      headers=as_role(Role.customer, customer))
+    link = (await client.get(f"/v1/requests/{request_id}/survey", headers=as_role(Role.customer, customer))).json()
+    assert link["url"].endswith(link["token"])
+    bad = await client.post(f"/v1/surveys/{link['token']}", json={"csat": 6, "nps": 11, "dimensions": {"empathy": 0}})
+    assert bad.status_code == 422 and {e["field"] for e in bad.json()["errors"]} >= {"csat", "nps"}
+    forged = await client.post(f"/v1/surveys/{link['token'][:-4]}AAAA", json={"csat": 4})
+    assert forged.status_code == 404
+    clock.set(MONDAY_10 + timedelta(days=15))
+    expired = await client.post(f"/v1/surveys/{link['token']}", json={"csat": 4})
+    assert expired.status_code == 410
+    clock.set(MONDAY_10)
+    first = await client.post(f"/v1/surveys/{link['token']}", json={"csat": 2, "nps": 3,
+                                                                     "dimensions": {"reliability": 2}, "comment": "slow"})
+    assert first.status_code == 201
+    second = await client.post(f"/v1/surveys/{link['token']}", json={"csat": 5})
+    assert second.status_code == 409
+    d = app.state.feedback
+    async with d.db.connect() as conn:
+        names = [e.name for e in await d.closures.store.read_stream(conn, f"closure-{request_id}")]
+    assert names[-2:] == ["SurveyReturned", "FollowUpScheduled"]  # a low score opens a follow-up
+    assert names.count("SurveyReturned") == 1
+
+
+async def test_feedback_items_get_their_kinds_deadline(feedback, broker):
+    app, client, _ = feedback
+    complaint = await client.post("/v1/feedback", json={"kind": "complaint", "text": "nobody called back"},
+                                  headers=as_role(Role.customer, "cust-x"))
+    assert complaint.status_code == 201 and complaint.json()["respond_by"] == "2026-03-03T10:00:00Z"
+    praise = await client.post("/v1/feedback", json={"kind": "praise", "text": "great"}, headers=as_role(Role.agent))
+    assert praise.json()["respond_by"] == "2026-03-09T10:00:00Z"
+    assert (await client.post("/v1/feedback", json={"kind": "rant", "text": "x"},
+                              headers=as_role(Role.agent))).status_code == 422
+    foreign = await client.post("/v1/feedback", json={"kind": "complaint", "request_id": "not-mine", "text": "x"},
+                                headers=as_role(Role.customer, "cust-x"))
+    assert foreign.status_code == 404
