@@ -5,6 +5,7 @@ SurveyReturned is recorded once.
 """
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 import jwt
@@ -26,7 +27,7 @@ class SurveyLinks:
 
     def mint(self, request_id: str, survey_id: str, expires_at: datetime) -> str:
         claims = {"iss": self._issuer, "aud": AUDIENCE, "sub": request_id, "jti": survey_id,
-                  "exp": int(expires_at.timestamp())}
+                  "exp": math.ceil(expires_at.timestamp())}  # never expire before the survey does
         return jwt.encode(claims, self._secret, algorithm="HS256")
 
     def url(self, token: str) -> str:

@@ -41,7 +41,7 @@ class Closure(Aggregate):
             self.record(ev.ResolutionConfirmed(request_id=self.request_id, confirmed_by=by, confirmed_at=now))
             self._close("confirmed", survey_id, survey_ttl, now)
             return
-        if not reason:
+        if not reason or not reason.strip():
             raise Invalid("reason", "say why the resolution is rejected")
         self.record(ev.ResolutionRejected(request_id=self.request_id, reason=reason, rejected_by=by, rejected_at=now))
 
