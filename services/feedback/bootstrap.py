@@ -8,10 +8,10 @@ from fastapi import FastAPI
 
 from services.feedback.adapters.survey_links import SurveyLinks
 from services.feedback.adapters.tables import FeedbackTables
-from services.feedback.domain.closure import Closure
+from services.feedback.domain.closure import Closure, FollowUpRule
 from services.feedback.domain.events import registry
 from services.feedback.domain.items import FeedbackItem
-from services.feedback.entrypoints import api, consumers
+from services.feedback.entrypoints import api, consumers, handling_api
 from services.feedback.service_layer.closer import Closer
 from services.feedback.service_layer.handlers import Feedback
 from services.feedback.settings import FeedbackSettings
@@ -39,6 +39,8 @@ def bootstrap(settings: FeedbackSettings | None = None, *, clock: Clock | None =
         survey_ttl=timedelta(days=settings.survey_ttl_days),
         follow_up_in=timedelta(hours=settings.follow_up_hours),
         deadlines=settings.deadlines(),
+        follow_ups=FollowUpRule(frozenset(settings.follow_up_priorities), frozenset(settings.follow_up_kinds),
+                                timedelta(hours=settings.follow_up_hours)),
     )
     closer = Closer(f, settings.close_poll_seconds)
     runtime.loops.append(closer)
@@ -46,4 +48,5 @@ def bootstrap(settings: FeedbackSettings | None = None, *, clock: Clock | None =
     app = create_app(service="feedback", runtime=runtime)
     app.state.feedback, app.state.closer = f, closer
     app.include_router(api.router)
+    app.include_router(handling_api.router)
     return app

@@ -18,6 +18,8 @@ class FeedbackSettings(ServiceSettings):
     complaint_deadline_hours: float = Field(default=24, gt=0)
     suggestion_deadline_hours: float = Field(default=DEFAULT_DEADLINES["suggestion"].total_seconds() / 3600, gt=0)
     praise_deadline_hours: float = Field(default=DEFAULT_DEADLINES["praise"].total_seconds() / 3600, gt=0)
+    follow_up_priorities: list[str] = ["P1"]
+    follow_up_kinds: list[str] = ["complaint"]
     close_poll_seconds: float = Field(default=5, gt=0)
     public_url: str = "http://127.0.0.1:8003"
 

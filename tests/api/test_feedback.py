@@ -118,3 +118,59 @@ async def test_feedback_items_get_their_kinds_deadline(feedback, broker):
     foreign = await client.post("/v1/feedback", json={"kind": "complaint", "request_id": "not-mine", "text": "x"},
                                 headers=as_role(Role.customer, "cust-x"))
     assert foreign.status_code == 404
+
+
+async def test_a_complaint_not_handled_in_a_day_escalates_once_and_late_handling_says_so(feedback, broker):
+    app, client, clock = feedback
+    created = await client.post("/v1/feedback", json={"kind": "complaint", "text": "rude on the phone"},
+                                headers=as_role(Role.customer, "cust-y"))
+    item_id = created.json()["id"]
+    ack = await client.post(f"/v1/feedback/{item_id}/acknowledge", json={"note": "looking"}, headers=as_role(Role.agent))
+    assert ack.status_code == 200 and ack.json()["status"] == "acknowledged"
+    assert (await client.post(f"/v1/feedback/{item_id}/acknowledge", headers=as_role(Role.agent))).status_code == 409
+    queue = (await client.get("/v1/queues/complaints", headers=as_role(Role.agent))).json()
+    assert [q["overdue"] for q in queue if q["id"] == item_id] == [False]
+    clock.set(MONDAY_10 + timedelta(hours=25))
+    await app.state.closer.run_once()
+    await app.state.closer.run_once()
+    item = (await client.get(f"/v1/feedback/{item_id}", headers=as_role(Role.agent))).json()
+    assert item["escalated"]
+    queue = (await client.get("/v1/queues/complaints", headers=as_role(Role.agent))).json()
+    assert [q["overdue"] for q in queue if q["id"] == item_id] == [True]
+    resolved = await client.post(f"/v1/feedback/{item_id}/resolve", json={"outcome": "apologised, coached the agent"},
+                                 headers=as_role(Role.agent))
+    assert resolved.status_code == 200 and resolved.json()["status"] == "resolved"
+    d = app.state.feedback
+    async with d.db.connect() as conn:
+        events = await d.items.store.read_stream(conn, f"feedback-{item_id}")
+    assert [e.name for e in events] == ["FeedbackReceived", "FeedbackAcknowledged", "FeedbackEscalated",
+                                        "FeedbackResolved"]
+    assert events[-1].data["within_deadline"] is False
+    assert (await client.get(f"/v1/feedback/{item_id}", headers=as_role(Role.customer, "cust-y"))).status_code == 403
+    clock.set(MONDAY_10)
+
+
+async def test_a_p1_gets_a_call_back_after_closing_which_the_desk_completes(feedback, broker):
+    app, client, clock = feedback
+    request_id, customer = await resolved_request(feedback, broker)
+    triaged = dataclasses.replace(new_event(request_id, "RequestTriaged"), stream_id=f"request-{request_id}",
+                                  stream_version=2, data={"request_id": request_id, "priority": "P1", "kind": "fault"})
+    await produce(broker.bootstrap, "intake.events", [triaged])
+    d = app.state.feedback
+
+    async def knows_priority() -> bool:
+        async with d.db.connect() as conn:
+            return (await d.tables.request_facts(conn, request_id)).get("priority") == "P1"
+
+    await until(knows_priority)
+    await client.post(f"/v1/requests/{request_id}/confirmation", json={"accepted": True},
+                      headers=as_role(Role.customer, customer))
+    due = (await client.get("/v1/queues/follow-ups", headers=as_role(Role.agent))).json()
+    assert [r["follow_up_due"] for r in due if r["request_id"] == request_id] == ["2026-03-03T10:00:00Z"]
+    done = await client.post(f"/v1/requests/{request_id}/follow-up", json={"outcome": "customer happy"},
+                             headers=as_role(Role.agent))
+    assert done.status_code == 200
+    due = (await client.get("/v1/queues/follow-ups", headers=as_role(Role.agent))).json()
+    assert request_id not in [r["request_id"] for r in due]
+    again = await client.post(f"/v1/requests/{request_id}/follow-up", json={"outcome": "x"}, headers=as_role(Role.agent))
+    assert again.status_code == 409

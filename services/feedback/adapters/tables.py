@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from services.feedback.domain.closure import Closure
+from services.feedback.domain.items import FeedbackItem
 from shared.db import Conn, execute, fetch, ident
 
 
@@ -11,19 +13,27 @@ class FeedbackTables:
     def __init__(self, schema: str) -> None:
         self.s = ident(schema)
 
-    async def note_request(self, conn: Conn, request_id: str, customer_id: str) -> None:
-        await execute(conn, f"INSERT INTO {self.s}.requests VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                      request_id, customer_id)
+    async def note_request(self, conn: Conn, request_id: str, **facts: str) -> None:
+        """What feedback needs to know of a request: whose it is, its priority and kind."""
+        names = list(facts)
+        await execute(conn, f"INSERT INTO {self.s}.requests AS r (request_id, {', '.join(names)}) "
+                            f"VALUES ($1, {', '.join(f'${i + 2}' for i in range(len(names)))}) ON CONFLICT (request_id) "
+                            f"DO UPDATE SET {', '.join(f'{n} = EXCLUDED.{n}' for n in names)}",
+                      request_id, *facts.values())
+
+    async def request_facts(self, conn: Conn, request_id: str) -> dict[str, Any]:
+        rows = await fetch(conn, f"SELECT customer_id, priority, kind FROM {self.s}.requests WHERE request_id = $1",
+                           request_id)
+        return dict(rows[0]) if rows else {}
 
     async def customer_of(self, conn: Conn, request_id: str) -> str | None:
-        rows = await fetch(conn, f"SELECT customer_id FROM {self.s}.requests WHERE request_id = $1", request_id)
-        return rows[0][0] if rows else None
+        return (await self.request_facts(conn, request_id)).get("customer_id")
 
     async def save_closure(self, conn: Conn, closure: Closure, now: datetime) -> None:
-        await execute(conn, f"INSERT INTO {self.s}.closures VALUES ($1, $2, $3, $4) ON CONFLICT (request_id) "
+        await execute(conn, f"INSERT INTO {self.s}.closures VALUES ($1, $2, $3, $4, $5) ON CONFLICT (request_id) "
                             f"DO UPDATE SET status = EXCLUDED.status, closes_at = EXCLUDED.closes_at, "
-                            f"updated_at = EXCLUDED.updated_at", closure.request_id, closure.status,
-                      closure.closes_at, now)
+                            f"follow_up_due = EXCLUDED.follow_up_due, updated_at = EXCLUDED.updated_at",
+                      closure.request_id, closure.status, closure.closes_at, closure.follow_up_due, now)
 
     async def due_closures(self, conn: Conn, now: datetime, limit: int) -> list[str]:
         """Unanswered past their time, locked so that another replica skips them."""
@@ -36,3 +46,29 @@ class FeedbackTables:
         await execute(conn, f"INSERT INTO {self.s}.feedback_items VALUES ($1, $2, $3, $4, 'open', $5, $6) "
                             f"ON CONFLICT (id) DO NOTHING",
                       item_id, kind, request_id, given_by, respond_by, received_at)
+
+    async def save_item(self, conn: Conn, item: FeedbackItem) -> None:
+        await execute(conn, f"UPDATE {self.s}.feedback_items SET status = $2, escalated = $3 WHERE id = $1",
+                      item.id, item.status, item.escalated)
+
+    async def late_complaints(self, conn: Conn, now: datetime, limit: int) -> list[str]:
+        rows = await fetch(conn, f"SELECT id FROM {self.s}.feedback_items WHERE kind = 'complaint' AND "
+                                 f"status <> 'resolved' AND NOT escalated AND respond_by <= $1 ORDER BY respond_by "
+                                 f"LIMIT $2 FOR UPDATE SKIP LOCKED", now, limit)
+        return [r[0] for r in rows]
+
+    async def open_complaints(self, conn: Conn, limit: int) -> list[dict[str, Any]]:
+        rows = await fetch(conn, f"SELECT id, request_id, status, respond_by, escalated, received_at "
+                                 f"FROM {self.s}.feedback_items WHERE kind = 'complaint' AND status <> 'resolved' "
+                                 f"ORDER BY respond_by LIMIT $1", limit)
+        return [dict(r) for r in rows]
+
+    async def follow_ups(self, conn: Conn, limit: int) -> list[dict[str, Any]]:
+        rows = await fetch(conn, f"SELECT request_id, follow_up_due FROM {self.s}.closures "
+                                 f"WHERE follow_up_due IS NOT NULL ORDER BY follow_up_due LIMIT $1", limit)
+        return [dict(r) for r in rows]
+
+    async def pending_confirmations(self, conn: Conn, limit: int) -> list[dict[str, Any]]:
+        rows = await fetch(conn, f"SELECT request_id, closes_at FROM {self.s}.closures "
+                                 f"WHERE status = 'awaiting_confirmation' ORDER BY closes_at LIMIT $1", limit)
+        return [dict(r) for r in rows]

@@ -81,3 +81,44 @@ class FollowUpScheduled(DomainEvent):
     reason: str
     due_at: datetime
     scheduled_at: datetime
+
+
+class ItemEvent(DomainEvent):
+    subject_field = "subject_id"
+
+
+@registry.register
+class FeedbackAcknowledged(ItemEvent):
+    feedback_id: str
+    subject_id: str
+    acknowledged_by: str
+    note: str | None = None
+    acknowledged_at: datetime
+
+
+@registry.register
+class FeedbackResolved(ItemEvent):
+    feedback_id: str
+    subject_id: str
+    outcome: str
+    resolved_by: str
+    within_deadline: bool
+    resolved_at: datetime
+
+
+@registry.register
+class FeedbackEscalated(ItemEvent):
+    """A complaint not handled by its deadline: no shirking, no avoiding, no delay."""
+
+    feedback_id: str
+    subject_id: str
+    reason: str
+    escalated_at: datetime
+
+
+@registry.register
+class FollowUpCompleted(DomainEvent):
+    request_id: str
+    outcome: str
+    completed_by: str
+    completed_at: datetime

@@ -18,7 +18,9 @@ def follower(f: Feedback) -> Callable[[Conn, Envelope], Awaitable[None]]:
     async def handle(conn: Conn, env: Envelope) -> None:
         ids = IdSource(f"{CONSUMER}:{env.id}")
         if env.name == "RequestReceived":
-            await f.tables.note_request(conn, env.subject, env.data["customer"]["id"])
+            await f.tables.note_request(conn, env.subject, customer_id=env.data["customer"]["id"])
+        elif env.name == "RequestTriaged":
+            await f.tables.note_request(conn, env.subject, priority=env.data["priority"], kind=env.data["kind"])
         elif env.name == "IssueResolved":
             await handlers.on_resolved(conn, f, env.subject, env.data, ids)
         elif env.name in GONE:

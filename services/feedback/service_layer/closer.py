@@ -1,7 +1,8 @@
-"""Closes resolved requests the customer never answered, on the injectable clock."""
+"""Feedback's time rules, on the injectable clock: close resolved requests the customer never
+answered; escalate complaints nobody handled by their deadline."""
 from __future__ import annotations
 
-from services.feedback.service_layer.handlers import Feedback, close_due
+from services.feedback.service_layer.handlers import Feedback, close_due, escalate_late_complaints
 from shared.follower import Follower
 
 
@@ -11,4 +12,4 @@ class Closer(Follower):
         self.f = f
 
     async def run_once(self) -> int:
-        return await close_due(self.f, self.batch_size)
+        return await close_due(self.f, self.batch_size) + await escalate_late_complaints(self.f, self.batch_size)

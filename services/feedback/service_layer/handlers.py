@@ -8,7 +8,7 @@ from typing import Any, Callable
 from services.feedback.adapters.survey_links import SurveyLinks
 from services.feedback.adapters.tables import FeedbackTables
 from services.feedback.domain import events as ev
-from services.feedback.domain.closure import Closure
+from services.feedback.domain.closure import Closure, FollowUpRule
 from services.feedback.domain.items import FeedbackItem
 from shared.aggregate import IdSource
 from shared.clock import Clock
@@ -29,6 +29,7 @@ class Feedback:
     survey_ttl: timedelta
     follow_up_in: timedelta
     deadlines: dict[str, timedelta]
+    follow_ups: FollowUpRule
 
 
 async def closure_of(conn: Conn, f: Feedback, request_id: str) -> Closure:
@@ -52,23 +53,35 @@ async def on_gone(conn: Conn, f: Feedback, request_id: str, how: str, ids: IdSou
     await save(conn, f, closure, ids)
 
 
+def follow_up(f: Feedback, facts: dict[str, Any]) -> tuple[str, timedelta] | None:
+    reason = f.follow_ups.reason(facts.get("priority"), facts.get("kind"))
+    return (reason, f.follow_ups.within) if reason else None
+
+
 async def change(f: Feedback, request_id: str, seed: str | None, check: Callable[[str | None], None],
-                 act: Callable[[Closure, IdSource], None]) -> Closure:
+                 act: Callable[[Closure, IdSource, dict[str, Any]], None]) -> Closure:
     ids = IdSource(seed)
     async with f.db.begin() as conn:
-        check(await f.tables.customer_of(conn, request_id))
+        facts = await f.tables.request_facts(conn, request_id)
+        check(facts.get("customer_id"))
         closure = await closure_of(conn, f, request_id)
         if ids.seeded and ids.peek() in closure.recorded_ids:
             return closure
-        act(closure, ids)
+        act(closure, ids, facts)
         await save(conn, f, closure, ids)
     return closure
 
 
 async def answer(f: Feedback, request_id: str, accepted: bool, reason: str | None, by: str, seed: str | None,
                  check: Callable[[str | None], None]) -> Closure:
-    return await change(f, request_id, seed, check, lambda c, ids: c.answer(
-        accepted, reason, by, _survey_id(ids, request_id), f.survey_ttl, f.clock.now()))
+    return await change(f, request_id, seed, check, lambda c, ids, facts: c.answer(
+        accepted, reason, by, _survey_id(ids, request_id), f.survey_ttl, f.clock.now(), follow_up(f, facts)))
+
+
+async def complete_follow_up(f: Feedback, request_id: str, outcome: str, by: str, seed: str | None,
+                             check: Callable[[str | None], None]) -> Closure:
+    return await change(f, request_id, seed, check, lambda c, ids, facts: c.complete_follow_up(
+        outcome, by, f.clock.now()))
 
 
 def _survey_id(ids: IdSource, request_id: str) -> str:
@@ -83,7 +96,8 @@ async def close_due(f: Feedback, limit: int = 200) -> int:
         for request_id in due:
             closure = await closure_of(conn, f, request_id)
             ids = IdSource(f"auto-close:{request_id}:{closure.version}")
-            closure.close_unanswered(_survey_id(ids, request_id), f.survey_ttl, now)
+            facts = await f.tables.request_facts(conn, request_id)
+            closure.close_unanswered(_survey_id(ids, request_id), f.survey_ttl, now, follow_up(f, facts))
             await save(conn, f, closure, ids)
     return len(due)
 
@@ -111,3 +125,35 @@ async def receive(f: Feedback, kind: str, request_id: str | None, text: str, by:
         await f.items.store.append(conn, f.items.stream_id(item_id), f.items.envelopes([event], ids), 0)
         await f.tables.add_item(conn, item_id, kind, request_id, by, event.respond_by, now)
     return event
+
+
+async def item_of(conn: Conn, f: Feedback, item_id: str) -> FeedbackItem:
+    item = await f.items.get(conn, item_id)
+    if item is None:
+        raise NotFound(f"no feedback {item_id!r}")
+    return item
+
+
+async def change_item(f: Feedback, item_id: str, seed: str | None, act: Callable[[FeedbackItem], None]) -> FeedbackItem:
+    ids = IdSource(seed)
+    async with f.db.begin() as conn:
+        item = await item_of(conn, f, item_id)
+        if ids.seeded and ids.peek() in item.recorded_ids:
+            return item
+        act(item)
+        await f.items.save(conn, item_id, item, ids)
+        await f.tables.save_item(conn, item)
+    return item
+
+
+async def escalate_late_complaints(f: Feedback, limit: int = 200) -> int:
+    """Complaints past their deadline without an outcome go up, each once (rows locked SKIP LOCKED)."""
+    now = f.clock.now()
+    async with f.db.begin() as conn:
+        late = await f.tables.late_complaints(conn, now, limit)
+        for item_id in late:
+            item = await item_of(conn, f, item_id)
+            if item.escalate_if_late(now):
+                await f.items.save(conn, item_id, item, IdSource(f"escalate:{item_id}"))
+            await f.tables.save_item(conn, item)
+    return len(late)
