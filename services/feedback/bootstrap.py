@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from services.feedback.adapters.survey_links import SurveyLinks
 from services.feedback.adapters.tables import FeedbackTables
+from services.feedback.domain.actions import ImprovementAction
 from services.feedback.domain.closure import Closure, FollowUpRule
 from services.feedback.domain.events import registry
 from services.feedback.domain.items import FeedbackItem
@@ -39,6 +40,7 @@ def bootstrap(settings: FeedbackSettings | None = None, *, clock: Clock | None =
         survey_ttl=timedelta(days=settings.survey_ttl_days),
         follow_up_in=timedelta(hours=settings.follow_up_hours),
         deadlines=settings.deadlines(),
+        actions=EventSourcedRepository(runtime.store, registry, ImprovementAction, "action", runtime.clock),
         follow_ups=FollowUpRule(frozenset(settings.follow_up_priorities), frozenset(settings.follow_up_kinds),
                                 timedelta(hours=settings.follow_up_hours)),
     )

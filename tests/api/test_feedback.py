@@ -174,3 +174,33 @@ async def test_a_p1_gets_a_call_back_after_closing_which_the_desk_completes(feed
     assert request_id not in [r["request_id"] for r in due]
     again = await client.post(f"/v1/requests/{request_id}/follow-up", json={"outcome": "x"}, headers=as_role(Role.agent))
     assert again.status_code == 409
+
+
+async def test_an_improvement_action_answers_feedback_and_goes_round_plan_do_check_act(feedback, broker):
+    app, client, clock = feedback
+    agent = as_role(Role.agent, "lead-1")
+    suggestion = (await client.post("/v1/feedback", json={"kind": "suggestion", "text": "text me updates"},
+                                    headers=as_role(Role.customer, "cust-z"))).json()
+    due = (MONDAY_10 + timedelta(days=30)).isoformat()
+    opened = await client.post("/v1/actions", headers=agent, json={
+        "title": "SMS updates", "plan": "send an SMS at each step", "owner": "lead-1", "due_at": due,
+        "answers": [suggestion["id"]]})
+    assert opened.status_code == 201 and opened.json()["stage"] == "plan"
+    action_id = opened.json()["id"]
+    for stage, expected in (("do", 200), ("check", 200), ("plan", 200), ("do", 200), ("check", 200), ("act", 200),
+                            ("done", 200), ("do", 409)):
+        response = await client.post(f"/v1/actions/{action_id}/progress", headers=agent,
+                                     json={"stage": stage, "note": f"to {stage}"})
+        assert response.status_code == expected, (stage, response.text)
+    assert action_id not in [a["id"] for a in (await client.get("/v1/queues/actions", headers=agent)).json()]
+    ghost = await client.post("/v1/actions", headers=agent, json={
+        "title": "x", "plan": "y", "owner": "z", "due_at": due, "answers": ["no-such-feedback"]})
+    assert ghost.status_code == 404
+    past = await client.post("/v1/actions", headers=agent, json={
+        "title": "x", "plan": "y", "owner": "z", "due_at": "2020-01-01T00:00:00Z"})
+    assert past.status_code == 422 and past.json()["errors"][0]["field"] == "due_at"
+    skip = await client.post("/v1/actions", headers=agent, json={"title": "x", "plan": "y", "owner": "z", "due_at": due})
+    bad = await client.post(f"/v1/actions/{skip.json()['id']}/progress", headers=agent, json={"stage": "act", "note": "x"})
+    assert bad.status_code == 409
+    open_actions = (await client.get("/v1/queues/actions", headers=agent)).json()
+    assert [a["overdue"] for a in open_actions if a["id"] == skip.json()["id"]] == [False]

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from services.feedback.domain.actions import ImprovementAction
 from services.feedback.domain.closure import Closure
 from services.feedback.domain.items import FeedbackItem
 from shared.db import Conn, execute, fetch, ident
@@ -71,4 +72,14 @@ class FeedbackTables:
     async def pending_confirmations(self, conn: Conn, limit: int) -> list[dict[str, Any]]:
         rows = await fetch(conn, f"SELECT request_id, closes_at FROM {self.s}.closures "
                                  f"WHERE status = 'awaiting_confirmation' ORDER BY closes_at LIMIT $1", limit)
+        return [dict(r) for r in rows]
+
+    async def save_action(self, conn: Conn, action: ImprovementAction, title: str | None = None) -> None:
+        await execute(conn, f"INSERT INTO {self.s}.actions VALUES ($1, $2, $3, $4, $5, $6::text[]) "
+                            f"ON CONFLICT (id) DO UPDATE SET stage = EXCLUDED.stage",
+                      action.id, title or "", action.owner, action.stage, action.due_at, action.answers)
+
+    async def open_actions(self, conn: Conn, limit: int) -> list[dict[str, Any]]:
+        rows = await fetch(conn, f"SELECT id, title, owner, stage, due_at, answers FROM {self.s}.actions "
+                                 f"WHERE stage <> 'done' ORDER BY due_at LIMIT $1", limit)
         return [dict(r) for r in rows]

@@ -122,3 +122,28 @@ class FollowUpCompleted(DomainEvent):
     outcome: str
     completed_by: str
     completed_at: datetime
+
+
+class ActionEvent(DomainEvent):
+    subject_field = "action_id"
+
+
+@registry.register
+class ImprovementActionOpened(ActionEvent):
+    action_id: str
+    title: str
+    plan: str
+    owner: str
+    due_at: datetime
+    answers: list[str]  # the feedback items it answers (may be none: opened by hand)
+    opened_by: str
+    opened_at: datetime
+
+
+@registry.register
+class ImprovementActionProgressed(ActionEvent):
+    action_id: str
+    stage: str
+    note: str
+    by: str
+    at: datetime

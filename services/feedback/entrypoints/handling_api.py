@@ -1,10 +1,12 @@
 """Feedback handled by the desk: complaints and other items, call-backs, and the queues."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
+from pydantic import Field
 
 from services.feedback.entrypoints.api import Body, Text, closure_view, feedback_of, owned_by
 from services.feedback.service_layer import handlers
@@ -96,3 +98,51 @@ async def confirmations(limit: int = Query(100, ge=1, le=1000), _: Principal = D
     """Resolved requests waiting for the customer's word, by when silence closes them."""
     async with f.db.connect() as conn:
         return json_response(await f.tables.pending_confirmations(conn, limit))
+
+
+class OpenAction(Body):
+    title: Text
+    plan: Text
+    owner: Text
+    due_at: datetime
+    answers: list[Text] = Field(default_factory=list, max_length=100, description="feedback item ids")
+
+
+class Progress(Body):
+    stage: str
+    note: Text
+
+
+def action_view(a: Any) -> dict[str, Any]:
+    return {"id": a.id, "stage": a.stage, "owner": a.owner, "due_at": a.due_at, "answers": a.answers,
+            "version": a.version}
+
+
+@router.post("/actions", status_code=201)
+async def open_action(body: OpenAction, principal: Principal = Depends(DESK),
+                      idem: Idempotency = Depends(idempotency("open-action")),
+                      f: Feedback = Depends(feedback_of)) -> Response:
+    """Opened from complaints or suggestions (`answers`), or by hand."""
+    if (replayed := await idem.replay()) is not None:
+        return replayed
+    action = await handlers.open_action(f, body.title, body.plan, body.owner, body.due_at, body.answers,
+                                        principal.subject, idem.seed)
+    return await idem.remember(201, action_view(action))
+
+
+@router.post("/actions/{action_id}/progress")
+async def progress_action(action_id: str, body: Progress, principal: Principal = Depends(DESK),
+                          idem: Idempotency = Depends(idempotency("progress-action")),
+                          f: Feedback = Depends(feedback_of)) -> Response:
+    if (replayed := await idem.replay()) is not None:
+        return replayed
+    action = await handlers.progress_action(f, action_id, body.stage, body.note, principal.subject, idem.seed)
+    return await idem.remember(200, action_view(action))
+
+
+@router.get("/queues/actions")
+async def open_actions(limit: int = Query(100, ge=1, le=1000), _: Principal = Depends(DESK),
+                       f: Feedback = Depends(feedback_of)) -> Response:
+    """Improvement actions not done, by due date; `overdue` past it."""
+    async with f.db.connect() as conn:
+        return json_response(_overdue(await f.tables.open_actions(conn, limit), "due_at", f.clock.now()))

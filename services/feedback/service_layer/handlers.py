@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from services.feedback.adapters.survey_links import SurveyLinks
 from services.feedback.adapters.tables import FeedbackTables
 from services.feedback.domain import events as ev
+from services.feedback.domain.actions import ImprovementAction
 from services.feedback.domain.closure import Closure, FollowUpRule
 from services.feedback.domain.items import FeedbackItem
 from shared.aggregate import IdSource
@@ -30,6 +31,7 @@ class Feedback:
     follow_up_in: timedelta
     deadlines: dict[str, timedelta]
     follow_ups: FollowUpRule
+    actions: EventSourcedRepository[ImprovementAction]
 
 
 async def closure_of(conn: Conn, f: Feedback, request_id: str) -> Closure:
@@ -157,3 +159,29 @@ async def escalate_late_complaints(f: Feedback, limit: int = 200) -> int:
                 await f.items.save(conn, item_id, item, IdSource(f"escalate:{item_id}"))
             await f.tables.save_item(conn, item)
     return len(late)
+
+
+async def open_action(f: Feedback, title: str, plan: str, owner: str, due_at: datetime, answers: list[str],
+                      by: str, seed: str | None) -> ImprovementAction:
+    ids = IdSource(seed)
+    action = ImprovementAction.open(ids.next(), title, plan, owner, due_at, answers, by, f.clock.now())
+    async with f.db.begin() as conn:
+        for item_id in answers:
+            await item_of(conn, f, item_id)  # it must answer feedback that exists
+        await f.actions.save(conn, action.id, action, ids)
+        await f.tables.save_action(conn, action, title)
+    return action
+
+
+async def progress_action(f: Feedback, action_id: str, stage: str, note: str, by: str,
+                          seed: str | None) -> ImprovementAction:
+    ids = IdSource(seed)
+    async with f.db.begin() as conn:
+        action = await f.actions.get(conn, action_id)
+        if action is None:
+            raise NotFound(f"no improvement action {action_id!r}")
+        if not (ids.seeded and ids.peek() in action.recorded_ids):
+            action.progress(stage, note, by, f.clock.now())
+            await f.actions.save(conn, action_id, action, ids)
+            await f.tables.save_action(conn, action)
+    return action
