@@ -6,11 +6,11 @@ import inspect
 
 import orjson
 
-from benchmarks import dispatch_allocation, dispatch_batch, eventstore, intake_submit
+from benchmarks import dispatch_allocation, dispatch_batch, eventstore, feedback_survey, intake_submit
 
 
 def main() -> None:
-    for bench in (eventstore, intake_submit, dispatch_batch, dispatch_allocation):
+    for bench in (eventstore, intake_submit, dispatch_batch, dispatch_allocation, feedback_survey):
         result = bench.main()
         if inspect.iscoroutine(result):
             result = asyncio.run(result)
