@@ -137,6 +137,9 @@ async def test_a_complaint_not_handled_in_a_day_escalates_once_and_late_handling
     assert item["escalated"]
     queue = (await client.get("/v1/queues/complaints", headers=as_role(Role.agent))).json()
     assert [q["overdue"] for q in queue if q["id"] == item_id] == [True]
+    looked = await client.post(f"/v1/feedback/{item_id}/investigate", json={"findings": "call recording confirms it"},
+                               headers=as_role(Role.agent))
+    assert looked.status_code == 200 and looked.json()["status"] == "investigating"
     resolved = await client.post(f"/v1/feedback/{item_id}/resolve", json={"outcome": "apologised, coached the agent"},
                                  headers=as_role(Role.agent))
     assert resolved.status_code == 200 and resolved.json()["status"] == "resolved"
@@ -144,7 +147,7 @@ async def test_a_complaint_not_handled_in_a_day_escalates_once_and_late_handling
     async with d.db.connect() as conn:
         events = await d.items.store.read_stream(conn, f"feedback-{item_id}")
     assert [e.name for e in events] == ["FeedbackReceived", "FeedbackAcknowledged", "FeedbackEscalated",
-                                        "FeedbackResolved"]
+                                        "FeedbackInvestigated", "FeedbackResolved"]
     assert events[-1].data["within_deadline"] is False
     assert (await client.get(f"/v1/feedback/{item_id}", headers=as_role(Role.customer, "cust-y"))).status_code == 403
     clock.set(MONDAY_10)

@@ -97,6 +97,17 @@ class FeedbackAcknowledged(ItemEvent):
 
 
 @registry.register
+class FeedbackInvestigated(ItemEvent):
+    """Someone is finding out what happened (and says what they found so far)."""
+
+    feedback_id: str
+    subject_id: str
+    investigator: str
+    findings: str
+    investigated_at: datetime
+
+
+@registry.register
 class FeedbackResolved(ItemEvent):
     feedback_id: str
     subject_id: str

@@ -25,6 +25,12 @@ class FeedbackItem(Aggregate):
         self.record(ev.FeedbackAcknowledged(feedback_id=self.id, subject_id=self.subject_id, acknowledged_by=by,
                                             note=note, acknowledged_at=now))
 
+    def investigate(self, by: str, findings: str, now: datetime) -> None:
+        if self.status == "resolved":
+            raise InvalidTransition(f"feedback {self.id} is resolved already")
+        self.record(ev.FeedbackInvestigated(feedback_id=self.id, subject_id=self.subject_id, investigator=by,
+                                            findings=findings, investigated_at=now))
+
     def resolve(self, outcome: str, by: str, now: datetime) -> None:
         if self.status == "resolved":
             raise InvalidTransition(f"feedback {self.id} is resolved already")
@@ -48,6 +54,9 @@ class FeedbackItem(Aggregate):
 
     def when_FeedbackAcknowledged(self, e: ev.FeedbackAcknowledged) -> None:
         self.status = "acknowledged"
+
+    def when_FeedbackInvestigated(self, e: ev.FeedbackInvestigated) -> None:
+        self.status = "investigating"
 
     def when_FeedbackResolved(self, e: ev.FeedbackResolved) -> None:
         self.status = "resolved"

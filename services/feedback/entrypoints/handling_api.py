@@ -49,6 +49,21 @@ async def acknowledge_feedback(feedback_id: str, body: Acknowledge | None = None
     return await idem.remember(200, item_view(item))
 
 
+class Findings(Body):
+    findings: Text
+
+
+@router.post("/feedback/{feedback_id}/investigate")
+async def investigate_feedback(feedback_id: str, body: Findings, principal: Principal = Depends(DESK),
+                               idem: Idempotency = Depends(idempotency("investigate-feedback")),
+                               f: Feedback = Depends(feedback_of)) -> Response:
+    if (replayed := await idem.replay()) is not None:
+        return replayed
+    item = await handlers.change_item(f, feedback_id, idem.seed, lambda i: i.investigate(
+        principal.subject, body.findings, f.clock.now()))
+    return await idem.remember(200, item_view(item))
+
+
 @router.post("/feedback/{feedback_id}/resolve")
 async def resolve_feedback(feedback_id: str, body: Outcome, principal: Principal = Depends(DESK),
                            idem: Idempotency = Depends(idempotency("resolve-feedback")),
