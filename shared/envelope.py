@@ -31,6 +31,7 @@ class Envelope:
     causation_id: str | None
     data: dict[str, Any] = field(default_factory=dict)
     position: int | None = None
+    personal: tuple[str, ...] = ()  # paths in `data` holding a customer's personal data
 
     @property
     def service(self) -> str:
@@ -67,6 +68,8 @@ def to_kafka(env: Envelope) -> tuple[bytes, list[tuple[str, bytes]], bytes]:
     }
     if env.causation_id:
         attributes["causationid"] = env.causation_id
+    if env.personal:
+        attributes["personaldata"] = ",".join(env.personal)
     # Data goes in already encoded (orjson): the binding passes bytes through unchanged.
     message = kafka.to_binary(CloudEvent(attributes, orjson.dumps(env.data)), _FORMAT, lambda _: env.subject)
     key = message.key.encode() if isinstance(message.key, str) else message.key
@@ -97,6 +100,7 @@ def from_kafka(headers: Any, key: bytes | None, value: bytes | None) -> Envelope
             correlation_id=attrs.get("correlationid") or attrs["id"],
             causation_id=attrs.get("causationid"),
             data=data,
+            personal=tuple(p for p in (attrs.get("personaldata") or "").split(",") if p),
         )
     except MalformedMessage:
         raise

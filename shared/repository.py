@@ -1,6 +1,7 @@
 """Loads aggregates from their streams and turns their new events into envelopes to append."""
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Generic, Sequence, TypeVar
 
 from shared import context
@@ -54,6 +55,7 @@ class EventSourcedRepository(Generic[A]):
                 correlation_id=ctx.correlation_id,
                 causation_id=ctx.causation_id,
                 data=event.model_dump(mode="json"),
+                personal=personal_paths(type(event)),
             )
             for event in events
         ]
@@ -63,3 +65,8 @@ class EventSourcedRepository(Generic[A]):
         events = aggregate.take_pending()
         return await self.store.append(conn, self.stream_id(aggregate_id), self.envelopes(events, ids), aggregate.version)
 
+
+
+@lru_cache(maxsize=None)
+def personal_paths(cls: type[DomainEvent]) -> tuple[str, ...]:
+    return tuple(cls.personal_fields())

@@ -21,6 +21,7 @@ def infrastructure_ddl(schema: str) -> list[str]:
             correlation_id text NOT NULL,
             causation_id text,
             data jsonb NOT NULL,
+            personal text[] NOT NULL DEFAULT '{{}}',
             recorded_at timestamptz NOT NULL DEFAULT now(),
             CONSTRAINT events_event_id_key UNIQUE (event_id),
             CONSTRAINT events_stream_version_key UNIQUE (stream_id, stream_version),

@@ -15,7 +15,9 @@ import orjson
 from shared.db import Conn, execute, fetch, from_jsonb, ident, relaxed_commit
 from shared.envelope import Envelope, source_of
 
-_COLUMNS = "event_id, stream_id, stream_version, type, subject, time, correlation_id, causation_id, data"
+_COLUMNS = "event_id, stream_id, stream_version, type, subject, time, correlation_id, causation_id, data, personal"
+# An event's personal paths travel as one comma-joined string: unnest cannot take ragged arrays.
+PERSONAL_SQL = "CASE WHEN {0} = '' THEN '{{}}'::text[] ELSE string_to_array({0}, ',') END"
 _SELECT = f"SELECT position, {_COLUMNS}"
 
 
@@ -44,6 +46,7 @@ def columns(events: Sequence[Envelope]) -> list[list[Any]]:
         [e.correlation_id for e in events],
         [e.causation_id for e in events],
         [orjson.dumps(e.data).decode() for e in events],
+        [",".join(e.personal) for e in events],
     ]
 
 
@@ -56,11 +59,11 @@ class EventStore:
         self._append_sql = f"""
             INSERT INTO {s}.events ({_COLUMNS})
             SELECT e.event_id, $1, $2::int + e.n::int, e.type, e.subject, e.time,
-                   e.correlation_id, e.causation_id, e.data::jsonb
+                   e.correlation_id, e.causation_id, e.data::jsonb, {PERSONAL_SQL.format("e.personal")}
             FROM unnest($3::uuid[], $4::text[], $5::text[], $6::timestamptz[], $7::text[],
-                        $8::text[], $9::text[])
+                        $8::text[], $9::text[], $10::text[])
                  WITH ORDINALITY AS e(event_id, type, subject, time, correlation_id,
-                                      causation_id, data, n)
+                                      causation_id, data, personal, n)
             WHERE $2::int = 0 OR EXISTS (
                 SELECT 1 FROM {s}.events WHERE stream_id = $1 AND stream_version = $2::int)
             ORDER BY e.n
@@ -150,7 +153,7 @@ class EventStore:
         return int(rows[0][0])
 
     def _envelope(self, row: Any) -> Envelope:
-        position, event_id, stream_id, version, type_, subject, time, corr, cause, data = row
+        position, event_id, stream_id, version, type_, subject, time, corr, cause, data, personal = row
         return Envelope(
             id=str(event_id),
             source=self.source,
@@ -163,4 +166,5 @@ class EventStore:
             causation_id=cause,
             data=from_jsonb(data),
             position=position,
+            personal=tuple(personal or ()),
         )

@@ -14,7 +14,7 @@ import structlog
 
 from shared.db import Conn, Database, fetch
 from shared.envelope import Envelope
-from shared.eventstore.store import EventStore, columns, stamp
+from shared.eventstore.store import PERSONAL_SQL, EventStore, columns, stamp
 
 log = structlog.get_logger(__name__)
 
@@ -45,13 +45,13 @@ class GroupCommitAppender:
         s = store.schema
         self._batch_sql = f"""
             INSERT INTO {s}.events (event_id, stream_id, stream_version, type, subject, time,
-                                    correlation_id, causation_id, data)
+                                    correlation_id, causation_id, data, personal)
             SELECT i.event_id, i.stream_id, i.stream_version, i.type, i.subject, i.time,
-                   i.correlation_id, i.causation_id, i.data::jsonb
+                   i.correlation_id, i.causation_id, i.data::jsonb, {PERSONAL_SQL.format("i.personal")}
             FROM unnest($1::text[], $2::int[], $3::int[], $4::uuid[], $5::text[], $6::text[],
-                        $7::timestamptz[], $8::text[], $9::text[], $10::text[])
+                        $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::text[])
                  WITH ORDINALITY AS i(stream_id, stream_version, expected, event_id, type, subject,
-                                      time, correlation_id, causation_id, data, n)
+                                      time, correlation_id, causation_id, data, personal, n)
             WHERE i.expected <= 0 OR EXISTS (SELECT 1 FROM {s}.events x
                   WHERE x.stream_id = i.stream_id AND x.stream_version = i.expected)
             ORDER BY i.n

@@ -61,6 +61,12 @@ def test_a_submitted_request_is_triaged_gets_a_job_and_shows_in_the_timeline_in_
     assert {e["correlation_id"] for e in events} == {"corr-e2e-1"}
     assert events[2]["causation_id"] == events[1]["id"]
     assert events[0]["type"] == "servicetrail.intake.RequestReceived.v1"
+    # an analyst never sees who the customer is; an agent does
+    assert events[0]["data"]["customer"]["name"] is None and events[0]["data"]["customer"]["id"] == "cust-1"
+    assert {"customer.name", "customer.phone", "customer.email", "location"} <= set(events[0]["hidden"])
+    seen_by_agent = stack.client("analytics", Role.agent).get(f"/v1/requests/{request['id']}/timeline").json()
+    assert seen_by_agent["events"][0]["data"]["customer"]["name"] == "Ada Lovelace"
+    assert seen_by_agent["events"][0]["hidden"] == []
 
 
 def test_a_retried_submit_with_an_idempotency_key_returns_the_first_answer_and_records_once(stack: Stack):

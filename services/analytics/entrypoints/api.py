@@ -5,12 +5,14 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from shared.auth import Principal, Role, require_roles
 from shared.errors import NotFound
+from shared.privacy import mask
 
 router = APIRouter(prefix="/v1", tags=["history"])
+SEES_PERSONAL = frozenset({Role.agent, Role.admin})
 
 
 class TimelineEntry(BaseModel):
@@ -24,6 +26,7 @@ class TimelineEntry(BaseModel):
     correlation_id: str
     causation_id: str | None = None
     data: dict[str, Any]
+    hidden: list[str] = Field(default_factory=list, description="personal fields withheld from this reader's role")
 
 
 class Timeline(BaseModel):
@@ -35,11 +38,18 @@ class Timeline(BaseModel):
 async def timeline(
     request_id: str,
     request: Request,
-    _: Principal = Depends(require_roles(Role.agent, Role.dispatcher, Role.analyst)),
+    principal: Principal = Depends(require_roles(Role.agent, Role.dispatcher, Role.analyst)),
 ) -> Timeline:
+    """Every event of the request, from every service, in order. Personal fields are shown to
+    agents and admins only; for anyone else they are withheld and listed in `hidden`."""
     runtime = request.app.state.runtime
     async with runtime.db.connect() as conn:
         events = await request.app.state.timeline.of_request(conn, request_id)
     if not events:
         raise NotFound(f"no events recorded for request {request_id!r}")
-    return Timeline(request_id=request_id, events=[TimelineEntry(**e) for e in events])
+    sees_personal = principal.role in SEES_PERSONAL
+    entries = []
+    for e in events:
+        data, hidden = (e["data"], []) if sees_personal else mask(e["data"], e["personal"])
+        entries.append(TimelineEntry(**{**e, "data": data, "hidden": hidden}))
+    return Timeline(request_id=request_id, events=entries)

@@ -27,7 +27,8 @@ def upgrade() -> None:
             stream_version integer NOT NULL,
             correlation_id text NOT NULL,
             causation_id text,
-            data jsonb NOT NULL
+            data jsonb NOT NULL,
+            personal text[] NOT NULL DEFAULT '{{}}'
         )"""
     )
     op.execute(f"CREATE INDEX timeline_request_idx ON {s}.timeline (request_id, time, seq)")
