@@ -41,7 +41,8 @@ class DispatchApi:
 
     async def triage(self, skill: str, priority: str = "P3", respond: timedelta = timedelta(hours=4),
                      resolve: timedelta = timedelta(hours=24), calendar: dict | None = None,
-                     event: str = "RequestTriaged", request_id: str | None = None, **data: Any) -> str:
+                     event: str = "RequestTriaged", request_id: str | None = None, version: int = 1,
+                     **data: Any) -> str:
         request_id = request_id or str(uuid.uuid4())
         received = self.clock.now()
         payload = {"request_id": request_id, "priority": priority, "urgency": "high", "impact": "high",
@@ -50,7 +51,7 @@ class DispatchApi:
                    "respond_by": (received + respond).isoformat(), "resolve_by": (received + resolve).isoformat(),
                    "sla": {"policy": "test", "respond": "4h", "resolve": "1d", "calendar": calendar or ALWAYS},
                    "triaged_by": "agent", "needs_review": False, "triaged_at": received.isoformat(), **data}
-        await self.publish(event, request_id, payload)
+        await self.publish(event, request_id, payload, version)
         return request_id
 
     async def publish(self, name: str, request_id: str, data: dict[str, Any], version: int = 1) -> None:

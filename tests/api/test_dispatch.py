@@ -273,3 +273,25 @@ async def test_a_reopened_request_brings_its_job_back_and_allocates_it_again(dis
     job = await dispatch.job(request_id, "allocated")
     assert job["resource_id"] == tech["id"] and job["clocks"]["resolution"]["status"] == "running"
     assert [e.name for e in await stored(dispatch, request_id)][-2:] == ["JobReopened", "ResourceAllocated"]
+
+
+async def test_a_retriaged_request_moves_its_job_and_an_upgrade_to_p1_escalates(dispatch: DispatchApi):
+    skill = unique_skill()
+    request_id = await dispatch.triage(skill, priority="P4", respond=timedelta(hours=8), resolve=timedelta(hours=40))
+    job = await dispatch.job(request_id, "open")
+    assert job["priority"] == "P4" and job["escalation"] is None
+    await dispatch.triage(skill, priority="P1", respond=timedelta(hours=1), resolve=timedelta(hours=4),
+                          request_id=request_id, version=3)  # intake's re-triage comes later in its stream
+
+    async def upgraded() -> bool:
+        return (await dispatch.call("GET", f"/v1/jobs/{request_id}")).json()["priority"] == "P1"
+
+    from tests.support.waiting import until
+    await until(upgraded, timeout=30)
+    job = (await dispatch.call("GET", f"/v1/jobs/{request_id}")).json()
+    assert job["escalation"] == "team_lead" and job["respond_by"] == "2026-03-02T11:00:00Z"
+    assert job["clocks"]["response"]["budget_seconds"] == 3600
+    queue = (await dispatch.call("GET", "/v1/queues/unallocated")).json()
+    assert [q["priority"] for q in queue if q["request_id"] == request_id] == ["P1"]
+    names = await stored_names(dispatch, request_id)
+    assert names.count("JobReprioritised") == 1 and names[-1] == "JobEscalated"

@@ -95,11 +95,13 @@ class DispatchTables:
             f"INSERT INTO {self.s}.jobs ({JOB_COLUMNS}, priority_rank) VALUES "
             f"($1, $2, $3, $4::text[], $5, $6, $7, $8::text[], $9, $10, $11, $12, $13, $14, $15) "
             f"ON CONFLICT (request_id) DO UPDATE SET status = EXCLUDED.status, resource_id = EXCLUDED.resource_id, "
+            f"priority = EXCLUDED.priority, priority_rank = EXCLUDED.priority_rank, "
+            f"respond_by = EXCLUDED.respond_by, resolve_by = EXCLUDED.resolve_by, "
             f"pending_resource_id = EXCLUDED.pending_resource_id, declined_by = EXCLUDED.declined_by, "
             f"escalation = EXCLUDED.escalation, updated_at = EXCLUDED.updated_at",
-            job.request_id, job.status, o.priority, o.required_skills, o.zone, job.resource_id,
-            job.pending_resource, sorted(job.declined_by), job.escalation, o.received_at, o.respond_by,
-            o.resolve_by, o.opened_at, now, int(o.priority[1]),
+            job.request_id, job.status, job.priority, o.required_skills, o.zone, job.resource_id,
+            job.pending_resource, sorted(job.declined_by), job.escalation, o.received_at, job.respond_by,
+            job.resolve_by, o.opened_at, now, int(job.priority[1]),
         )
         await execute(conn, f"DELETE FROM {self.s}.sla_timers WHERE request_id = $1", job.request_id)
         if timers:

@@ -62,6 +62,18 @@ class JobOpened(DomainEvent):
 
 
 @registry.register
+class JobReprioritised(DomainEvent):
+    """The request was triaged again: the job follows its new priority and deadlines."""
+
+    request_id: str
+    priority: str
+    emergency: bool
+    respond_by: datetime
+    resolve_by: datetime
+    reprioritised_at: datetime
+
+
+@registry.register
 class AllocationRequested(DomainEvent):
     """A allocation that a rule says must be approved first (e.g. to an external partner)."""
 

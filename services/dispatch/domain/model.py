@@ -1,6 +1,7 @@
 """The job aggregate (the work a request needs) and the resource aggregate (who or what does it)."""
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,6 +29,7 @@ class Job(Aggregate):
         self.fired: set[str] = set()  # "response_warning", "resolution_breach", "p1_unallocated", ...
         self.escalation: str | None = None
         self.open_since: datetime | None = None  # when it last started waiting for a first allocation
+        self.terms: dict[str, Any] = {}  # priority, emergency, respond_by, resolve_by: as last triaged
 
     @property
     def holder(self) -> str | None:
@@ -35,8 +37,15 @@ class Job(Aggregate):
 
     @property
     def priority(self) -> str:
-        assert self.opened is not None
-        return self.opened.priority
+        return self.terms["priority"]
+
+    @property
+    def respond_by(self) -> datetime:
+        return self.terms["respond_by"]
+
+    @property
+    def resolve_by(self) -> datetime:
+        return self.terms["resolve_by"]
 
     def _require(self, action: str, *allowed: str) -> None:
         if self.status not in allowed:
@@ -58,6 +67,19 @@ class Job(Aggregate):
         if job.opened and job.opened.emergency:
             job.escalate("team_lead", "p1", "P1: the emergency fast track escalates at once", "dispatch", now)
         return job
+
+    def reprioritise(self, data: dict[str, Any], now: datetime) -> None:
+        """Follow a new triage; a job upgraded to P1 takes the emergency fast track at once."""
+        if self.status in ("resolved", "released"):
+            return
+        terms = {"priority": data["priority"], "emergency": data.get("emergency", False),
+                 "respond_by": _instant(data["respond_by"]), "resolve_by": _instant(data["resolve_by"])}
+        if terms == self.terms:
+            return
+        was_emergency = self.terms.get("emergency", False)
+        self.record(ev.JobReprioritised(request_id=self.request_id, reprioritised_at=now, **terms))
+        if terms["emergency"] and not was_emergency:
+            self.escalate("team_lead", "p1", "upgraded to P1: the emergency fast track escalates at once", "dispatch", now)
 
     def request_allocation(self, resource_id: str, by: str, reason: str, now: datetime) -> None:
         self._require("request an allocation for", "open", "allocated", "accepted")
@@ -143,7 +165,7 @@ class Job(Aggregate):
                     due[f"{name}_warning"] = at
                 if f"{name}_breach" not in self.fired and (at := clock.deadline()) is not None:
                     due[f"{name}_breach"] = at
-        if self.opened and self.opened.priority == "P1" and self.status == "open" and "p1_unallocated" not in self.fired:
+        if self.opened and self.priority == "P1" and self.status == "open" and "p1_unallocated" not in self.fired:
             due["p1_unallocated"] = (self.open_since or self.opened.opened_at) + P1_UNALLOCATED
         return due
 
@@ -166,9 +188,21 @@ class Job(Aggregate):
 
     def when_JobOpened(self, e: ev.JobOpened) -> None:
         self.request_id, self.opened, self.status, self.open_since = e.request_id, e, "open", e.opened_at
+        self.terms = {"priority": e.priority, "emergency": e.emergency, "respond_by": e.respond_by,
+                      "resolve_by": e.resolve_by}
         calendar = BusinessCalendar.from_spec(e.calendar)
         self.clocks = {"response": SlaClock.start("response", calendar, e.received_at, e.respond_by),
                        "resolution": SlaClock.start("resolution", calendar, e.received_at, e.resolve_by)}
+
+    def when_JobReprioritised(self, e: ev.JobReprioritised) -> None:
+        self.terms = {"priority": e.priority, "emergency": e.emergency, "respond_by": e.respond_by,
+                      "resolve_by": e.resolve_by}
+        # New budgets for the clocks still running; pauses so far still count.
+        for name, deadline in (("response", e.respond_by), ("resolution", e.resolve_by)):
+            clock = self.clocks[name]
+            if not clock.stopped:
+                budget = clock.calendar.business_time_between(clock.started_at, deadline)
+                self.clocks[name] = dataclasses.replace(clock, budget=budget)
 
     def when_AllocationRequested(self, e: ev.AllocationRequested) -> None:
         self.status, self.pending_resource = "awaiting_approval", e.resource_id
@@ -240,3 +274,7 @@ class Job(Aggregate):
         clock = self.clocks[name]
         if not clock.stopped:
             self.clocks[name] = change(clock)
+
+
+def _instant(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)

@@ -68,7 +68,7 @@ def need(job: Job, now: datetime) -> JobNeed:
     assert job.opened is not None
     clock = job.clocks["response"]
     risk = min(1.0, clock.used(now) / clock.budget) if clock.budget.total_seconds() > 0 else 1.0
-    return JobNeed(id=job.request_id, priority=job.opened.priority, required_skills=tuple(job.opened.required_skills),
+    return JobNeed(id=job.request_id, priority=job.priority, required_skills=tuple(job.opened.required_skills),
                    zone=job.opened.zone, risk=risk)
 
 
@@ -98,7 +98,8 @@ async def allocate_auto(conn: Conn, d: Dispatch, job: Job, strategy: str = "auto
 async def open_job(conn: Conn, data: dict[str, Any], d: Dispatch, ids: IdSource) -> None:
     """On RequestTriaged: open the job and allocate it in the same transaction when someone is free."""
     if await d.jobs.get(conn, data["request_id"]) is not None:
-        return  # triaged again later: the job exists already
+        await follow_request(conn, data["request_id"], d, ids, lambda job, now: job.reprioritise(data, now))
+        return
     skills = d.skills.required(data["kind"], data.get("category"))
     job = Job.open(data, skills, d.clock.now())
     reserved = await allocate_auto(conn, d, job)
