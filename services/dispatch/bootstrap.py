@@ -9,7 +9,7 @@ from services.dispatch.adapters.tables import DispatchTables
 from services.dispatch.domain.events import registry
 from services.dispatch.domain.model import Job
 from services.dispatch.domain.resources import Resource
-from services.dispatch.entrypoints import api, consumers
+from services.dispatch.entrypoints import api, consumers, resources_api
 from services.dispatch.service_layer.background import Allocator, SlaScheduler
 from services.dispatch.service_layer.handlers import Dispatch
 from services.dispatch.settings import DispatchSettings
@@ -44,4 +44,5 @@ def bootstrap(settings: DispatchSettings | None = None, *, clock: Clock | None =
     app.state.dispatch = d
     app.state.allocator, app.state.scheduler = allocator, scheduler
     app.include_router(api.router)
+    app.include_router(resources_api.router)
     return app

@@ -37,9 +37,14 @@ async def test_two_replicas_never_overfill_a_resource_nor_give_a_job_twice(setti
                   for i, request_id in enumerate(request_ids)]
         outcomes = await asyncio.gather(*manual)
         assert {r.status_code for r in outcomes} <= {200, 409}
-        await asyncio.sleep(1.0)  # let both allocators settle
-
         d = replica_a.state.dispatch
+
+        async def all_slots_taken() -> bool:
+            async with d.db.connect() as conn:
+                rows = await d.tables.resource_rows(conn, "WHERE id = ANY($1)", [r["id"] for r in resources])
+            return sum(r["load"] for r in rows) == 6
+
+        await until(all_slots_taken, timeout=30)  # both allocators have had their go
         async with d.db.connect() as conn:
             loads = {r["id"]: r["load"] for r in await d.tables.resource_rows(conn, "WHERE id = ANY($1)",
                                                                               [r["id"] for r in resources])}

@@ -1,4 +1,4 @@
-"""Dispatch's HTTP API: resources, jobs and their work (CONTRACT.md core journey paths)."""
+"""Dispatch's HTTP API for jobs and their work (CONTRACT.md core journey paths)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -8,14 +8,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from services.dispatch.domain.model import Job
-from services.dispatch.domain.resources import Resource
 from services.dispatch.entrypoints import schemas as s
 from services.dispatch.service_layer import handlers
 from services.dispatch.service_layer.handlers import Dispatch, Mutation
-from shared.aggregate import IdSource
 from shared.auth import Principal, Role, require_roles
 from shared.db import Conn
-from shared.errors import InvalidTransition, NotFound
+from shared.errors import NotFound
 from shared.http.idempotency import Idempotency, idempotency, json_response
 
 router = APIRouter(prefix="/v1", tags=["dispatch"])
@@ -44,12 +42,6 @@ def job_view(job: Job, now: datetime) -> dict[str, Any]:
     }
 
 
-def resource_view(r: Resource, load: int) -> dict[str, Any]:
-    return {"id": r.id, "name": r.name, "kind": r.kind, "skills": r.skills, "capacity": r.capacity, "load": load,
-            "zone": r.zone, "shift": r.shift.to_spec() if r.shift else None, "status": r.status, "until": r.until,
-            "version": r.version}
-
-
 def own_jobs_only(principal: Principal) -> Callable[[Job], None]:
     """A technician works only the jobs allocated to them (their token's subject is their resource id)."""
 
@@ -70,82 +62,6 @@ async def act(d: Dispatch, idem: Idempotency, request_id: str, principal: Princi
 def acting(principal: Principal, job: Job) -> str:
     """Who does the work: the technician themself, or the holder when a dispatcher acts for them."""
     return principal.subject if principal.role is Role.technician else (job.resource_id or principal.subject)
-
-
-@router.post("/resources", status_code=201)
-async def register_resource(body: s.RegisterResource, principal: Principal = Depends(MANAGERS),
-                            idem: Idempotency = Depends(idempotency("register-resource")),
-                            d: Dispatch = Depends(dispatch_of)) -> Response:
-    if (replayed := await idem.replay()) is not None:
-        return replayed
-    ids = IdSource(idem.seed)
-    resource_id = body.id or ids.next()
-    resource = Resource.register(resource_id, body.name, body.kind.value, s.skill_levels(body.skills), body.capacity,
-                                 body.zone, body.shift, principal.subject, d.clock.now())
-    async with d.db.begin() as conn:
-        if await d.resources.get(conn, resource_id) is not None:
-            raise InvalidTransition(f"resource {resource_id} is registered already")
-        await handlers.save_resource(conn, d, resource, ids)
-    d.wake_allocator()
-    return await idem.remember(201, resource_view(resource, 0))
-
-
-@router.get("/resources")
-async def list_resources(_: Principal = Depends(MANAGERS), d: Dispatch = Depends(dispatch_of)) -> Response:
-    async with d.db.connect() as conn:
-        return json_response(await d.tables.resource_rows(conn, "ORDER BY name, id"))
-
-
-async def _resource(conn: Conn, d: Dispatch, resource_id: str) -> Resource:
-    resource = await d.resources.get(conn, resource_id)
-    if resource is None:
-        raise NotFound(f"no resource {resource_id!r}")
-    return resource
-
-
-@router.get("/resources/{resource_id}")
-async def read_resource(resource_id: str, principal: Principal = Depends(WORKERS),
-                        d: Dispatch = Depends(dispatch_of)) -> Response:
-    if principal.role is Role.technician and principal.subject != resource_id:
-        raise NotFound(f"no resource {resource_id!r}")
-    async with d.db.connect() as conn:
-        resource = await _resource(conn, d, resource_id)
-        return json_response(resource_view(resource, await d.tables.load_of(conn, resource_id)))
-
-
-async def _change_resource(d: Dispatch, idem: Idempotency, resource_id: str,
-                           change: Callable[[Resource, int], None]) -> Response:
-    if (replayed := await idem.replay()) is not None:
-        return replayed
-    async with d.db.begin() as conn:
-        resource = await _resource(conn, d, resource_id)
-        load = await d.tables.load_of(conn, resource_id)
-        change(resource, load)
-        if resource.changed:
-            await handlers.save_resource(conn, d, resource, IdSource(idem.seed))
-    d.wake_allocator()
-    return await idem.remember(200, resource_view(resource, load))
-
-
-@router.patch("/resources/{resource_id}")
-async def update_resource(resource_id: str, body: s.UpdateResource, principal: Principal = Depends(MANAGERS),
-                          idem: Idempotency = Depends(idempotency("update-resource")),
-                          d: Dispatch = Depends(dispatch_of)) -> Response:
-    changes = body.model_dump(exclude_unset=True, exclude={"reason", "skills"})
-    if body.skills is not None:
-        changes["skills"] = s.skill_levels(body.skills)
-    return await _change_resource(d, idem, resource_id, lambda r, load: r.update(
-        changes, load, body.reason, principal.subject, d.clock.now()))
-
-
-@router.post("/resources/{resource_id}/availability")
-async def change_availability(resource_id: str, body: s.ChangeAvailability, principal: Principal = Depends(WORKERS),
-                              idem: Idempotency = Depends(idempotency("availability")),
-                              d: Dispatch = Depends(dispatch_of)) -> Response:
-    if principal.role is Role.technician and principal.subject != resource_id:
-        raise NotFound(f"no resource {resource_id!r}")
-    return await _change_resource(d, idem, resource_id, lambda r, _: r.set_availability(
-        body.status.value, body.until, body.reason, principal.subject, d.clock.now()))
 
 
 @router.get("/jobs/{request_id}")
@@ -174,18 +90,6 @@ async def at_risk(limit: int = Query(100, ge=1, le=1000), _: Principal = Depends
         return json_response(await d.tables.job_rows(
             conn, "WHERE escalation IS NOT NULL AND status NOT IN ('resolved', 'released') "
                   "ORDER BY escalation DESC, priority_rank, respond_by LIMIT $1", limit))
-
-
-@router.get("/resources/{resource_id}/jobs")
-async def work_list(resource_id: str, principal: Principal = Depends(WORKERS),
-                    d: Dispatch = Depends(dispatch_of)) -> Response:
-    """The jobs a resource holds now, most urgent first."""
-    if principal.role is Role.technician and principal.subject != resource_id:
-        raise NotFound(f"no resource {resource_id!r}")
-    async with d.db.connect() as conn:
-        return json_response(await d.tables.job_rows(
-            conn, "WHERE (resource_id = $1 AND status IN ('allocated', 'accepted', 'in_progress', 'paused')) "
-                  "OR pending_resource_id = $1 ORDER BY priority_rank, resolve_by", resource_id))
 
 
 def _simple(method: Callable[..., None]) -> Callable[..., Awaitable[None]]:
