@@ -64,7 +64,8 @@ async def main() -> dict:
 
 
 async def measure(url: str, bootstrap: str) -> dict:
-    settings = Settings(kafka_bootstrap_servers=bootstrap, kafka_idempotence=False)
+    settings = Settings(kafka_bootstrap_servers=bootstrap, kafka_idempotence=False,
+                        topic_partitions=int(os.environ.get("TOPIC_PARTITIONS", "3")))
     await ensure_topics(settings, ["intake.events", "dispatch.events"])
     env = {**os.environ, "DATABASE_URL": url, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "KAFKA_IDEMPOTENCE": "false",
            "LOG_LEVEL": "WARNING", "CONSUMER_SESSION_TIMEOUT_MS": "3000"}
