@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Iterator
 
 import structlog
@@ -14,7 +14,6 @@ import structlog
 class MessageContext:
     correlation_id: str
     causation_id: str | None = None
-    actor: str | None = None
 
 
 _current: ContextVar[MessageContext | None] = ContextVar("servicetrail_message_context", default=None)
@@ -42,10 +41,6 @@ def bound(ctx: MessageContext) -> Iterator[MessageContext]:
             _current.reset(token)
 
 
-def caused_by(event_id: str, correlation_id: str, actor: str | None = None) -> MessageContext:
+def caused_by(event_id: str, correlation_id: str) -> MessageContext:
     """The context for work a consumed event causes."""
-    return MessageContext(correlation_id=correlation_id, causation_id=event_id, actor=actor)
-
-
-def with_actor(actor: str) -> MessageContext:
-    return replace(current(), actor=actor)
+    return MessageContext(correlation_id=correlation_id, causation_id=event_id)

@@ -41,10 +41,6 @@ class Envelope:
     def name(self) -> str:
         return parse_event_type(self.type)[1]
 
-    @property
-    def schema_version(self) -> int:
-        return parse_event_type(self.type)[2]
-
     def at(self, position: int) -> "Envelope":
         return replace(self, position=position)
 

@@ -45,11 +45,6 @@ class Follower(abc.ABC):
                     # Let the commits arriving together go out as one batch, not one batch each.
                     await asyncio.sleep(self.linger_seconds)
 
-    async def catch_up(self) -> None:
-        """Handle everything committed so far (tests, rebuilds)."""
-        while await self.run_once() == self.batch_size:
-            pass
-
 
 class PositionFollower(Follower):
     """Follows a schema's global positions from a checkpoint, one batch per transaction.
