@@ -56,9 +56,7 @@ class Resource(Aggregate):
                                                    changed_by=by, changed_at=now))
 
     def available_at(self, at: datetime) -> bool:
-        if self.status == "off_duty" or (self.status == "on_leave" and (self.until is None or at < self.until)):
-            return False
-        return self.shift is None or self.shift.is_open(at)
+        return available(self.status, self.until, self.shift, at)
 
     def when_ResourceRegistered(self, e: ev.ResourceRegistered) -> None:
         self.id, self.name, self.kind, self.skills = e.resource_id, e.name, e.kind, dict(e.skills)
@@ -71,6 +69,13 @@ class Resource(Aggregate):
 
     def when_ResourceAvailabilityChanged(self, e: ev.ResourceAvailabilityChanged) -> None:
         self.status, self.until = e.status, e.until
+
+
+def available(status: str, until: datetime | None, shift: BusinessCalendar | None, at: datetime) -> bool:
+    """On duty, not on leave (or back from it), and on shift at `at` when a shift is set."""
+    if status == "off_duty" or (status == "on_leave" and (until is None or at < until)):
+        return False
+    return shift is None or shift.is_open(at)
 
 
 def _calendar(spec: dict[str, Any]) -> BusinessCalendar:

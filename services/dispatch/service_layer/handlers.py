@@ -13,7 +13,7 @@ import structlog
 from services.dispatch.adapters.tables import CapacityExceeded, DispatchTables
 from services.dispatch.domain.allocation import Candidate, JobNeed, Weights, best_for
 from services.dispatch.domain.model import Job
-from services.dispatch.domain.resources import NEEDS_APPROVAL, Resource
+from services.dispatch.domain.resources import NEEDS_APPROVAL, Resource, available
 from services.dispatch.domain.skills import SkillMap
 from shared.aggregate import IdSource
 from shared.calendar import BusinessCalendar
@@ -58,10 +58,8 @@ async def load_job(conn: Conn, d: Dispatch, request_id: str) -> Job:
 
 def candidate(row: dict[str, Any], now: datetime) -> Candidate:
     shift = BusinessCalendar.from_spec(row["shift"]) if row["shift"] else None
-    on_leave = row["status"] == "on_leave" and (row["until"] is None or now < row["until"])
     return Candidate(id=row["id"], kind=row["kind"], skills=row["skills"], capacity=row["capacity"],
-                     load=row["load"], zone=row["zone"],
-                     available=row["status"] != "off_duty" and not on_leave and (shift is None or shift.is_open(now)))
+                     load=row["load"], zone=row["zone"], available=available(row["status"], row["until"], shift, now))
 
 
 def need(job: Job, now: datetime) -> JobNeed:
