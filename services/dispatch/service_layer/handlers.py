@@ -2,8 +2,6 @@
 takes or frees, its row and its SLA timers commit together, or not at all."""
 from __future__ import annotations
 
-import asyncio
-import random
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Awaitable, Callable
@@ -20,11 +18,10 @@ from shared.calendar import BusinessCalendar
 from shared.clock import Clock
 from shared.db import Conn, Database
 from shared.errors import Invalid, InvalidTransition, NotFound
-from shared.eventstore import ConcurrencyError
 from shared.repository import EventSourcedRepository
+from shared.retry import on_conflict
 
 log = structlog.get_logger(__name__)
-MAX_ATTEMPTS = 10
 WEIGHTS = Weights()
 Check = Callable[[Job], None]
 Mutation = Callable[[Conn, Job], Awaitable[str | None]]
@@ -122,26 +119,23 @@ async def follow_request(conn: Conn, request_id: str, d: Dispatch, ids: IdSource
 
 async def change_job(d: Dispatch, request_id: str, seed: str | None, check: Check, mutate: Mutation) -> Job:
     """Load, check, change and save in one transaction; on a lost race, start over."""
-    for attempt in range(1, MAX_ATTEMPTS + 1):
+
+    async def attempt() -> Job:
         ids = IdSource(seed)
-        try:
-            async with d.db.begin() as conn:
-                job = await load_job(conn, d, request_id)
-                check(job)
-                if ids.seeded and ids.peek() in job.recorded_ids:
-                    return job
-                before = job.holder
-                reserved = await mutate(conn, job)
-                if job.changed:
-                    await save_job(d, conn, job, before, ids, reserved)
-            if before is not None and job.holder != before:
-                d.wake_allocator()  # a slot came free: waiting jobs may fit now
-            return job
-        except ConcurrencyError:
-            if attempt == MAX_ATTEMPTS:
-                raise
-            await asyncio.sleep(random.uniform(0, 0.002 * attempt))
-    raise AssertionError("unreachable")
+        async with d.db.begin() as conn:
+            job = await load_job(conn, d, request_id)
+            check(job)
+            if ids.seeded and ids.peek() in job.recorded_ids:
+                return job
+            before = job.holder
+            reserved = await mutate(conn, job)
+            if job.changed:
+                await save_job(d, conn, job, before, ids, reserved)
+        if before is not None and job.holder != before:
+            d.wake_allocator()  # a slot came free: waiting jobs may fit now
+        return job
+
+    return await on_conflict(attempt)
 
 
 async def allocate_manually(conn: Conn, d: Dispatch, job: Job, resource_id: str, by: str, reason: str) -> str | None:

@@ -16,6 +16,7 @@ from shared.clock import Clock
 from shared.db import Conn, Database
 from shared.errors import NotFound
 from shared.repository import EventSourcedRepository
+from shared.retry import on_conflict
 
 
 @dataclass
@@ -62,16 +63,19 @@ def follow_up(f: Feedback, facts: dict[str, Any]) -> tuple[str, timedelta] | Non
 
 async def change(f: Feedback, request_id: str, seed: str | None, check: Callable[[str | None], None],
                  act: Callable[[Closure, IdSource, dict[str, Any]], None]) -> Closure:
-    ids = IdSource(seed)
-    async with f.db.begin() as conn:
-        facts = await f.tables.request_facts(conn, request_id)
-        check(facts.get("customer_id"))
-        closure = await closure_of(conn, f, request_id)
-        if ids.seeded and ids.peek() in closure.recorded_ids:
-            return closure
-        act(closure, ids, facts)
-        await save(conn, f, closure, ids)
-    return closure
+    async def attempt() -> Closure:
+        ids = IdSource(seed)
+        async with f.db.begin() as conn:
+            facts = await f.tables.request_facts(conn, request_id)
+            check(facts.get("customer_id"))
+            closure = await closure_of(conn, f, request_id)
+            if ids.seeded and ids.peek() in closure.recorded_ids:
+                return closure
+            act(closure, ids, facts)
+            await save(conn, f, closure, ids)
+        return closure
+
+    return await on_conflict(attempt)
 
 
 async def answer(f: Feedback, request_id: str, accepted: bool, reason: str | None, by: str, seed: str | None,
@@ -137,15 +141,18 @@ async def item_of(conn: Conn, f: Feedback, item_id: str) -> FeedbackItem:
 
 
 async def change_item(f: Feedback, item_id: str, seed: str | None, act: Callable[[FeedbackItem], None]) -> FeedbackItem:
-    ids = IdSource(seed)
-    async with f.db.begin() as conn:
-        item = await item_of(conn, f, item_id)
-        if ids.seeded and ids.peek() in item.recorded_ids:
-            return item
-        act(item)
-        await f.items.save(conn, item_id, item, ids)
-        await f.tables.save_item(conn, item)
-    return item
+    async def attempt() -> FeedbackItem:
+        ids = IdSource(seed)
+        async with f.db.begin() as conn:
+            item = await item_of(conn, f, item_id)
+            if ids.seeded and ids.peek() in item.recorded_ids:
+                return item
+            act(item)
+            await f.items.save(conn, item_id, item, ids)
+            await f.tables.save_item(conn, item)
+        return item
+
+    return await on_conflict(attempt)
 
 
 async def escalate_late_complaints(f: Feedback, limit: int = 200) -> int:

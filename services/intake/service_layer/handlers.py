@@ -1,9 +1,7 @@
 """Intake's use cases: each takes a command and the dependencies bootstrap wired in."""
 from __future__ import annotations
 
-import asyncio
 import inspect
-import random
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Sequence
 
@@ -19,13 +17,12 @@ from shared.clock import Clock
 from shared.db import Conn, Database
 from shared.envelope import Envelope
 from shared.errors import InvalidTransition, NotFound
-from shared.eventstore import ConcurrencyError
 from shared.repository import EventSourcedRepository
+from shared.retry import on_conflict
 
 log = structlog.get_logger(__name__)
 Append = Callable[[str, Sequence[Envelope], int], Awaitable[int]]
 Check = Callable[[ServiceRequest], None]
-MAX_ATTEMPTS = 10
 
 
 @dataclass(frozen=True)
@@ -72,7 +69,8 @@ async def change(
     intake: Intake, request_id: str, seed: str | None, check: Check, mutate: Callable[[ServiceRequest], Any]
 ) -> ServiceRequest:
     """Load, check access, apply, append at the loaded version; on a lost race, start over."""
-    for attempt in range(1, MAX_ATTEMPTS + 1):
+
+    async def attempt() -> ServiceRequest:
         ids = IdSource(seed)  # the same ids every attempt: only one attempt can ever be stored
         request = await get_request(request_id, intake)
         check(request)
@@ -82,19 +80,13 @@ async def change(
         if inspect.isawaitable(outcome):
             await outcome
         events = request.take_pending()
-        if not events:
-            return request
-        try:
+        if events:
             request.version = await intake.append(
                 intake.requests.stream_id(request_id), intake.requests.envelopes(events, ids), request.version
             )
-            return request
-        except ConcurrencyError:
-            if attempt == MAX_ATTEMPTS:
-                raise
-            log.debug("concurrent change; retrying", request_id=request_id, attempt=attempt)
-            await asyncio.sleep(random.uniform(0, 0.002 * attempt))  # de-synchronise the racers
-    raise AssertionError("unreachable")
+        return request
+
+    return await on_conflict(attempt)
 
 
 async def withdraw(c: cmd.Withdraw, intake: Intake, seed: str | None, check: Check) -> ServiceRequest:
