@@ -28,6 +28,9 @@ class Checkpoint:
             position,
         )
 
+    async def forget(self, conn: Conn) -> None:
+        await fetch(conn, f"DELETE FROM {self.schema}.checkpoints WHERE name = $1", self.name)
+
     async def try_lead(self, conn: Conn) -> bool:
         """Held until the caller's transaction ends; False while another holder has it."""
         rows = await fetch(conn, "SELECT pg_try_advisory_xact_lock(hashtext($1))", self.lock_key)

@@ -61,14 +61,14 @@ class ServiceRuntime:
         self.tokens = TokenService(settings)
         self.producer: AIOKafkaProducer | None = None
         self.relay: OutboxRelay | None = None
-        self._followers: list[OutboxRelay | ProjectionRunner] = []
+        self._followers: list[Follower] = []
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         s = self.settings
         await migrate(self.db.engine, self.migrations, s.schema_name)
-        consumed = [t for c in self.consumers for t in c.topics]
+        consumed = [s.topic_prefix + t for c in self.consumers for t in c.topics]
         own = [s.topic] if self.publishes else []
         dead_letters = [dead_letter_topic(s.consumer_group_prefix + c.name) for c in self.consumers]
         await ensure_topics(s, [*own, *consumed, *dead_letters])
@@ -133,6 +133,10 @@ class ServiceRuntime:
         self.wake_followers()
         return version
 
+    def wake_on_commit(self, follower: Follower) -> None:
+        """Have a loop look as soon as this process commits events, not only at its next poll."""
+        self._followers.append(follower)
+
     def wake_followers(self) -> None:
         """Something was committed: the relay and projections look now, not at their next poll."""
         for follower in self._followers:
@@ -172,7 +176,8 @@ class ServiceRuntime:
         assert self.producer is not None
         return ConsumerRunner(
             name=self.settings.consumer_group_prefix + spec.name,
-            consumer=make_consumer(self.settings, self.settings.consumer_group_prefix + spec.name, *spec.topics),
+            consumer=make_consumer(self.settings, self.settings.consumer_group_prefix + spec.name,
+                                   *(self.settings.topic_prefix + t for t in spec.topics)),
             producer=self.producer,
             db=self.db,
             schema=self.settings.schema_name,

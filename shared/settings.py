@@ -15,6 +15,9 @@ class Settings(BaseSettings):
     # Tansu has no InitProducerId; real Kafka keeps idempotence on.
     kafka_idempotence: bool = True
     topic_partitions: int = Field(default=3, ge=1)
+    # Put before every topic name (CONTRACT.md's names have none): lets a test or staging stack
+    # run its own copy of the topics on a shared broker.
+    topic_prefix: str = ""
 
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_issuer: str = "servicetrail"
@@ -61,4 +64,4 @@ class ServiceSettings(Settings):
 
     @property
     def topic(self) -> str:
-        return f"{self.service}.events"
+        return f"{self.topic_prefix}{self.service}.events"

@@ -44,7 +44,7 @@ async def timeline(
     agents and admins only; for anyone else they are withheld and listed in `hidden`."""
     runtime = request.app.state.runtime
     async with runtime.db.connect() as conn:
-        events = await request.app.state.timeline.of_request(conn, request_id)
+        events = await request.app.state.archive.of_subject(conn, request_id)
     if not events:
         raise NotFound(f"no events recorded for request {request_id!r}")
     sees_personal = principal.role in SEES_PERSONAL

@@ -1,7 +1,8 @@
-"""Analytics consumes every service's events into its read models."""
+"""Analytics consumes every service's events into its archive, which its read models fold."""
 from __future__ import annotations
 
-from services.analytics.adapters.timeline import TimelineStore
+from services.analytics.adapters.archive import Archive
+from shared.consumer import Handler
 from shared.db import Conn
 from shared.envelope import Envelope
 
@@ -9,8 +10,8 @@ CONSUMER = "analytics"
 TOPICS = ("intake.events", "dispatch.events", "feedback.events")
 
 
-def projector(timeline: TimelineStore):  # type: ignore[no-untyped-def]
+def archiver(archive: Archive) -> Handler:
     async def handle(conn: Conn, env: Envelope) -> None:
-        await timeline.add(conn, env)
+        await archive.record(conn, env)
 
     return handle

@@ -21,6 +21,7 @@ class ResourceRegistered(ResourceEvent):
     skills: dict[str, int]
     capacity: int
     zone: str | None = None
+    team: str | None = None  # who the resource reports to: reports group staff by it
     shift: dict[str, Any] | None = None
     registered_by: str
     registered_at: datetime

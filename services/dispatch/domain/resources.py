@@ -19,13 +19,14 @@ class Resource(Aggregate):
         super().__init__()
         self.id, self.name, self.kind = "", "", "person"
         self.skills: dict[str, int] = {}
-        self.capacity, self.zone = 1, None
+        self.capacity, self.zone, self.team = 1, None, None
         self.shift: BusinessCalendar | None = None
         self.status, self.until = "on_duty", None
 
     @classmethod
     def register(cls, resource_id: str, name: str, kind: str, skills: dict[str, int], capacity: int,
-                 zone: str | None, shift: dict[str, Any] | None, by: str, now: datetime) -> "Resource":
+                 zone: str | None, shift: dict[str, Any] | None, by: str, now: datetime,
+                 *, team: str | None = None) -> "Resource":
         if kind not in KINDS:
             raise Invalid("kind", f"one of {', '.join(KINDS)}")
         if shift is not None:
@@ -33,7 +34,7 @@ class Resource(Aggregate):
         resource = cls()
         resource.record(ev.ResourceRegistered(
             resource_id=resource_id, name=name, kind=kind, skills=skills, capacity=capacity, zone=zone,
-            shift=shift, registered_by=by, registered_at=now))
+            team=team, shift=shift, registered_by=by, registered_at=now))
         return resource
 
     def update(self, changes: dict[str, Any], load: int, reason: str, by: str, now: datetime) -> bool:
@@ -42,7 +43,7 @@ class Resource(Aggregate):
         if changes.get("shift") is not None:  # compared in the calendar's own form, not as sent
             changes = {**changes, "shift": _calendar(changes["shift"]).to_spec()}
         current = {"name": self.name, "skills": self.skills, "capacity": self.capacity, "zone": self.zone,
-                   "shift": self.shift.to_spec() if self.shift else None}
+                   "team": self.team, "shift": self.shift.to_spec() if self.shift else None}
         changed = {k: v for k, v in changes.items() if current.get(k) != v}
         if changed:
             self.record(ev.ResourceUpdated(resource_id=self.id, changes=changed, reason=reason, updated_by=by,
@@ -60,7 +61,7 @@ class Resource(Aggregate):
 
     def when_ResourceRegistered(self, e: ev.ResourceRegistered) -> None:
         self.id, self.name, self.kind, self.skills = e.resource_id, e.name, e.kind, dict(e.skills)
-        self.capacity, self.zone = e.capacity, e.zone
+        self.capacity, self.zone, self.team = e.capacity, e.zone, e.team
         self.shift = _calendar(e.shift) if e.shift else None
 
     def when_ResourceUpdated(self, e: ev.ResourceUpdated) -> None:

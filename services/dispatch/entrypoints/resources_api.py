@@ -22,8 +22,8 @@ router = APIRouter(prefix="/v1", tags=["resources"])
 
 def resource_view(r: Resource, load: int) -> dict[str, Any]:
     return {"id": r.id, "name": r.name, "kind": r.kind, "skills": r.skills, "capacity": r.capacity, "load": load,
-            "zone": r.zone, "shift": r.shift.to_spec() if r.shift else None, "status": r.status, "until": r.until,
-            "version": r.version}
+            "zone": r.zone, "team": r.team, "shift": r.shift.to_spec() if r.shift else None, "status": r.status,
+            "until": r.until, "version": r.version}
 
 
 @router.post("/resources", status_code=201)
@@ -35,7 +35,7 @@ async def register_resource(body: s.RegisterResource, principal: Principal = Dep
     ids = IdSource(idem.seed)
     resource_id = body.id or ids.next()
     resource = Resource.register(resource_id, body.name, body.kind.value, s.skill_levels(body.skills), body.capacity,
-                                 body.zone, body.shift, principal.subject, d.clock.now())
+                                 body.zone, body.shift, principal.subject, d.clock.now(), team=body.team)
     async with d.db.begin() as conn:
         if await d.resources.get(conn, resource_id) is not None:
             raise InvalidTransition(f"resource {resource_id} is registered already")

@@ -36,6 +36,7 @@ class RegisterResource(Body):
     skills: list[SkillName | Skill] = Field(min_length=1, max_length=50, description="names (level 3) or {name, level}")
     capacity: int = Field(ge=1, le=100)
     zone: Name | None = None
+    team: Name | None = Field(default=None, description="the team it belongs to (reports group staff by it)")
     shift: dict[str, Any] | None = Field(default=None, description="a calendar spec: when the resource works")
 
 
@@ -44,6 +45,7 @@ class UpdateResource(Body):
     skills: list[SkillName | Skill] | None = Field(default=None, min_length=1, max_length=50)
     capacity: int | None = Field(default=None, ge=1, le=100)
     zone: Name | None = None
+    team: Name | None = None
     shift: dict[str, Any] | None = None
     reason: Reason
 

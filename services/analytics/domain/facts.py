@@ -1,0 +1,217 @@
+"""The fact of one request: when each stage happened, who held it, and how it ended. Pure.
+
+Every service's events about a request fold into one `RequestFact`. Events from different services
+may arrive in any order, so each field is owned by one service's stream (which arrives in order)
+or folds order-free (first times with `min`, counts from event numbers): a rebuild that meets
+the same events in another interleaving builds the same fact.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any, Callable
+
+DIMENSIONS = ("reliability", "responsiveness", "assurance", "empathy", "tangibles")
+LEVELS = {"team_lead": 1, "manager": 2}
+
+
+def first_of(current: datetime | None, at: datetime) -> datetime:
+    return at if current is None or at < current else current
+
+
+@dataclass
+class RequestFact:
+    request_id: str
+    channel: str | None = None
+    kind: str | None = None
+    category: str | None = None
+    priority: str | None = None
+    emergency: bool = False
+    owner: str | None = None
+    received_at: datetime | None = None
+    triaged_at: datetime | None = None
+    respond_by: datetime | None = None
+    resolve_by: datetime | None = None
+    acknowledged_at: datetime | None = None
+    ack_in_time: bool | None = None
+    first_allocated_at: datetime | None = None
+    resource_id: str | None = None
+    path: list[str] = field(default_factory=list)  # every resource it was allocated to, in order
+    declines: int = 0
+    started_at: datetime | None = None
+    working_since: datetime | None = None
+    paused_since: datetime | None = None
+    work_s: float = 0.0
+    paused_s: float = 0.0
+    pauses: int = 0
+    first_resolved_at: datetime | None = None
+    resolved_at: datetime | None = None
+    resolver_id: str | None = None
+    resolution_code: str | None = None
+    confirmed_at: datetime | None = None
+    rejections: int = 0
+    closed_at: datetime | None = None
+    closed_how: str | None = None
+    withdrawn_at: datetime | None = None
+    merged_at: datetime | None = None
+    merged_into: str | None = None
+    reopens: int = 0
+    response_warned: bool = False
+    resolution_warned: bool = False
+    response_breached: bool = False
+    resolution_breached: bool = False
+    escalations: int = 0
+    escalation_level: int = 0  # 0 none, 1 team lead, 2 manager
+    survey_returned_at: datetime | None = None
+    csat: int | None = None
+    nps: int | None = None
+    dimensions: dict[str, int] = field(default_factory=dict)
+    complaints: int = 0
+    follow_ups: int = 0
+    follow_ups_done: int = 0
+
+    def apply(self, name: str, data: dict[str, Any], at: datetime) -> None:
+        """Fold one event (by its name); events that say nothing about these facts are ignored."""
+        fold = FOLDS.get(name)
+        if fold is not None:
+            fold(self, data, at)
+
+    def _stop_work(self, at: datetime) -> None:
+        if self.working_since is not None:
+            self.work_s += max((at - self.working_since).total_seconds(), 0.0)
+            self.working_since = None
+        if self.paused_since is not None:
+            self.paused_s += max((at - self.paused_since).total_seconds(), 0.0)
+            self.paused_since = None
+
+
+def _received(f: RequestFact, d: dict[str, Any], at: datetime) -> None:
+    f.channel, f.kind, f.owner = d["channel"], d["kind"], d["owner"]
+    f.category = f.category if f.triaged_at else d.get("category")  # triage may have recategorised
+    f.received_at = first_of(f.received_at, at)
+
+
+def _triaged(f: RequestFact, d: dict[str, Any], at: datetime) -> None:
+    # Intake's own stream: the latest triage is the one in force.
+    f.priority, f.emergency, f.category = d["priority"], d["emergency"], d.get("category")
+    f.channel, f.kind = d["channel"], d["kind"]
+    f.respond_by, f.resolve_by = parse_time(d["respond_by"]), parse_time(d["resolve_by"])
+    f.received_at = first_of(f.received_at, parse_time(d["received_at"]))
+    f.triaged_at = first_of(f.triaged_at, at)
+
+
+def _acknowledged(f: RequestFact, d: dict[str, Any], at: datetime) -> None:
+    if f.acknowledged_at is None:
+        f.acknowledged_at, f.ack_in_time = at, bool(d["within_target"])
+
+
+def _updated(f: RequestFact, d: dict[str, Any], at: datetime) -> None:
+    for key in ("category", "kind", "channel"):
+        if key in d.get("changes", {}):
+            setattr(f, key, d["changes"][key].get("after"))
+
+
+def _allocated(f: RequestFact, d: dict[str, Any], at: datetime) -> None:
+    f._stop_work(at)  # a job handed on mid-work: its holder's span ends here
+    f.first_allocated_at = first_of(f.first_allocated_at, at)
+    f.resource_id = d["resource_id"]
+    f.path = [*f.path, d["resource_id"]]
+
+
+def _started(f: RequestFact, d: dict[str, Any], at: datetime) -> None:
+    f._stop_work(at)
+    f.started_at = first_of(f.started_at, at)
+    f.working_since = at
+
+
+def _paused(f: RequestFact, d: dict[str, Any], at: datetime) -> None:
+    f._stop_work(at)
+    f.paused_since, f.pauses = at, f.pauses + 1
+
+
+def _resumed(f: RequestFact, d: dict[str, Any], at: datetime) -> None:
+    f._stop_work(at)
+    f.working_since = at
+
+
+def _resolved(f: RequestFact, d: dict[str, Any], at: datetime) -> None:
+    f._stop_work(at)
+    f.first_resolved_at = first_of(f.first_resolved_at, at)
+    f.resolved_at, f.resolver_id, f.resolution_code = at, d["resource_id"], d["resolution_code"]
+
+
+def _released(f: RequestFact, d: dict[str, Any], at: datetime) -> None:
+    f._stop_work(at)
+
+
+def _escalated(f: RequestFact, d: dict[str, Any], at: datetime) -> None:
+    f.escalations += 1
+    f.escalation_level = max(f.escalation_level, LEVELS.get(d["level"], 1))
+
+
+def _sla(outcome: str) -> Callable[[RequestFact, dict[str, Any], datetime], None]:
+    def fold(f: RequestFact, d: dict[str, Any], at: datetime) -> None:
+        if d["clock"] in ("response", "resolution"):
+            setattr(f, f"{d['clock']}_{outcome}", True)
+    return fold
+
+
+def _set(**values: Any) -> Callable[[RequestFact, dict[str, Any], datetime], None]:
+    """A fold that sets fields: a string value names a data key, `at` the event's time."""
+    def fold(f: RequestFact, d: dict[str, Any], at: datetime) -> None:
+        for name, source in values.items():
+            setattr(f, name, at if source == "at" else d.get(source))
+    return fold
+
+
+def _count(name: str) -> Callable[[RequestFact, dict[str, Any], datetime], None]:
+    def fold(f: RequestFact, d: dict[str, Any], at: datetime) -> None:
+        setattr(f, name, getattr(f, name) + 1)
+    return fold
+
+
+def _reopened(f: RequestFact, d: dict[str, Any], at: datetime) -> None:
+    f.reopens = max(f.reopens, int(d["reopen_count"]))
+
+
+def _survey(f: RequestFact, d: dict[str, Any], at: datetime) -> None:
+    f.survey_returned_at, f.csat, f.nps = at, d["csat"], d.get("nps")
+    f.dimensions = {k: v for k, v in (d.get("dimensions") or {}).items() if k in DIMENSIONS}
+
+
+def _feedback(f: RequestFact, d: dict[str, Any], at: datetime) -> None:
+    if d["kind"] == "complaint":
+        f.complaints += 1
+
+
+def parse_time(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+FOLDS: dict[str, Callable[[RequestFact, dict[str, Any], datetime], None]] = {
+    "RequestReceived": _received,
+    "RequestTriaged": _triaged,
+    "RequestAcknowledged": _acknowledged,
+    "RequestUpdated": _updated,
+    "RequestWithdrawn": _set(withdrawn_at="at"),
+    "RequestMerged": _set(merged_at="at", merged_into="into_request_id"),
+    "RequestReopened": _reopened,
+    "ResourceAllocated": _allocated,
+    "AllocationDeclined": _count("declines"),
+    "WorkStarted": _started,
+    "WorkPaused": _paused,
+    "WorkResumed": _resumed,
+    "IssueResolved": _resolved,
+    "JobReleased": _released,
+    "JobEscalated": _escalated,
+    "SlaWarning": _sla("warned"),
+    "SlaBreached": _sla("breached"),
+    "ResolutionConfirmed": _set(confirmed_at="at"),
+    "ResolutionRejected": _count("rejections"),
+    "RequestClosed": _set(closed_at="at", closed_how="how"),
+    "SurveyReturned": _survey,
+    "FeedbackReceived": _feedback,
+    "FollowUpScheduled": _count("follow_ups"),
+    "FollowUpCompleted": _count("follow_ups_done"),
+}
+FIELDS = tuple(f.name for f in fields(RequestFact))

@@ -1,0 +1,176 @@
+"""Analytics' reports over the live read model: JSON, or CSV with `Accept: text/csv`.
+
+No report carries a customer's personal data: facts hold categories, times, staff and scores only.
+"""
+from __future__ import annotations
+
+import csv
+import enum
+import io
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any, AsyncIterator
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from services.analytics.adapters.fact_tables import FactTables
+from services.analytics.adapters.report_sql import Filters
+from services.analytics.adapters.versions import Versions
+from services.analytics.service_layer import people_reports, reports
+from shared.auth import Principal, Role, require_roles
+from shared.db import Conn
+from shared.errors import Invalid
+
+router = APIRouter(prefix="/v1/reports", tags=["reports"])
+READERS = require_roles(Role.analyst, Role.dispatcher)
+
+
+class GroupBy(str, enum.Enum):
+    day, week, month = "day", "week", "month"
+    priority, category, channel, kind, team, resource = "priority", "category", "channel", "kind", "team", "resource"
+
+
+class Priority(str, enum.Enum):
+    P1, P2, P3, P4 = "P1", "P2", "P3", "P4"
+
+
+class Channel(str, enum.Enum):
+    phone, email, web, chat, walk_in, internal = "phone", "email", "web", "chat", "walk_in", "internal"
+
+
+Text = Annotated[str | None, Query(min_length=1, max_length=200)]
+When = Annotated[str | None, Query(max_length=40, description="a date (YYYY-MM-DD, inclusive) or an ISO 8601 "
+                                                              "date-time; without an offset, in the report timezone")]
+
+
+def _instant(field: str, value: str | None, tz: ZoneInfo, end: bool = False) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            return datetime.combine(day + timedelta(days=1) if end else day, time(), tzinfo=tz)
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise Invalid(field, f"{value!r} is not a date (YYYY-MM-DD) or an ISO 8601 date-time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+
+
+def filters(request: Request, from_: Annotated[When, Query(alias="from")] = None, to: When = None,
+            priority: Priority | None = None, category: Text = None, channel: Channel | None = None,
+            team: Text = None, group_by: GroupBy | None = None) -> Filters:
+    tz_name = request.app.state.settings.report_timezone
+    tz = ZoneInfo(tz_name)
+    start, end = _instant("from", from_, tz), _instant("to", to, tz, end=True)
+    if start is not None and end is not None and end <= start:
+        raise Invalid("to", "must be after `from`")
+    return Filters(start=start, end=end, priority=priority and priority.value, category=category,
+                   channel=channel and channel.value, team=team, group_by=group_by and group_by.value,
+                   timezone=tz_name)
+
+
+async def live_schema(request: Request) -> AsyncIterator[tuple[Conn, str]]:
+    runtime = request.app.state.runtime
+    async with runtime.db.connect() as conn:
+        version = await Versions(runtime.settings.schema_name).live(conn)
+        if version is None:
+            raise Invalid("read model", "not built yet; try again in a moment")
+        yield conn, FactTables(runtime.settings.schema_name, version).schema
+
+
+Live = Annotated[tuple[Conn, str], Depends(live_schema)]
+Filtered = Annotated[Filters, Depends(filters)]
+
+
+def render(request: Request, report: str, f: Filters | None, rows: list[dict[str, Any]], **extra: Any) -> Response:
+    if "text/csv" in request.headers.get("accept", ""):
+        return Response(to_csv(rows), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{report}.csv"'})
+    body: dict[str, Any] = {"report": report, **extra}
+    if f is not None:
+        body["filters"] = {"from": f.start, "to": f.end, "priority": f.priority, "category": f.category,
+                           "channel": f.channel, "team": f.team}
+        body["group_by"] = f.group_by
+    total = [r for r in rows if r.get("group") == "total"]
+    body["rows"] = [r for r in rows if r.get("group") != "total"] if len(rows) > 1 else []
+    body["total"] = total[0] if total else None
+    return JSONResponse(_jsonable(body))
+
+
+def to_csv(rows: list[dict[str, Any]]) -> str:
+    columns: dict[str, None] = {}
+    for r in rows:
+        columns.update(dict.fromkeys(r))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value.isoformat() if isinstance(value, (date, datetime)) else value
+
+
+@router.get("/sla")
+async def sla(request: Request, f: Filtered, live: Live, _: Principal = Depends(READERS)) -> Response:
+    """Response and resolution compliance, breaches and warnings, by group (by when received)."""
+    return render(request, "sla", f, await reports.sla(*live, f, request.app.state.runtime.clock.now()))
+
+
+@router.get("/stages")
+async def stages(request: Request, f: Filtered, live: Live, _: Principal = Depends(READERS)) -> Response:
+    """Time in each stage (median, p90), waiting vs working, hand-offs and ping-pong: the bottleneck."""
+    return render(request, "stages", f, await reports.stages(*live, f))
+
+
+@router.get("/backlog")
+async def backlog(request: Request, f: Filtered, live: Live, as_of: When = None,
+                  _: Principal = Depends(READERS)) -> Response:
+    """Requests open at `as_of` (default now), by age; `from`/`to` are ignored."""
+    at = _instant("as_of", as_of, ZoneInfo(f.timezone)) or request.app.state.runtime.clock.now()
+    dims = Filters(**{**f.__dict__, "start": None, "end": None})
+    return render(request, "backlog", dims, await reports.backlog(*live, dims, at), as_of=at)
+
+
+@router.get("/satisfaction")
+async def satisfaction(request: Request, f: Filtered, live: Live, _: Principal = Depends(READERS)) -> Response:
+    """CSAT, NPS and the five dimensions, by when the survey came back."""
+    return render(request, "satisfaction", f, await reports.satisfaction(*live, f))
+
+
+@router.get("/complaints")
+async def complaints(request: Request, f: Filtered, live: Live, _: Principal = Depends(READERS)) -> Response:
+    """Complaint rate, feedback by kind, and complaint handling against its deadline."""
+    now = request.app.state.runtime.clock.now()
+    return render(request, "complaints", f, await people_reports.complaints(*live, f, now))
+
+
+@router.get("/staff")
+async def staff(request: Request, f: Filtered, live: Live, _: Principal = Depends(READERS)) -> Response:
+    """Per resource (or team): resolved, handle time, utilisation, first-contact resolution, reopens, CSAT."""
+    return render(request, "staff", f, await people_reports.staff(*live, f))
+
+
+@router.get("/forecast")
+async def forecast(request: Request, f: Filtered, live: Live, _: Principal = Depends(READERS),
+                   days: Annotated[int, Query(ge=1, le=90)] = 14,
+                   history_days: Annotated[int, Query(ge=7, le=730)] = 56) -> Response:
+    """Expected requests per category for the coming days, and the staff that implies."""
+    settings = request.app.state.settings
+    today = request.app.state.runtime.clock.now().astimezone(ZoneInfo(f.timezone)).date()
+    result = await people_reports.forecast_volume(*live, f, today, days, history_days,
+                                                  settings.productive_hours_per_person)
+    rows = [{"group": d.day.isoformat(), "weekday": d.weekday, **{f"expected.{c}": n for c, n in d.expected.items()},
+             "total": d.total, "workload_hours": d.workload_hours, "staff_needed": d.staff_needed}
+            for d in result.days]
+    if "text/csv" in request.headers.get("accept", ""):
+        return render(request, "forecast", None, rows)
+    return JSONResponse(_jsonable({"report": "forecast", "method": result.method,
+                                   "history_from": result.history_from, "history_to": result.history_to,
+                                   "days": [d.__dict__ for d in result.days]}))

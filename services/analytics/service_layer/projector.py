@@ -1,0 +1,105 @@
+"""Folds the archive into one version of the fact tables, exactly once, fast enough to rebuild.
+
+Facts are cached between batches and written back as whole rows with the checkpoint, in one
+transaction: a crash loses only the cache, and the next holder resumes from the checkpoint. If the
+checkpoint moved without us (another replica held the lead meanwhile), the cache is dropped.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from services.analytics.adapters.archive import Archive
+from services.analytics.adapters.fact_tables import FEEDBACK, REQUESTS, RESOURCES, FactTables, Table
+from services.analytics.domain.facts import FOLDS
+from services.analytics.domain.records import FEEDBACK_EVENTS, RESOURCE_EVENTS
+from shared.checkpoint import Checkpoint
+from shared.db import Database, relaxed_commit
+from shared.follower import Follower
+
+Event = tuple[int, str, str, datetime, dict[str, Any]]
+_CACHE_LIMIT = 500_000
+
+
+def routes(name: str, subject: str, data: dict[str, Any]) -> list[tuple[Table, str]]:
+    """Which facts an event folds into."""
+    if name in RESOURCE_EVENTS:
+        return [(RESOURCES, subject)]
+    found: list[tuple[Table, str]] = []
+    if name in FEEDBACK_EVENTS:
+        found.append((FEEDBACK, data["feedback_id"]))
+    if name in FOLDS and data.get("request_id"):
+        found.append((REQUESTS, data["request_id"]))
+    return found
+
+
+class FactProjector(Follower):
+    def __init__(self, db: Database, archive: Archive, tables: FactTables, *, batch_size: int = 5000,
+                 flush_every: int = 100_000, poll_seconds: float = 0.25) -> None:
+        super().__init__(batch_size, poll_seconds, 0.0)
+        self.db, self.archive, self.tables, self.flush_every = db, archive, tables, flush_every
+        self.checkpoint = Checkpoint(archive.schema, f"facts:v{tables.version}")
+        self.cache: dict[Table, dict[str, Any]] = {t: {} for t in (REQUESTS, FEEDBACK, RESOURCES)}
+        self.position: int | None = None  # as of our last commit; None = cache unknown
+        self.folded = 0
+
+    async def run_once(self) -> int:
+        try:
+            return await self._run_once()
+        except BaseException:
+            self._forget()
+            raise
+
+    async def _run_once(self) -> int:
+        async with self.db.begin() as conn:
+            if not await self.checkpoint.try_lead(conn):
+                return 0
+            await relaxed_commit(conn)
+            position = await self.checkpoint.read(conn)
+            if position != self.position:
+                self._forget()
+            dirty: dict[Table, dict[str, Any]] = defaultdict(dict)
+            done = 0
+            while done < self.flush_every:
+                events = await self.archive.page(conn, position, self.batch_size)
+                if not events:
+                    break
+                await self._prefetch(conn, events)
+                self._fold(events, dirty)
+                position, done = events[-1][0], done + len(events)
+                if len(events) < self.batch_size:
+                    break
+            if done:
+                for table, facts in dirty.items():
+                    await self.tables.save(conn, table, list(facts.values()))
+                await self.checkpoint.save(conn, position)
+        self.position, self.folded = position, self.folded + done
+        if sum(len(c) for c in self.cache.values()) > _CACHE_LIMIT:
+            self._forget()
+        return done
+
+    async def _prefetch(self, conn: Any, events: list[Event]) -> None:
+        wanted: dict[Table, set[str]] = defaultdict(set)
+        for _, name, subject, _, data in events:
+            for table, key in routes(name, subject, data):
+                if key not in self.cache[table]:
+                    wanted[table].add(key)
+        for table, keys in wanted.items():
+            for fact in await self.tables.load(conn, table, keys):
+                self.cache[table][getattr(fact, table.key)] = fact
+
+    def _fold(self, events: list[Event], dirty: dict[Table, dict[str, Any]]) -> None:
+        for _, name, subject, at, data in events:
+            for table, key in routes(name, subject, data):
+                cache = self.cache[table]
+                fact = cache.get(key)
+                if fact is None:
+                    fact = cache[key] = table.model(key)
+                fact.apply(name, data, at)
+                dirty[table][key] = fact
+
+    def _forget(self) -> None:
+        for cache in self.cache.values():
+            cache.clear()
+        self.position = None

@@ -1,0 +1,23 @@
+"""Analytics' configuration: how its read models are folded and rebuilt, and the forecast's staffing."""
+from __future__ import annotations
+
+from pydantic import Field
+
+from services.analytics.service_layer.read_models import Tuning
+from shared.settings import ServiceSettings
+
+
+class AnalyticsSettings(ServiceSettings):
+    service: str = "analytics"
+    port: int = 8004
+    # Events read per page, and folded before facts and checkpoint are written back together.
+    read_model_batch_size: int = Field(default=5000, ge=1)
+    read_model_flush_every: int = Field(default=100_000, ge=1)
+    # How long a replaced read-model version is kept for reports already reading it.
+    read_model_grace_seconds: float = Field(default=60.0, ge=0)
+    report_timezone: str = "UTC"
+    productive_hours_per_person: float = Field(default=6.0, gt=0)
+
+    def tuning(self) -> Tuning:
+        return Tuning(batch_size=self.read_model_batch_size, flush_every=self.read_model_flush_every,
+                      poll_seconds=self.relay_poll_seconds, grace_seconds=self.read_model_grace_seconds)
