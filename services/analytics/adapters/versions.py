@@ -54,11 +54,14 @@ class Versions:
 
     async def switch(self, conn: Conn, version: int, now: datetime) -> bool:
         """Make a building version live and retire the one it replaces (call under `lock`)."""
+        building = await fetch(conn, f"SELECT 1 FROM {self.table} WHERE version = $1 AND status = 'building'",
+                               version)
+        if not building:
+            return False
+        # Retire first: at most one version is live at any statement's end.
+        await fetch(conn, f"UPDATE {self.table} SET status = 'retired', retired_at = $1 WHERE status = 'live'", now)
         rows = await fetch(conn, f"UPDATE {self.table} SET status = 'live', live_at = $2 "
-                                 f"WHERE version = $1 AND status = 'building' RETURNING 1", version, now)
-        if rows:
-            await fetch(conn, f"UPDATE {self.table} SET status = 'retired', retired_at = $2 "
-                              f"WHERE status = 'live' AND version <> $1", version, now)
+                                 f"WHERE version = $1 RETURNING 1", version, now)
         return bool(rows)
 
     async def mark_dropped(self, conn: Conn, version: int) -> None:
