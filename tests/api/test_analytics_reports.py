@@ -188,3 +188,24 @@ async def test_bad_report_parameters_get_a_problem_naming_the_field(reports, par
                                           (Role.dispatcher, 200), (Role.admin, 200)])
 async def test_reports_are_for_analysts_dispatchers_and_admins(reports, role, status):
     assert (await reports.get("/v1/reports/sla", role)).status_code == status
+
+
+async def test_the_forecast_carries_the_weekday_pattern_and_the_staff_it_implies(reports):
+    body = await reports.report("forecast", days=7, history_days=7)
+    assert [d["weekday"] for d in body["days"]] == ["Wed", "Thu", "Fri", "Sat", "Sun", "Mon", "Tue"]
+    monday = body["days"][5]
+    assert monday["expected"] == {"it > network": 1.0, "it > printer": 4.0}
+    assert (monday["workload_hours"], monday["staff_needed"]) == (13.0, 3)  # 4 x 3 h + 1 x 1 h (default)
+    assert body["days"][0]["total"] == 0 and "weekday" in body["method"]
+
+
+async def test_the_forecast_comes_as_csv_with_a_row_per_day(reports):
+    response = await reports.get("/v1/reports/forecast", params={"days": 3, "history_days": 7},
+                                 headers={"Accept": "text/csv"})
+    lines = response.text.splitlines()
+    assert lines[0].split(",")[:2] == ["group", "weekday"] and len(lines) == 4
+
+
+async def test_a_bad_as_of_gets_a_problem_naming_it(reports):
+    response = await reports.get("/v1/reports/backlog", params={"as_of": "soon"})
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "as_of"

@@ -25,3 +25,26 @@ async def serving(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=30) as client:
             yield client
+
+
+@contextlib.asynccontextmanager
+async def serving_http(app: FastAPI) -> AsyncIterator[str]:
+    """Serve the app over real HTTP on a free local port (for a browser); yields its base URL."""
+    import asyncio
+
+    import uvicorn
+
+    from shared.runtime.embedded import free_port
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
