@@ -18,11 +18,12 @@ TEAMS = ("alpha", "beta", "gamma", "delta")
 
 
 def generate(requests: int, *, seed: int = 7, start: datetime, resources: int = 40,
-             spread: timedelta = timedelta(days=120)) -> History:
+             spread: timedelta = timedelta(days=120), register: bool = True) -> History:
+    """`register=False` leaves out the resources' registration (a later chunk of one big history)."""
     rnd, h = random.Random(seed), History()
     staff = [f"res-{i}" for i in range(resources)]
-    for i, resource in enumerate(staff):
-        h.resource(resource, start - timedelta(days=1), team=TEAMS[i % len(TEAMS)], capacity=rnd.randint(1, 4))
+    for i, resource in enumerate(staff if register else ()):
+        h.resource(resource, start - timedelta(days=1), team=TEAMS[i % len(TEAMS)], capacity=1 + i % 4)
     step = spread / max(requests, 1)
     for i in range(requests):
         _journey(rnd, h, f"G{seed}-{i}", start + step * i + timedelta(minutes=rnd.randint(0, 59)), staff)

@@ -24,9 +24,9 @@ class Archive:
             f"causation_id, data, personal) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, "
             f"{PERSONAL_SQL.format('$10::text')}) ON CONFLICT (event_id) DO NOTHING"
         )
-        self._page_sql = (f"SELECT position, type, subject, time, data::text FROM {s}.events "
+        # The event name is cut out of the CloudEvents type by the database: cheaper than in Python.
+        self._page_sql = (f"SELECT position, split_part(type, '.', 3), subject, time, data::text FROM {s}.events "
                           f"WHERE position > $1 ORDER BY position LIMIT $2")
-        self._names: dict[str, str] = {}
 
     async def record(self, conn: Conn, env: Envelope) -> None:
         await fetch(conn, self._record_sql, env.id, env.stream_id, env.stream_version, env.type, env.subject,
@@ -36,12 +36,8 @@ class Archive:
     async def page(self, conn: Conn, after: int, limit: int) -> list[tuple[int, str, str, Any, dict[str, Any]]]:
         """(position, event name, subject, time, data) of committed events above `after`."""
         rows = await conn.fetch(self._page_sql, after, limit)
-        return [(r[0], self._name(r[1]), r[2], r[3], orjson.loads(r[4])) for r in rows]
-
-    def _name(self, type_: str) -> str:
-        if (name := self._names.get(type_)) is None:
-            name = self._names[type_] = parse_event_type(type_)[1]
-        return name
+        loads = orjson.loads
+        return [(position, name, subject, time, loads(data)) for position, name, subject, time, data in rows]
 
     async def of_subject(self, conn: Conn, subject: str) -> list[dict[str, Any]]:
         """Every event about one request (or other subject), from every service, in order."""

@@ -25,7 +25,7 @@ def _sql_type(annotation: str) -> str:
     return _TYPES[base]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: it keys the projector's hot caches
 class Table:
     name: str
     key: str

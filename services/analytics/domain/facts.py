@@ -2,8 +2,9 @@
 
 Every service's events about a request fold into one `RequestFact`. Events from different services
 may arrive in any order, so each field is owned by one service's stream (which arrives in order)
-or folds order-free (first times with `min`, counts from event numbers): a rebuild that meets
-the same events in another interleaving builds the same fact.
+or folds order-free (first times with `min`, counts by adding): a rebuild that meets the same
+events in another interleaving builds the same fact. Each event is folded exactly once (the
+archive holds it once; the checkpoint commits with the facts), so counting by adding is safe.
 """
 from __future__ import annotations
 
