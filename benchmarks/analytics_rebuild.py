@@ -32,13 +32,18 @@ NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
 CHUNK_REQUESTS = 10_000
 COLUMNS = ["position", "event_id", "stream_id", "stream_version", "type", "subject", "time", "correlation_id",
            "causation_id", "data", "personal"]
+# What the dashboard asks by default (all data, by month) and what analysts slice: every report,
+# all-time and by period, by day over two years, by dimension, filtered.
 QUERIES: list[tuple[str, dict[str, Any]]] = [
-    ("sla", {"group_by": "month"}), ("sla", {"group_by": "priority", "from": "2026-08-01", "to": "2026-10-31"}),
-    ("stages", {"group_by": "month", "from": "2026-05-01"}), ("stages", {"category": "it > printer"}),
+    ("sla", {"group_by": "month"}), ("sla", {"group_by": "day"}),
+    ("sla", {"group_by": "priority", "from": "2026-08-01", "to": "2026-10-31"}),
+    ("stages", {"group_by": "month"}), ("stages", {}), ("stages", {"group_by": "day"}),
+    ("stages", {"group_by": "team", "category": "it > printer"}),
     ("backlog", {"group_by": "priority"}), ("backlog", {"as_of": "2025-12-01T12:00:00Z", "group_by": "team"}),
-    ("satisfaction", {"group_by": "week", "from": "2026-08-01"}), ("satisfaction", {"group_by": "team"}),
-    ("complaints", {"group_by": "month"}), ("staff", {"from": "2026-10-01", "to": "2026-10-31"}),
-    ("staff", {"group_by": "team"}), ("forecast", {"days": 14}),
+    ("satisfaction", {"group_by": "month"}), ("satisfaction", {"group_by": "week", "from": "2026-08-01"}),
+    ("satisfaction", {"group_by": "team"}), ("complaints", {"group_by": "month"}),
+    ("complaints", {"group_by": "category"}), ("staff", {}), ("staff", {"from": "2026-10-01", "to": "2026-10-31"}),
+    ("staff", {"group_by": "team"}), ("forecast", {"days": 14}), ("forecast", {"days": 28, "channel": "web"}),
 ]
 
 
@@ -104,6 +109,9 @@ async def report_latencies(settings: AnalyticsSettings, clock: FrozenClock, roun
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench",
                                      headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
+            started = time.perf_counter()
+            assert (await client.get("/v1/reports/sla")).status_code == 200  # loads the facts into memory
+            cold_ms = (time.perf_counter() - started) * 1000
             for _ in range(rounds):
                 for name, params in QUERIES:
                     started = time.perf_counter()
@@ -113,6 +121,7 @@ async def report_latencies(settings: AnalyticsSettings, clock: FrozenClock, roun
                     timings.setdefault(name, []).append(elapsed)
     every = sorted(t for values in timings.values() for t in values)
     return {
+        "first_query_loading_facts_ms": round(cold_ms, 1),
         "all": {"queries": len(every), "p50_ms": round(every[len(every) // 2], 1),
                 "p99_ms": round(every[min(len(every) - 1, int(len(every) * 0.99))], 1)},
         "by_report_ms": {name: summary(values) for name, values in timings.items()},

@@ -181,3 +181,16 @@ def test_reject_reopen_reallocate_resolve_confirm_close_and_survey_all_show_in_t
         assert step in names, (step, names)
     assert names.index("ResolutionRejected") < names.index("RequestReopened") < names.index("ResolutionConfirmed")
     assert names.count("IssueResolved") == 2
+
+    # The reports know it too (other tests' requests share these services, hence "at least").
+    resolver = dispatcher.get(f"/v1/jobs/{request_id}").json()["resource_id"]
+
+    def staff_row(r: httpx.Response) -> dict[str, Any] | None:
+        rows = r.json()["rows"] if r.status_code == 200 else []
+        return next((row for row in rows if row["group"] == resolver), None)
+    staff = eventually(lambda: analyst.get("/v1/reports/staff", params={"group_by": "resource"}),
+                       lambda r: (row := staff_row(r)) is not None and row["reopen_rate"])
+    row = next(row for row in staff["rows"] if row["group"] == resolver)
+    assert row["resolved"] >= 1 and row["reopen_rate"] > 0 and row["csat_avg"] is not None
+    csv = analyst.get("/v1/reports/satisfaction", headers={"Accept": "text/csv"})
+    assert csv.status_code == 200 and csv.text.startswith("group,surveys,csat_avg")

@@ -2,7 +2,8 @@
 
 Blue-green rebuilds build a new version beside the live one; reports read whichever is live.
 Rows are written as whole facts: copied into a temporary table, then swapped in (delete + insert),
-which is the fastest upsert for batches of wide rows.
+which is the fastest upsert for batches of wide rows. Each row carries the archive position of
+the last event folded into it, so a reader can fetch just what changed since it last looked.
 """
 from __future__ import annotations
 
@@ -92,7 +93,9 @@ class FactTables:
         await execute(conn, f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
         for t in TABLES:
             columns = ", ".join(f"{n} {sql}" for n, sql in t.columns)
-            await execute(conn, f"CREATE TABLE IF NOT EXISTS {self.of(t)} ({columns}, PRIMARY KEY ({t.key}))")
+            await execute(conn, f"CREATE TABLE IF NOT EXISTS {self.of(t)} "
+                                f"({columns}, position bigint NOT NULL, PRIMARY KEY ({t.key}))")
+            await execute(conn, f"CREATE INDEX IF NOT EXISTS {t.name}_position_idx ON {self.of(t)} (position)")
             for index in t.indexes:
                 await execute(conn, index.format(t=self.of(t)))
 
@@ -103,14 +106,15 @@ class FactTables:
         rows = await fetch(conn, f"SELECT * FROM {self.of(table)} WHERE {table.key} = ANY($1::text[])", list(keys))
         return [table.from_row(r) for r in rows]
 
-    async def save(self, conn: Conn, table: Table, objects: Sequence[Any]) -> None:
+    async def save(self, conn: Conn, table: Table, objects: Sequence[tuple[Any, int]]) -> None:
+        """Write whole facts, each with the position of the last event folded into it."""
         if not objects:
             return
         staging = f"staging_{table.name}_v{self.version}"
         await execute(conn, f"CREATE TEMP TABLE IF NOT EXISTS {staging} "
                             f"(LIKE {self.of(table)} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
-        await conn.copy_records_to_table(staging, records=[table.to_row(o) for o in objects],
-                                         columns=[n for n, _ in table.columns])
+        await conn.copy_records_to_table(staging, records=[(*table.to_row(o), p) for o, p in objects],
+                                         columns=[*(n for n, _ in table.columns), "position"])
         await execute(conn, f"DELETE FROM {self.of(table)} t USING {staging} s WHERE t.{table.key} = s.{table.key}")
         await execute(conn, f"INSERT INTO {self.of(table)} SELECT * FROM {staging}")
         await execute(conn, f"TRUNCATE {staging}")

@@ -8,18 +8,16 @@ import csv
 import enum
 import io
 from datetime import date, datetime, time, timedelta
-from typing import Annotated, Any, AsyncIterator
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from services.analytics.adapters.fact_tables import FactTables
-from services.analytics.adapters.report_sql import Filters
-from services.analytics.adapters.versions import Versions
+from services.analytics.adapters.frame import Frame
 from services.analytics.service_layer import people_reports, reports
+from services.analytics.service_layer.views import Filters
 from shared.auth import Principal, Role, require_roles
-from shared.db import Conn
 from shared.errors import Invalid
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
@@ -70,16 +68,17 @@ def filters(request: Request, from_: Annotated[When, Query(alias="from")] = None
                    timezone=tz_name)
 
 
-async def live_schema(request: Request) -> AsyncIterator[tuple[Conn, str]]:
-    runtime = request.app.state.runtime
-    async with runtime.db.connect() as conn:
-        version = await Versions(runtime.settings.schema_name).live(conn)
-        if version is None:
-            raise Invalid("read model", "not built yet; try again in a moment")
-        yield conn, FactTables(runtime.settings.schema_name, version).schema
+async def live_frame(request: Request) -> Frame:
+    """The live read model, up to date as of this request."""
+    async with request.app.state.runtime.db.connect() as conn:
+        frame = await request.app.state.frames.current(conn)
+    if frame is None:
+        raise Invalid("read model", "not built yet; try again in a moment")
+    return frame
 
 
-Live = Annotated[tuple[Conn, str], Depends(live_schema)]
+Live = Annotated[Frame, Depends(live_frame)]
+Reader = Annotated[Principal, Depends(READERS)]  # declared first: refused callers cost no refresh
 Filtered = Annotated[Filters, Depends(filters)]
 
 
@@ -118,54 +117,52 @@ def _jsonable(value: Any) -> Any:
 
 
 @router.get("/sla")
-async def sla(request: Request, f: Filtered, live: Live, _: Principal = Depends(READERS)) -> Response:
+async def sla(request: Request, _: Reader, f: Filtered, live: Live) -> Response:
     """Response and resolution compliance, breaches and warnings, by group (by when received)."""
-    return render(request, "sla", f, await reports.sla(*live, f, request.app.state.runtime.clock.now()))
+    return render(request, "sla", f, reports.sla(live, f, request.app.state.runtime.clock.now()))
 
 
 @router.get("/stages")
-async def stages(request: Request, f: Filtered, live: Live, _: Principal = Depends(READERS)) -> Response:
+async def stages(request: Request, _: Reader, f: Filtered, live: Live) -> Response:
     """Time in each stage (median, p90), waiting vs working, hand-offs and ping-pong: the bottleneck."""
-    return render(request, "stages", f, await reports.stages(*live, f))
+    return render(request, "stages", f, reports.stages(live, f))
 
 
 @router.get("/backlog")
-async def backlog(request: Request, f: Filtered, live: Live, as_of: When = None,
-                  _: Principal = Depends(READERS)) -> Response:
+async def backlog(request: Request, _: Reader, f: Filtered, live: Live, as_of: When = None) -> Response:
     """Requests open at `as_of` (default now), by age; `from`/`to` are ignored."""
     at = _instant("as_of", as_of, ZoneInfo(f.timezone)) or request.app.state.runtime.clock.now()
-    dims = Filters(**{**f.__dict__, "start": None, "end": None})
-    return render(request, "backlog", dims, await reports.backlog(*live, dims, at), as_of=at)
+    dims = f.without_period()
+    return render(request, "backlog", dims, reports.backlog(live, dims, at), as_of=at)
 
 
 @router.get("/satisfaction")
-async def satisfaction(request: Request, f: Filtered, live: Live, _: Principal = Depends(READERS)) -> Response:
+async def satisfaction(request: Request, _: Reader, f: Filtered, live: Live) -> Response:
     """CSAT, NPS and the five dimensions, by when the survey came back."""
-    return render(request, "satisfaction", f, await reports.satisfaction(*live, f))
+    return render(request, "satisfaction", f, reports.satisfaction(live, f))
 
 
 @router.get("/complaints")
-async def complaints(request: Request, f: Filtered, live: Live, _: Principal = Depends(READERS)) -> Response:
+async def complaints(request: Request, _: Reader, f: Filtered, live: Live) -> Response:
     """Complaint rate, feedback by kind, and complaint handling against its deadline."""
     now = request.app.state.runtime.clock.now()
-    return render(request, "complaints", f, await people_reports.complaints(*live, f, now))
+    return render(request, "complaints", f, people_reports.complaints(live, f, now))
 
 
 @router.get("/staff")
-async def staff(request: Request, f: Filtered, live: Live, _: Principal = Depends(READERS)) -> Response:
+async def staff(request: Request, _: Reader, f: Filtered, live: Live) -> Response:
     """Per resource (or team): resolved, handle time, utilisation, first-contact resolution, reopens, CSAT."""
-    return render(request, "staff", f, await people_reports.staff(*live, f))
+    return render(request, "staff", f, people_reports.staff(live, f))
 
 
 @router.get("/forecast")
-async def forecast(request: Request, f: Filtered, live: Live, _: Principal = Depends(READERS),
+async def forecast(request: Request, _: Reader, f: Filtered, live: Live,
                    days: Annotated[int, Query(ge=1, le=90)] = 14,
                    history_days: Annotated[int, Query(ge=7, le=730)] = 56) -> Response:
     """Expected requests per category for the coming days, and the staff that implies."""
     settings = request.app.state.settings
     today = request.app.state.runtime.clock.now().astimezone(ZoneInfo(f.timezone)).date()
-    result = await people_reports.forecast_volume(*live, f, today, days, history_days,
-                                                  settings.productive_hours_per_person)
+    result = people_reports.forecast_volume(live, f, today, days, history_days, settings.productive_hours_per_person)
     rows = [{"group": d.day.isoformat(), "weekday": d.weekday, **{f"expected.{c}": n for c, n in d.expected.items()},
              "total": d.total, "workload_hours": d.workload_hours, "staff_needed": d.staff_needed}
             for d in result.days]

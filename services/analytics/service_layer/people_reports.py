@@ -10,65 +10,61 @@
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from services.analytics.adapters.report_sql import Filters, Query, facts_from, grouped, ratio, seconds
+import numpy as np
+
+from services.analytics.adapters.frame import Frame
 from services.analytics.domain.forecast import Forecast, forecast
-from shared.db import Conn, fetch
+from services.analytics.service_layer.reports import column, ints, ratio, seconds
+from services.analytics.service_layer.views import Filters, counts, means, percentiles, rows_of, select, sums
 
 
-async def staff(conn: Conn, v: str, filters: Filters) -> list[dict[str, Any]]:
-    if filters.group_by is None:
-        filters = Filters(**{**filters.__dict__, "group_by": "resource"})
-    q = Query()
+def staff(frame: Frame, filters: Filters) -> list[dict[str, Any]]:
+    filters = filters if filters.group_by else replace(filters, group_by="resource")
+    v = select(frame, filters, "resolved_at")
+    c = lambda name: column(frame, v, name)  # noqa: E731
+    work = c("work_s")
+    per_resource = filters.group_by == "resource"
     span = (filters.end - filters.start).total_seconds() if filters.start and filters.end else None
-    select = ", ".join([
-        "max(r.name) AS name", "max(r.team) AS team", "count(*) AS resolved",
-        "percentile_cont(0.5) WITHIN GROUP (ORDER BY f.work_s) AS handle_median_s",
-        "sum(f.work_s) AS work_s", "max(r.capacity) AS capacity",
-        "count(*) FILTER (WHERE f.fcr) AS fcr", "count(*) FILTER (WHERE f.reopens > 0) AS reopened",
-        "avg(f.csat)::float8 AS csat_avg", "count(f.csat) AS surveys",
-    ])
-    where = f"{q.where(filters, 'f.resolved_at')} AND f.resolved_at IS NOT NULL"
-    rows = await grouped(conn, q, select, facts_from(v), where, q.group(filters, "f.resolved_at"))
-    for r in rows:
-        work, capacity = r.pop("work_s") or 0.0, r.pop("capacity")
-        r["handle_median_s"] = seconds(r["handle_median_s"])
-        r["work_hours"] = round(work / 3600, 2)
-        per_resource = filters.group_by == "resource" and r["group"] != "total"
-        r["utilisation"] = ratio(work, span * (capacity or 1)) if span and per_resource else None
-        r["fcr_rate"] = ratio(r.pop("fcr"), r["resolved"])
-        r["reopen_rate"] = ratio(r.pop("reopened"), r["resolved"])
-        r["csat_avg"] = None if r["csat_avg"] is None else round(r["csat_avg"], 2)
-        if not per_resource:
-            r["name"] = r["team"] = None
-    return rows
+    people = [frame.resources.get(label, {}) if per_resource else {} for label in [*v.labels, None]]
+    out = {
+        "name": [p.get("name") for p in people], "team": [p.get("team") for p in people],
+        "resolved": ints(counts(v)), "handle_median_s": [seconds(p[0]) for p in percentiles(v, work, (0.5,))],
+        "work_hours": [round(s / 3600, 2) for s in sums(v, work)],
+        "utilisation": [ratio(s, span * (p.get("capacity") or 1)) if span and p else None
+                        for s, p in zip(sums(v, work), people, strict=True)],
+        "fcr_rate": [ratio(a, n) for a, n in zip(counts(v, c("fcr") == 1), counts(v), strict=True)],
+        "reopen_rate": [ratio(a, n) for a, n in zip(counts(v, c("reopens") > 0), counts(v), strict=True)],
+        "csat_avg": [None if m is None else round(m, 2) for m in means(v, c("csat"))],
+        "surveys": ints(counts(v, ~np.isnan(c("csat")))),
+    }
+    return rows_of(v, out)
 
 
-async def complaints(conn: Conn, v: str, filters: Filters, now: datetime) -> list[dict[str, Any]]:
-    q = Query()
-    received = await grouped(
-        conn, q, "count(*) AS requests, count(*) FILTER (WHERE f.kind = 'complaint') AS complaint_requests",
-        facts_from(v), q.where(filters, "f.received_at"), q.group(filters, "f.received_at"))
-    q2 = Query()
-    t = q2.param(now)
-    complaint = "fb.kind = 'complaint'"
-    select = ", ".join([
-        f"count(*) FILTER (WHERE {complaint}) AS complaints",
-        "count(*) FILTER (WHERE fb.kind = 'suggestion') AS suggestions",
-        "count(*) FILTER (WHERE fb.kind = 'praise') AS praise",
-        f"count(*) FILTER (WHERE {complaint} AND fb.within_deadline) AS handled_in_time",
-        f"count(*) FILTER (WHERE {complaint} AND NOT fb.within_deadline) AS handled_late",
-        f"count(*) FILTER (WHERE {complaint} AND fb.resolved_at IS NULL AND fb.respond_by < {t}::timestamptz) "
-        f"AS open_overdue",
-        f"count(*) FILTER (WHERE {complaint} AND fb.escalated) AS escalated",
-        f"percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM fb.resolved_at - fb.received_at)) "
-        f"FILTER (WHERE {complaint}) AS handle_median_s",
-    ])
-    source = f"{v}.feedback_facts fb LEFT JOIN {facts_from(v)} ON f.request_id = fb.request_id"
-    items = await grouped(conn, q2, select, source, q2.where(filters, "fb.received_at"),
-                          q2.group(filters, "fb.received_at"))
+def complaints(frame: Frame, filters: Filters, now: datetime) -> list[dict[str, Any]]:
+    requests = select(frame, filters, "received_at")
+    complaint_code = frame.requests.vocab["kind"].codes.get("complaint", -1)
+    received = rows_of(requests, {"requests": ints(counts(requests)), "complaint_requests": ints(
+        counts(requests, column(frame, requests, "kind") == complaint_code))})
+    fb = frame.feedback
+    v = select(frame, filters, "received_at", columns=fb)
+    kinds = fb["kind"][v.rows]
+    kind = {k: kinds == fb.vocab["kind"].codes.get(k, -1) for k in ("complaint", "suggestion", "praise")}
+    complaint = kind["complaint"]
+    within, resolved = fb["within_deadline"][v.rows], fb["resolved_at"][v.rows]
+    handling = np.where(complaint, resolved - fb["received_at"][v.rows], np.nan)
+    items = rows_of(v, {
+        "complaints": ints(counts(v, complaint)), "suggestions": ints(counts(v, kind["suggestion"])),
+        "praise": ints(counts(v, kind["praise"])),
+        "handled_in_time": ints(counts(v, complaint & (within == 1))),
+        "handled_late": ints(counts(v, complaint & (within == 0))),
+        "open_overdue": ints(counts(v, complaint & np.isnan(resolved) & (fb["respond_by"][v.rows] < now.timestamp()))),
+        "escalated": ints(counts(v, complaint & (fb["escalated"][v.rows] == 1))),
+        "handle_median_s": [seconds(p[0]) for p in percentiles(v, handling, (0.5,))],
+    })
     return _join_complaints(received, items)
 
 
@@ -84,32 +80,21 @@ def _join_complaints(received: list[dict[str, Any]], items: list[dict[str, Any]]
         r["complaint_rate"] = ratio(r["complaints"], r["requests"])
         judged = r["handled_in_time"] + r["handled_late"] + r["open_overdue"]
         r["handling_compliance"] = ratio(r["handled_in_time"], judged)
-        r["handle_median_s"] = seconds(r["handle_median_s"])
     return rows
 
 
-async def forecast_volume(conn: Conn, v: str, filters: Filters, today: date, horizon: int, history_days: int,
-                          productive_hours: float) -> Forecast:
-    history_from = today - timedelta(days=history_days)
-    history_to = today - timedelta(days=1)
-    q = Query()
-    tz = q.param(filters.timezone)
-    dims = q.where(Filters(**{**filters.__dict__, "start": None, "end": None}), None)
-    day = f"(f.received_at AT TIME ZONE {tz})::date"
-    rows = await fetch(
-        conn,
-        f"SELECT {day} AS day, coalesce(f.category, 'none') AS category, count(*) AS n, "
-        f"sum(f.work_s) FILTER (WHERE f.resolved_at IS NOT NULL) AS work_s, "
-        f"count(*) FILTER (WHERE f.resolved_at IS NOT NULL) AS resolved "
-        f"FROM {facts_from(v)} WHERE {dims} AND {day} BETWEEN {q.param(history_from)} AND {q.param(history_to)} "
-        f"GROUP BY 1, 2",
-        *q.params,
-    )
-    counts = {(r["day"], r["category"]): int(r["n"]) for r in rows}
-    work: dict[str, list[float]] = {}
-    for r in rows:
-        total = work.setdefault(r["category"], [0.0, 0])
-        total[0], total[1] = total[0] + float(r["work_s"] or 0.0), total[1] + int(r["resolved"])
-    hours = {c: seconds_ / resolved / 3600 for c, (seconds_, resolved) in work.items() if resolved}
-    return forecast(counts, history_from=history_from, history_to=history_to, start=today, horizon_days=horizon,
+def forecast_volume(frame: Frame, filters: Filters, today: date, horizon: int, history_days: int,
+                    productive_hours: float) -> Forecast:
+    history_from, history_to = today - timedelta(days=history_days), today - timedelta(days=1)
+    days = frame.requests["received_at_day"]
+    window = (days >= history_from.toordinal()) & (days <= history_to.toordinal())
+    v = select(frame, replace(filters.without_period(), group_by="category"), "received_at", where=window)
+    day_of = days[v.rows].astype(np.int64)
+    pairs, n = np.unique(np.stack([day_of, v.groups]), axis=1, return_counts=True) if len(v.rows) else ([[], []], [])
+    counts_by = {(date.fromordinal(int(d)), v.labels[int(g)]): int(k) for d, g, k in zip(*pairs, n, strict=True)}
+    resolved = ~np.isnan(column(frame, v, "resolved_at"))
+    work = np.where(resolved, column(frame, v, "work_s"), np.nan)
+    hours = {label: s / k / 3600 for label, s, k in zip(v.labels, sums(v, work), counts(v, resolved), strict=False)
+             if k}
+    return forecast(counts_by, history_from=history_from, history_to=history_to, start=today, horizon_days=horizon,
                     handle_hours=hours, productive_hours_per_person=productive_hours)

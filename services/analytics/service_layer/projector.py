@@ -22,7 +22,7 @@ from shared.db import Database, relaxed_commit
 from shared.follower import Follower
 
 Event = tuple[int, str, str, datetime, dict[str, Any]]
-Routed = list[tuple[str, datetime, dict[str, Any], list[tuple[Table, str]]]]
+Routed = list[tuple[int, str, datetime, dict[str, Any], list[tuple[Table, str]]]]
 _CACHE_LIMIT = 500_000
 
 
@@ -72,13 +72,13 @@ class FactProjector(Follower):
             if position != self.position:
                 self._forget()
                 self.complete = position == 0
-            dirty: dict[Table, dict[str, Any]] = defaultdict(dict)
+            dirty: dict[Table, dict[str, tuple[Any, int]]] = defaultdict(dict)
             done = 0
             while done < self.flush_every:
                 events = await self.archive.page(conn, position, self.batch_size)
                 if not events:
                     break
-                routed = [(name, at, data, routes(name, subject, data)) for _, name, subject, at, data in events]
+                routed = [(p, name, at, data, routes(name, subject, data)) for p, name, subject, at, data in events]
                 if not self.complete:
                     await self._prefetch(conn, routed)
                 self._fold(routed, dirty)
@@ -96,7 +96,7 @@ class FactProjector(Follower):
 
     async def _prefetch(self, conn: Any, routed: Routed) -> None:
         wanted: dict[Table, set[str]] = defaultdict(set)
-        for _, _, _, targets in routed:
+        for *_, targets in routed:
             for table, key in targets:
                 if key not in self.cache[table]:
                     wanted[table].add(key)
@@ -104,15 +104,15 @@ class FactProjector(Follower):
             for fact in await self.tables.load(conn, table, keys):
                 self.cache[table][getattr(fact, table.key)] = fact
 
-    def _fold(self, routed: Routed, dirty: dict[Table, dict[str, Any]]) -> None:
-        for name, at, data, targets in routed:
+    def _fold(self, routed: Routed, dirty: dict[Table, dict[str, tuple[Any, int]]]) -> None:
+        for position, name, at, data, targets in routed:
             for table, key in targets:
                 cache = self.cache[table]
                 fact = cache.get(key)
                 if fact is None:
                     fact = cache[key] = table.model(key)
                 fact.apply(name, data, at)
-                dirty[table][key] = fact
+                dirty[table][key] = (fact, position)
 
     def _forget(self) -> None:
         for cache in self.cache.values():

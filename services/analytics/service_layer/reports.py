@@ -1,4 +1,4 @@
-"""The reports analysts and managers read; each is one scan of the live facts. Definitions:
+"""The reports analysts and managers read, over the live frame. Definitions:
 
 - sla: response met = first acknowledged within its target; missed = acknowledged late, or not
   acknowledged by the deadline while still open. Resolution met = resolved with no breach of the
@@ -8,116 +8,127 @@
 - backlog: requests open (received, not closed, withdrawn or merged) at `as_of`, by age.
 - satisfaction: by when the survey came back. CSAT % = share of 4 and 5; NPS = % promoters (9-10)
   minus % detractors (0-6).
-- staff: by when the request was (last) resolved, per resolving resource (or team/period).
 """
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from services.analytics.adapters.report_sql import Filters, Query, facts_from, grouped, ratio, seconds
+import numpy as np
+
+from services.analytics.adapters.frame import Frame
 from services.analytics.domain.facts import DIMENSIONS
 from services.analytics.domain.measures import STAGES
-from shared.db import Conn
+from services.analytics.service_layer.views import Filters, View, counts, means, percentiles, rows_of, select, sums
 
-STAGE_SQL = {s: f"f.{s}_s" for s in STAGES} | {
-    "work": "CASE WHEN f.started_at IS NOT NULL THEN f.work_s END",
-    "paused": "CASE WHEN f.started_at IS NOT NULL THEN f.paused_s END",
-}
 WAITING_STAGES = ("triage", "allocation", "start", "paused", "confirmation")
+DAY = 86_400.0
 
 
-async def sla(conn: Conn, v: str, filters: Filters, now: datetime) -> list[dict[str, Any]]:
-    q = Query()
-    t = q.param(now)
-    select = (
-        "count(*) AS requests, count(*) FILTER (WHERE f.ack_in_time) AS response_met, "
-        f"count(*) FILTER (WHERE NOT f.ack_in_time OR (f.acknowledged_at IS NULL AND f.respond_by < "
-        f"coalesce(f.ended_at, {t}::timestamptz))) AS response_missed, "
-        "count(*) FILTER (WHERE f.resolved_at IS NOT NULL AND NOT f.resolution_breached) AS resolution_met, "
-        "count(*) FILTER (WHERE f.resolution_breached) AS resolution_missed, "
-        "count(*) FILTER (WHERE f.response_breached) AS response_breaches, "
-        "count(*) FILTER (WHERE f.resolution_breached) AS resolution_breaches, "
-        "count(*) FILTER (WHERE f.response_warned) AS response_warnings, "
-        "count(*) FILTER (WHERE f.resolution_warned) AS resolution_warnings, "
-        "coalesce(sum(f.escalations), 0) AS escalations"
-    )
-    rows = await _scan(conn, q, v, filters, select, "f.received_at")
+def ratio(numerator: float | None, denominator: float | None, digits: int = 4) -> float | None:
+    if not denominator or numerator is None:
+        return None
+    return round(float(numerator) / float(denominator), digits)
+
+
+def seconds(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 1)
+
+
+def ints(values: np.ndarray) -> list[int]:
+    return [int(v) for v in values]
+
+
+def column(frame: Frame, view: View, name: str) -> np.ndarray:
+    return frame.requests[name][view.rows]
+
+
+def sla(frame: Frame, filters: Filters, now: datetime) -> list[dict[str, Any]]:
+    v = select(frame, filters, "received_at")
+    c = lambda name: column(frame, v, name)  # noqa: E731
+    ended = c("ended_at")
+    cutoff = np.where(np.isnan(ended), now.timestamp(), ended)
+    unanswered_late = np.isnan(c("acknowledged_at")) & (c("respond_by") < cutoff)
+    out = {
+        "requests": ints(counts(v)),
+        "response_met": ints(counts(v, c("ack_in_time") == 1)),
+        "response_missed": ints(counts(v, (c("ack_in_time") == 0) | unanswered_late)),
+        "resolution_met": ints(counts(v, ~np.isnan(c("resolved_at")) & (c("resolution_breached") != 1))),
+        "resolution_missed": ints(counts(v, c("resolution_breached") == 1)),
+        **{f"{clock}_{name}": ints(counts(v, c(f"{clock}_{flag}") == 1))
+           for clock in ("response", "resolution") for name, flag in (("breaches", "breached"), ("warnings", "warned"))},
+        "escalations": ints(sums(v, c("escalations"))),
+    }
+    rows = rows_of(v, out)
     for r in rows:
         for clock in ("response", "resolution"):
-            met, missed = r[f"{clock}_met"], r[f"{clock}_missed"]
-            r[f"{clock}_compliance"] = ratio(met, met + missed)
+            r[f"{clock}_compliance"] = ratio(r[f"{clock}_met"], r[f"{clock}_met"] + r[f"{clock}_missed"])
     return rows
 
 
-async def stages(conn: Conn, v: str, filters: Filters) -> list[dict[str, Any]]:
-    q = Query()
-    parts = [f"percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY {sql}) AS {s}" for s, sql in STAGE_SQL.items()]
-    select = ", ".join([
-        "count(*) AS requests", *parts,
-        "percentile_cont(0.5) WITHIN GROUP (ORDER BY f.waiting_s) AS waiting_median_s",
-        "sum(f.waiting_s) AS waiting_sum", "sum(f.lead_s) FILTER (WHERE f.waiting_s IS NOT NULL) AS lead_sum",
-        "count(*) FILTER (WHERE f.handoffs > 0) AS reassigned_requests", "coalesce(sum(f.handoffs), 0) AS handoffs",
-        "count(*) FILTER (WHERE f.ping_pongs > 0) AS ping_pong_requests",
-        "coalesce(sum(f.ping_pongs), 0) AS ping_pongs",
-    ])
-    rows = await _scan(conn, q, v, filters, select, "f.received_at")
+def stages(frame: Frame, filters: Filters) -> list[dict[str, Any]]:
+    v = select(frame, filters, "received_at")
+    c = lambda name: column(frame, v, name)  # noqa: E731
+    out: dict[str, list[Any]] = {"requests": ints(counts(v))}
+    for stage in STAGES:
+        values = percentiles(v, c(f"{stage}_s"))
+        out[f"{stage}_median_s"] = [seconds(p[0]) for p in values]
+        out[f"{stage}_p90_s"] = [seconds(p[1]) for p in values]
+    waiting, lead = c("waiting_s"), c("lead_s")
+    out["waiting_median_s"] = [seconds(p[0]) for p in percentiles(v, waiting, (0.5,))]
+    out["working_median_s"] = out["work_median_s"]
+    out["waiting_share"] = [ratio(w, t) for w, t in zip(sums(v, waiting), sums(v, np.where(np.isnan(waiting), np.nan, lead)),
+                                                        strict=True)]
+    handoffs, ping_pongs = c("handoffs"), c("ping_pongs")
+    out |= {"reassigned_requests": ints(counts(v, handoffs > 0)), "handoffs": ints(sums(v, handoffs)),
+            "ping_pong_requests": ints(counts(v, ping_pongs > 0)), "ping_pongs": ints(sums(v, ping_pongs))}
+    rows = rows_of(v, out)
     for r in rows:
-        for s in STAGE_SQL:
-            median, p90 = r.pop(s) or (None, None)
-            r[f"{s}_median_s"], r[f"{s}_p90_s"] = seconds(median), seconds(p90)
-        r["waiting_median_s"] = seconds(r["waiting_median_s"])
-        r["working_median_s"] = r["work_median_s"]
-        r["waiting_share"] = ratio(r.pop("waiting_sum"), r.pop("lead_sum"))
         medians = {s: r[f"{s}_median_s"] for s in (*WAITING_STAGES, "work") if r[f"{s}_median_s"]}
         r["bottleneck"] = max(medians, key=lambda s: medians[s]) if medians else None
     return rows
 
 
-async def backlog(conn: Conn, v: str, filters: Filters, as_of: datetime) -> list[dict[str, Any]]:
-    q = Query()
-    t = f"{q.param(as_of)}::timestamptz"
-    age = f"{t} - f.received_at"
-    buckets = [f"count(*) FILTER (WHERE {age} < interval '1 day') AS age_lt_1d",
-               f"count(*) FILTER (WHERE {age} >= interval '1 day' AND {age} < interval '3 days') AS age_1_3d",
-               f"count(*) FILTER (WHERE {age} >= interval '3 days' AND {age} < interval '7 days') AS age_3_7d",
-               f"count(*) FILTER (WHERE {age} >= interval '7 days' AND {age} < interval '30 days') AS age_7_30d",
-               f"count(*) FILTER (WHERE {age} >= interval '30 days') AS age_gt_30d"]
-    select = ", ".join([
-        "count(*) AS open", *buckets,
-        f"extract(epoch FROM {t} - min(f.received_at))::float8 AS oldest_age_s",
-        f"count(*) FILTER (WHERE f.acknowledged_at IS NULL OR f.acknowledged_at > {t}) AS unacknowledged",
-        f"count(*) FILTER (WHERE f.first_allocated_at IS NULL OR f.first_allocated_at > {t}) AS unallocated",
-        f"count(*) FILTER (WHERE f.resolved_at <= {t}) AS awaiting_confirmation",
-        f"count(*) FILTER (WHERE f.resolve_by < {t} AND (f.resolved_at IS NULL OR f.resolved_at > {t})) AS breached",
-    ])
-    where = f"{q.where(filters, None)} AND tstzrange(f.received_at, f.ended_at, '[)') @> {t}"
-    rows = await grouped(conn, q, select, facts_from(v), where, q.group(filters, "f.received_at"))
-    for r in rows:
-        r["oldest_age_s"] = seconds(r["oldest_age_s"])
-    return rows
+def backlog(frame: Frame, filters: Filters, as_of: datetime) -> list[dict[str, Any]]:
+    t = as_of.timestamp()
+    received, ended = frame.requests["received_at"], frame.requests["ended_at"]
+    v = select(frame, filters.without_period(), "received_at", where=(received <= t) & ~(ended <= t))
+    c = lambda name: column(frame, v, name)  # noqa: E731
+    age = t - c("received_at")
+    edges = (("age_lt_1d", 0, 1), ("age_1_3d", 1, 3), ("age_3_7d", 3, 7), ("age_7_30d", 7, 30),
+             ("age_gt_30d", 30, np.inf))
+    oldest = np.full(len(v.labels) + 1, -np.inf)
+    np.maximum.at(oldest, v.groups, age)
+    oldest[-1] = age.max() if len(age) else -np.inf
+    resolved = c("resolved_at")
+    out = {
+        "open": ints(counts(v)),
+        **{name: ints(counts(v, (age >= lo * DAY) & (age < hi * DAY))) for name, lo, hi in edges},
+        "oldest_age_s": [None if o == -np.inf else seconds(o) for o in oldest],
+        "unacknowledged": ints(counts(v, ~(c("acknowledged_at") <= t))),
+        "unallocated": ints(counts(v, ~(c("first_allocated_at") <= t))),
+        "awaiting_confirmation": ints(counts(v, resolved <= t)),
+        "breached": ints(counts(v, (c("resolve_by") < t) & ~(resolved <= t))),
+    }
+    return rows_of(v, out)
 
 
-async def satisfaction(conn: Conn, v: str, filters: Filters) -> list[dict[str, Any]]:
-    q = Query()
-    dims = [f"avg(f.dim_{d})::float8 AS {d}_avg" for d in DIMENSIONS]
-    select = ", ".join([
-        "count(*) AS surveys", "avg(f.csat)::float8 AS csat_avg", "count(*) FILTER (WHERE f.csat >= 4) AS satisfied",
-        "count(f.nps) AS nps_answers", "count(*) FILTER (WHERE f.nps >= 9) AS promoters",
-        "count(*) FILTER (WHERE f.nps BETWEEN 7 AND 8) AS passives", "count(*) FILTER (WHERE f.nps <= 6) AS detractors",
-        *dims,
-    ])
-    rows = await _scan(conn, q, v, filters, select, "f.survey_returned_at", "f.survey_returned_at IS NOT NULL")
-    for r in rows:
-        r["csat_pct"] = ratio(r.pop("satisfied"), r["surveys"])
-        answers = r["nps_answers"]
-        r["nps"] = round(100 * (r["promoters"] - r["detractors"]) / answers, 1) if answers else None
-        for key in ("csat_avg", *(f"{d}_avg" for d in DIMENSIONS)):
-            r[key] = None if r[key] is None else round(r[key], 2)
-    return rows
+def satisfaction(frame: Frame, filters: Filters) -> list[dict[str, Any]]:
+    v = select(frame, filters, "survey_returned_at")
+    c = lambda name: column(frame, v, name)  # noqa: E731
+    csat, nps = c("csat"), c("nps")
+    answers, promoters, detractors = counts(v, ~np.isnan(nps)), counts(v, nps >= 9), counts(v, nps <= 6)
+    out = {
+        "surveys": ints(counts(v)), "csat_avg": [_round(m) for m in means(v, csat)],
+        "csat_pct": [ratio(s, n) for s, n in zip(counts(v, csat >= 4), counts(v), strict=True)],
+        "nps_answers": ints(answers), "promoters": ints(promoters),
+        "passives": ints(counts(v, (nps >= 7) & (nps <= 8))), "detractors": ints(detractors),
+        "nps": [round(100 * (p - d) / a, 1) if a else None for p, d, a in zip(promoters, detractors, answers,
+                                                                             strict=True)],
+        **{f"{d}_avg": [_round(m) for m in means(v, c(f"dim_{d}"))] for d in DIMENSIONS},
+    }
+    return rows_of(v, out)
 
 
-async def _scan(conn: Conn, q: Query, v: str, filters: Filters, select: str, time_column: str,
-                extra: str = "true") -> list[dict[str, Any]]:
-    where = f"{q.where(filters, time_column)} AND {extra}"
-    return await grouped(conn, q, select, facts_from(v), where, q.group(filters, time_column))
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
