@@ -34,8 +34,9 @@ class AnalyticsApi:
         assert response.status_code == 200, response.text
         return response.json()
 
-    async def publish(self, history: History) -> None:
-        for topic, envelopes in history.by_topic(self.settings.topic_prefix).items():
+    async def publish(self, history: History, since: int = 0) -> None:
+        """Put the history's envelopes (from the `since`-th on) on this app's topics."""
+        for topic, envelopes in history.by_topic(self.settings.topic_prefix, since).items():
             await produce(self.bootstrap_servers, topic, envelopes)
 
     async def versions(self) -> list[dict[str, Any]]:

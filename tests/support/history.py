@@ -37,9 +37,9 @@ class History:
         self.envelopes.append(env)
         return env
 
-    def by_topic(self, prefix: str = "") -> dict[str, list[Envelope]]:
+    def by_topic(self, prefix: str = "", since: int = 0) -> dict[str, list[Envelope]]:
         topics: dict[str, list[Envelope]] = defaultdict(list)
-        for env in self.envelopes:
+        for env in self.envelopes[since:]:
             topics[f"{prefix}{env.service}.events"].append(env)
         return topics
 
