@@ -6,7 +6,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.analytics.adapters.archive import Archive
-from services.analytics.adapters.frame import FrameStore
+from services.analytics.adapters.frame import FrameStore, FrameWarmer
 from services.analytics.entrypoints import api, consumers, dashboard, read_models_api, reports_api
 from services.analytics.service_layer.read_models import ReadModels
 from services.analytics.settings import AnalyticsSettings
@@ -29,7 +29,8 @@ def bootstrap(settings: AnalyticsSettings | None = None, *, clock: Clock | None 
     runtime.consumers.append(ConsumerSpec(consumers.CONSUMER, consumers.TOPICS, consumers.archiver(archive)))
     app = create_app(service="analytics", runtime=runtime)
     app.state.settings, app.state.archive, app.state.read_models = settings, archive, read_models
-    app.state.frames = FrameStore(settings.schema_name, settings.report_timezone)
+    app.state.frames = frames = FrameStore(settings.schema_name, settings.report_timezone)
+    runtime.loops.append(FrameWarmer(runtime.db, frames, settings.frame_refresh_seconds))
     for router in (api.router, reports_api.router, read_models_api.router, dashboard.router):
         app.include_router(router)
     dashboard.mount_static(app)

@@ -16,6 +16,8 @@ class AnalyticsSettings(ServiceSettings):
     # How long a replaced read-model version is kept for reports already reading it.
     read_model_grace_seconds: float = Field(default=60.0, ge=0)
     report_timezone: str = "UTC"
+    # How often the reports' in-memory copy of the live facts is brought up to date in the background.
+    frame_refresh_seconds: float = Field(default=1.0, gt=0)
     productive_hours_per_person: float = Field(default=6.0, gt=0)
 
     def tuning(self) -> Tuning:

@@ -1,6 +1,7 @@
 """The fact projector and read-model versions on real PostgreSQL: crashes, takeovers, switches."""
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any, Sequence
@@ -17,6 +18,7 @@ from shared.db import Conn, Database, fetch
 from shared.errors import InvalidTransition
 from shared.eventstore import EventStore
 from shared.migrations import migrate
+from tests.support.events import new_event
 from tests.support.generated import generate
 
 START = datetime(2026, 2, 2, 8, 0, tzinfo=timezone.utc)
@@ -119,3 +121,20 @@ async def test_a_rebuild_switches_when_caught_up_and_drops_the_old_version_after
     async with db.connect() as conn:
         left = await fetch(conn, "SELECT 1 FROM information_schema.schemata WHERE schema_name = $1", f"{schema}_v1")
     assert not left
+
+
+async def test_an_event_whose_data_does_not_fit_its_name_is_skipped_not_a_blocked_read_model(db, archived):
+    schema, events = archived
+    archive = Archive(schema)
+    bad = dataclasses.replace(new_event("G5-0", "RequestTriaged", request_id="G5-0", priority="P1"),
+                              stream_id="request-G5-0", stream_version=999)
+    async with db.begin() as conn:
+        await archive.record(conn, bad)
+    async with db.begin() as conn:
+        await EventStore(schema, "analytics").assign_positions(conn)
+    projector = FactProjector(db, archive, FactTables(schema, 1), batch_size=40, flush_every=40)
+    await build(db, projector)
+    assert projector.skipped == 1 and projector.folded == events + 1
+    async with db.connect() as conn:
+        row = await fetch(conn, f"SELECT priority FROM {schema}_v1.request_facts WHERE request_id = 'G5-0'")
+    assert row[0]["priority"] != "P1"  # left as the good events made it

@@ -21,7 +21,8 @@ from services.analytics.adapters.fact_tables import FactTables
 from services.analytics.adapters.versions import Versions
 from services.analytics.domain.facts import DIMENSIONS
 from services.analytics.domain.measures import STAGES
-from shared.db import Conn, fetch
+from shared.db import Conn, Database, fetch
+from shared.follower import Follower
 
 NONE = "none"
 TIMES = ("received_at", "triaged_at", "acknowledged_at", "first_allocated_at", "started_at", "resolved_at",
@@ -189,3 +190,16 @@ class FrameStore:
         for r in rows:
             frame.resources[r["resource_id"]] = {"name": r["name"], "team": r["team"], "capacity": r["capacity"]}
             frame.resource_position = max(frame.resource_position, r["position"])
+
+
+class FrameWarmer(Follower):
+    """Keeps the frame loaded and current in the background, so reports rarely wait to load it."""
+
+    def __init__(self, db: Database, frames: FrameStore, poll_seconds: float) -> None:
+        super().__init__(1, poll_seconds, 0.0)
+        self.db, self.frames = db, frames
+
+    async def run_once(self) -> int:
+        async with self.db.connect() as conn:
+            await self.frames.current(conn)
+        return 0

@@ -93,11 +93,13 @@ def _received(f: RequestFact, d: dict[str, Any], at: datetime) -> None:
 
 
 def _triaged(f: RequestFact, d: dict[str, Any], at: datetime) -> None:
-    # Intake's own stream: the latest triage is the one in force.
+    # Intake's own stream: the latest triage is the one in force. Everything is read before
+    # anything is set, so an event that fails to fold leaves the fact as it was.
+    deadlines = parse_time(d["respond_by"]), parse_time(d["resolve_by"]), parse_time(d["received_at"])
     f.priority, f.emergency, f.category = d["priority"], d["emergency"], d.get("category")
     f.channel, f.kind = d["channel"], d["kind"]
-    f.respond_by, f.resolve_by = parse_time(d["respond_by"]), parse_time(d["resolve_by"])
-    f.received_at = first_of(f.received_at, parse_time(d["received_at"]))
+    f.respond_by, f.resolve_by = deadlines[:2]
+    f.received_at = first_of(f.received_at, deadlines[2])
     f.triaged_at = first_of(f.triaged_at, at)
 
 
@@ -146,8 +148,8 @@ def _released(f: RequestFact, d: dict[str, Any], at: datetime) -> None:
 
 
 def _escalated(f: RequestFact, d: dict[str, Any], at: datetime) -> None:
-    f.escalations += 1
-    f.escalation_level = max(f.escalation_level, LEVELS.get(d["level"], 1))
+    level = LEVELS.get(d["level"], 1)
+    f.escalations, f.escalation_level = f.escalations + 1, max(f.escalation_level, level)
 
 
 def _sla(outcome: str) -> Callable[[RequestFact, dict[str, Any], datetime], None]:
@@ -176,8 +178,8 @@ def _reopened(f: RequestFact, d: dict[str, Any], at: datetime) -> None:
 
 
 def _survey(f: RequestFact, d: dict[str, Any], at: datetime) -> None:
-    f.survey_returned_at, f.csat, f.nps = at, d["csat"], d.get("nps")
-    f.dimensions = {k: v for k, v in (d.get("dimensions") or {}).items() if k in DIMENSIONS}
+    dimensions = {k: v for k, v in (d.get("dimensions") or {}).items() if k in DIMENSIONS}
+    f.survey_returned_at, f.csat, f.nps, f.dimensions = at, d["csat"], d.get("nps"), dimensions
 
 
 def _feedback(f: RequestFact, d: dict[str, Any], at: datetime) -> None:

@@ -13,6 +13,9 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
+import structlog
+from prometheus_client import Counter
+
 from services.analytics.adapters.archive import Archive
 from services.analytics.adapters.fact_tables import FEEDBACK, REQUESTS, RESOURCES, FactTables, Table
 from services.analytics.domain.facts import FOLDS
@@ -20,6 +23,10 @@ from services.analytics.domain.records import FEEDBACK_EVENTS, RESOURCE_EVENTS
 from shared.checkpoint import Checkpoint
 from shared.db import Database, relaxed_commit
 from shared.follower import Follower
+
+log = structlog.get_logger(__name__)
+EVENTS_NOT_FOLDED = Counter("servicetrail_analytics_events_not_folded_total",
+                            "Archived events whose data did not fit their name, skipped by the fold", ["event"])
 
 Event = tuple[int, str, str, datetime, dict[str, Any]]
 Routed = list[tuple[int, str, datetime, dict[str, Any], list[tuple[Table, str]]]]
@@ -47,7 +54,7 @@ class FactProjector(Follower):
         self.cache: dict[Table, dict[str, Any]] = {t: {} for t in (REQUESTS, FEEDBACK, RESOURCES)}
         self.position: int | None = None  # as of our last commit; None = cache unknown
         self.complete = False  # the cache holds every fact there is
-        self.folded = 0
+        self.folded = self.skipped = 0
 
     async def run_once(self) -> int:
         # Folding allocates many small objects that are never cyclic garbage; with a large cache,
@@ -111,8 +118,21 @@ class FactProjector(Follower):
                 fact = cache.get(key)
                 if fact is None:
                     fact = cache[key] = table.model(key)
-                fact.apply(name, data, at)
+                try:
+                    fact.apply(name, data, at)
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                    # Not the shape its name promises: skipped alike by every fold of the archive
+                    # (so a rebuild still equals the live version), counted and logged, never a
+                    # read model stuck behind one event.
+                    self._unfoldable(position, name, exc)
+                    continue
                 dirty[table][key] = (fact, position)
+
+    def _unfoldable(self, position: int, name: str, exc: Exception) -> None:
+        self.skipped += 1
+        EVENTS_NOT_FOLDED.labels(name).inc()
+        log.warning("event not folded", position=position, event_name=name, error=repr(exc),
+                    version=self.tables.version)
 
     def _forget(self) -> None:
         for cache in self.cache.values():

@@ -109,7 +109,8 @@ class ReadModels(Follower):
             out = []
             for v in await self.versions.all(conn):
                 position = await self.projector(v.version).checkpoint.read(conn) if v.status != "dropped" else None
-                out.append({**v.__dict__, "position": position, "head": head,
+                skipped = self.projectors[v.version].skipped if v.version in self.projectors else 0
+                out.append({**v.__dict__, "position": position, "head": head, "skipped_here": skipped,
                             "progress": None if position is None else (position / head if head else 1.0),
                             "events_per_second": _rate(v, position, self.clock.now())})
             return out
