@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +78,9 @@ class ServiceRuntime:
         await self.appender.start()
         self._stop.clear()
         self._tasks = await self._start_background() if s.background_work else []
+        # Everything loaded so far (modules, schemas, pools) lives as long as the process: keep it out
+        # of the collector's full passes, which otherwise grow with it and stall requests.
+        gc.freeze()
         log.info("service started", service=s.service, schema=s.schema_name, background=s.background_work)
 
     async def _start_background(self) -> list[asyncio.Task[None]]:
