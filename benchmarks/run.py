@@ -6,11 +6,18 @@ import inspect
 
 import orjson
 
-from benchmarks import dispatch_allocation, dispatch_batch, eventstore, feedback_survey, intake_submit
+from benchmarks import (
+    analytics_rebuild,
+    dispatch_allocation,
+    dispatch_batch,
+    eventstore,
+    feedback_survey,
+    intake_submit,
+)
 
 
 def main() -> None:
-    for bench in (eventstore, intake_submit, dispatch_batch, dispatch_allocation, feedback_survey):
+    for bench in (eventstore, intake_submit, dispatch_batch, dispatch_allocation, feedback_survey, analytics_rebuild):
         result = bench.main()
         if inspect.iscoroutine(result):
             result = asyncio.run(result)
