@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.analytics.adapters.fact_tables import FEEDBACK, REQUESTS, RESOURCES
-from services.analytics.domain.facts import DIMENSIONS, FOLDS, RequestFact
+from services.analytics.domain.facts import RequestFact
+from services.analytics.domain.folds import DIMENSIONS, FOLDS
 from services.analytics.domain.measures import measures, ping_pongs
 from services.analytics.domain.records import FeedbackFact, ResourceFact
 from services.analytics.service_layer.projector import routes

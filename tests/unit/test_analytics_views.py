@@ -5,7 +5,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.analytics.service_layer.views import View, counts, means, percentiles, period_label, sums
+from services.analytics.service_layer.statistics import counts, means, percentiles, sums
+from services.analytics.service_layer.views import View, period_label
 
 values = st.lists(st.tuples(st.integers(0, 4), st.one_of(st.none(), st.floats(0, 1e7, allow_nan=False))),
                   max_size=200)

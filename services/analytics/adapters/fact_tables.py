@@ -11,7 +11,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
-from services.analytics.domain.facts import DIMENSIONS, FIELDS, RequestFact
+from services.analytics.domain.facts import FIELDS, RequestFact
+from services.analytics.domain.folds import DIMENSIONS
 from services.analytics.domain.measures import MEASURES, measures
 from services.analytics.domain.records import FEEDBACK_FIELDS, RESOURCE_FIELDS, FeedbackFact, ResourceFact
 from shared.db import Conn, execute, fetch, ident

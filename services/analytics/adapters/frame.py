@@ -10,21 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import math
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from services.analytics.adapters.columns import Columns, Vocabulary
 from services.analytics.adapters.fact_tables import FactTables
 from services.analytics.adapters.versions import Versions
-from services.analytics.domain.facts import DIMENSIONS
+from services.analytics.domain.folds import DIMENSIONS
 from services.analytics.domain.measures import STAGES
 from shared.db import Conn, Database, fetch
 from shared.follower import Follower
 
-NONE = "none"
 TIMES = ("received_at", "triaged_at", "acknowledged_at", "first_allocated_at", "started_at", "resolved_at",
          "closed_at", "ended_at", "respond_by", "resolve_by", "survey_returned_at")
 NUMBERS = (*(f"{s}_s" for s in STAGES if s not in ("work", "paused")), "waiting_s", "work_s", "paused_s", "csat",
@@ -36,65 +35,6 @@ REQUEST_SQL = (f"SELECT request_id, position, {', '.join(TIMES)}, {', '.join(NUM
                f"channel, kind, coalesce(resolver_id, resource_id) AS holder, started_at IS NOT NULL AS started")
 FEEDBACK_SQL = ("SELECT feedback_id, position, received_at, respond_by, resolved_at, kind, request_id, "
                 "within_deadline, escalated")
-
-
-class Vocabulary:
-    """Labels as small integer codes, so filters and groups compare integers."""
-
-    def __init__(self) -> None:
-        self.labels: list[str] = []
-        self.codes: dict[str, int] = {}
-
-    def code(self, label: str | None) -> int:
-        label = NONE if label is None else label
-        if (code := self.codes.get(label)) is None:
-            code = self.codes[label] = len(self.labels)
-            self.labels.append(label)
-        return code
-
-
-@dataclass
-class Columns:
-    """A growable column table keyed by id; `upsert` overwrites a key's row or appends one."""
-
-    numeric: tuple[str, ...]
-    labels: tuple[str, ...]
-    size: int = 0
-    index: dict[str, int] = field(default_factory=dict)
-    arrays: dict[str, np.ndarray] = field(default_factory=dict)
-    vocab: dict[str, Vocabulary] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.vocab = {name: Vocabulary() for name in self.labels}
-        self.arrays = {**{n: np.full(0, np.nan) for n in self.numeric}, **{n: np.zeros(0, np.int32) for n in self.labels}}
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        return self.arrays[name][: self.size]
-
-    def upsert(self, keys: list[str], columns: dict[str, list[Any]]) -> None:
-        rows = []
-        for key in keys:
-            if (row := self.index.get(key)) is None:
-                row = self.index[key] = self.size
-                self.size += 1
-            rows.append(row)
-        self._grow(self.size)
-        where = np.asarray(rows, dtype=np.int64)
-        for name in self.numeric:
-            self.arrays[name][where] = np.asarray(columns[name], dtype=np.float64)
-        for name in self.labels:
-            code = self.vocab[name].code
-            self.arrays[name][where] = np.fromiter((code(v) for v in columns[name]), np.int32, len(rows))
-
-    def _grow(self, needed: int) -> None:
-        capacity = len(next(iter(self.arrays.values())))
-        if needed <= capacity:
-            return
-        capacity = max(needed, capacity * 2, 1024)
-        for name, old in self.arrays.items():
-            new = np.full(capacity, np.nan) if old.dtype == np.float64 else np.zeros(capacity, old.dtype)
-            new[: len(old)] = old
-            self.arrays[name] = new
 
 
 def _seconds(value: datetime | None) -> float:

@@ -5,7 +5,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from services.analytics.domain.facts import first_of, parse_time
+from services.analytics.domain.folds import first_of, parse_time
 
 
 @dataclass

@@ -4,17 +4,16 @@ No report carries a customer's personal data: facts hold categories, times, staf
 """
 from __future__ import annotations
 
-import csv
 import enum
-import io
 from datetime import date, datetime, time, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from services.analytics.adapters.frame import Frame
+from services.analytics.entrypoints.rendering import jsonable, render
 from services.analytics.service_layer import people_reports, reports
 from services.analytics.service_layer.views import Filters
 from shared.auth import Principal, Role, require_roles
@@ -82,40 +81,6 @@ Reader = Annotated[Principal, Depends(READERS)]  # declared first: refused calle
 Filtered = Annotated[Filters, Depends(filters)]
 
 
-def render(request: Request, report: str, f: Filters | None, rows: list[dict[str, Any]], **extra: Any) -> Response:
-    if "text/csv" in request.headers.get("accept", ""):
-        return Response(to_csv(rows), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{report}.csv"'})
-    body: dict[str, Any] = {"report": report, **extra}
-    if f is not None:
-        body["filters"] = {"from": f.start, "to": f.end, "priority": f.priority, "category": f.category,
-                           "channel": f.channel, "team": f.team}
-        body["group_by"] = f.group_by
-    total = [r for r in rows if r.get("group") == "total"]
-    body["rows"] = [r for r in rows if r.get("group") != "total"] if len(rows) > 1 else []
-    body["total"] = total[0] if total else None
-    return JSONResponse(_jsonable(body))
-
-
-def to_csv(rows: list[dict[str, Any]]) -> str:
-    columns: dict[str, None] = {}
-    for r in rows:
-        columns.update(dict.fromkeys(r))
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    return value.isoformat() if isinstance(value, (date, datetime)) else value
-
-
 @router.get("/sla")
 async def sla(request: Request, _: Reader, f: Filtered, live: Live) -> Response:
     """Response and resolution compliance, breaches and warnings, by group (by when received)."""
@@ -168,6 +133,6 @@ async def forecast(request: Request, _: Reader, f: Filtered, live: Live,
             for d in result.days]
     if "text/csv" in request.headers.get("accept", ""):
         return render(request, "forecast", None, rows)
-    return JSONResponse(_jsonable({"report": "forecast", "method": result.method,
+    return JSONResponse(jsonable({"report": "forecast", "method": result.method,
                                    "history_from": result.history_from, "history_to": result.history_to,
                                    "days": [d.__dict__ for d in result.days]}))

@@ -19,7 +19,8 @@ import numpy as np
 from services.analytics.adapters.frame import Frame
 from services.analytics.domain.forecast import Forecast, forecast
 from services.analytics.service_layer.reports import column, ints, ratio, seconds
-from services.analytics.service_layer.views import Filters, counts, means, percentiles, rows_of, select, sums
+from services.analytics.service_layer.statistics import counts, means, percentiles, sums
+from services.analytics.service_layer.views import Filters, rows_of, select
 
 
 def staff(frame: Frame, filters: Filters) -> list[dict[str, Any]]:

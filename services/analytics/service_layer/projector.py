@@ -18,7 +18,7 @@ from prometheus_client import Counter
 
 from services.analytics.adapters.archive import Archive
 from services.analytics.adapters.fact_tables import FEEDBACK, REQUESTS, RESOURCES, FactTables, Table
-from services.analytics.domain.facts import FOLDS
+from services.analytics.domain.folds import FOLDS
 from services.analytics.domain.records import FEEDBACK_EVENTS, RESOURCE_EVENTS
 from shared.checkpoint import Checkpoint
 from shared.db import Database, relaxed_commit

@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 
 from services.analytics.adapters.frame import Frame
-from services.analytics.domain.facts import DIMENSIONS
+from services.analytics.domain.folds import DIMENSIONS
 from services.analytics.domain.measures import STAGES
-from services.analytics.service_layer.views import Filters, View, counts, means, percentiles, rows_of, select, sums
+from services.analytics.service_layer.statistics import counts, means, percentiles, sums
+from services.analytics.service_layer.views import Filters, View, rows_of, select
 
 WAITING_STAGES = ("triage", "allocation", "start", "paused", "confirmation")
 DAY = 86_400.0
