@@ -14,9 +14,9 @@ from services.dispatch.domain.allocation import (
     Assignment,
     Candidate,
     JobNeed,
-    allocate_batch,
     allocate_greedy,
 )
+from services.dispatch.domain.batch import allocate_batch
 
 JOBS, RESOURCES, RUNS, SEED = 1000, 500, 3, 20261121
 SKILLS = tuple(f"skill-{i:02d}" for i in range(12))

@@ -14,7 +14,6 @@ from services.dispatch.domain.allocation import (
     JobNeed,
     Score,
     Weights,
-    allocate_batch,
     allocate_greedy,
     best_for,
     eligible,
@@ -22,6 +21,7 @@ from services.dispatch.domain.allocation import (
     rank_jobs,
     score,
 )
+from services.dispatch.domain.batch import allocate_batch
 from shared.errors import Invalid
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import structlog
 
-from services.dispatch.domain.allocation import allocate_batch
+from services.dispatch.domain.batch import allocate_batch
 from services.dispatch.service_layer.handlers import Dispatch, allocate_auto, candidate, load_job, need, save_job
 from shared.aggregate import IdSource
 from shared.eventstore import ConcurrencyError
