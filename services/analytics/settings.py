@@ -1,7 +1,9 @@
 """Analytics' configuration: how its read models are folded and rebuilt, and the forecast's staffing."""
 from __future__ import annotations
 
-from pydantic import Field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
 
 from services.analytics.service_layer.read_models import Tuning
 from shared.settings import ServiceSettings
@@ -19,6 +21,15 @@ class AnalyticsSettings(ServiceSettings):
     # How often the reports' in-memory copy of the live facts is brought up to date in the background.
     frame_refresh_seconds: float = Field(default=1.0, gt=0)
     productive_hours_per_person: float = Field(default=6.0, gt=0)
+
+    @field_validator("report_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:  # an unknown zone fails at start-up, not on the first report
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
 
     def tuning(self) -> Tuning:
         return Tuning(batch_size=self.read_model_batch_size, flush_every=self.read_model_flush_every,

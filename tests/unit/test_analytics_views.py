@@ -62,3 +62,14 @@ def test_periods_are_labelled_by_day_iso_week_and_month():
     assert period_label("day", sunday) == "2027-01-03"
     assert period_label("week", sunday) == "2026-W53"
     assert period_label("month", sunday) == "2027-01"
+
+
+def test_an_unknown_report_time_zone_is_refused_when_the_service_is_configured():
+    import pytest
+    from pydantic import ValidationError
+
+    from services.analytics.settings import AnalyticsSettings
+
+    with pytest.raises(ValidationError, match="unknown IANA time zone"):
+        AnalyticsSettings(report_timezone="Mars/Olympus")
+    assert AnalyticsSettings(report_timezone="Europe/London").report_timezone == "Europe/London"

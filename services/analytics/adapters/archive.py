@@ -53,7 +53,3 @@ class Archive:
              "causation_id": r[6], "data": from_jsonb(r[7]), "personal": list(r[8] or ())}
             for r in rows
         ]
-
-    async def head(self, conn: Conn) -> int:
-        rows = await fetch(conn, f"SELECT coalesce(max(position), 0) FROM {self.schema}.events")
-        return int(rows[0][0])

@@ -6,7 +6,6 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from services.analytics.adapters.versions import Versions
 from shared.auth import Principal, Role, require_roles
 from shared.errors import NotFound
 
@@ -31,11 +30,7 @@ async def rebuild(request: Request, principal: Principal = Depends(require_roles
 @router.get("/{version}/checksum")
 async def checksum(version: int, request: Request, _: Principal = Depends(require_roles())) -> dict[str, Any]:
     """A digest of every row of that version: a rebuilt version must equal the live one."""
-    read_models = request.app.state.read_models
-    async with request.app.state.runtime.db.connect() as conn:
-        known = {v.version: v.status for v in await Versions(read_models.schema).all(conn)}
-        if known.get(version) not in ("building", "live", "retired"):
-            raise NotFound(f"read model version {version} does not exist (any more)")
-        position = await read_models.projector(version).checkpoint.read(conn)
-        digest = await read_models.tables(version).checksum(conn)
-    return {"version": version, "status": known[version], "position": position, "checksum": digest}
+    found = await request.app.state.read_models.checksum(version)
+    if found is None:
+        raise NotFound(f"read model version {version} does not exist (any more)")
+    return found

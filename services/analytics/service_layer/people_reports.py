@@ -18,7 +18,7 @@ import numpy as np
 
 from services.analytics.adapters.frame import Frame
 from services.analytics.domain.forecast import Forecast, forecast
-from services.analytics.service_layer.reports import column, ints, ratio, seconds
+from services.analytics.service_layer.reports import ints, ratio, seconds
 from services.analytics.service_layer.statistics import counts, means, percentiles, sums
 from services.analytics.service_layer.views import Filters, rows_of, select
 
@@ -26,8 +26,7 @@ from services.analytics.service_layer.views import Filters, rows_of, select
 def staff(frame: Frame, filters: Filters) -> list[dict[str, Any]]:
     filters = filters if filters.group_by else replace(filters, group_by="resource")
     v = select(frame, filters, "resolved_at")
-    c = lambda name: column(frame, v, name)  # noqa: E731
-    work = c("work_s")
+    work = v["work_s"]
     per_resource = filters.group_by == "resource"
     span = (filters.end - filters.start).total_seconds() if filters.start and filters.end else None
     people = [frame.resources.get(label, {}) if per_resource else {} for label in [*v.labels, None]]
@@ -37,10 +36,10 @@ def staff(frame: Frame, filters: Filters) -> list[dict[str, Any]]:
         "work_hours": [round(s / 3600, 2) for s in sums(v, work)],
         "utilisation": [ratio(s, span * (p.get("capacity") or 1)) if span and p else None
                         for s, p in zip(sums(v, work), people, strict=True)],
-        "fcr_rate": [ratio(a, n) for a, n in zip(counts(v, c("fcr") == 1), counts(v), strict=True)],
-        "reopen_rate": [ratio(a, n) for a, n in zip(counts(v, c("reopens") > 0), counts(v), strict=True)],
-        "csat_avg": [None if m is None else round(m, 2) for m in means(v, c("csat"))],
-        "surveys": ints(counts(v, ~np.isnan(c("csat")))),
+        "fcr_rate": [ratio(a, n) for a, n in zip(counts(v, v["fcr"] == 1), counts(v), strict=True)],
+        "reopen_rate": [ratio(a, n) for a, n in zip(counts(v, v["reopens"] > 0), counts(v), strict=True)],
+        "csat_avg": [None if m is None else round(m, 2) for m in means(v, v["csat"])],
+        "surveys": ints(counts(v, ~np.isnan(v["csat"]))),
     }
     return rows_of(v, out)
 
@@ -49,21 +48,21 @@ def complaints(frame: Frame, filters: Filters, now: datetime) -> list[dict[str, 
     requests = select(frame, filters, "received_at")
     complaint_code = frame.requests.vocab["kind"].codes.get("complaint", -1)
     received = rows_of(requests, {"requests": ints(counts(requests)), "complaint_requests": ints(
-        counts(requests, column(frame, requests, "kind") == complaint_code))})
+        counts(requests, requests["kind"] == complaint_code))})
     fb = frame.feedback
     v = select(frame, filters, "received_at", columns=fb)
-    kinds = fb["kind"][v.rows]
+    kinds = v["kind"]
     kind = {k: kinds == fb.vocab["kind"].codes.get(k, -1) for k in ("complaint", "suggestion", "praise")}
     complaint = kind["complaint"]
-    within, resolved = fb["within_deadline"][v.rows], fb["resolved_at"][v.rows]
-    handling = np.where(complaint, resolved - fb["received_at"][v.rows], np.nan)
+    within, resolved = v["within_deadline"], v["resolved_at"]
+    handling = np.where(complaint, resolved - v["received_at"], np.nan)
     items = rows_of(v, {
         "complaints": ints(counts(v, complaint)), "suggestions": ints(counts(v, kind["suggestion"])),
         "praise": ints(counts(v, kind["praise"])),
         "handled_in_time": ints(counts(v, complaint & (within == 1))),
         "handled_late": ints(counts(v, complaint & (within == 0))),
-        "open_overdue": ints(counts(v, complaint & np.isnan(resolved) & (fb["respond_by"][v.rows] < now.timestamp()))),
-        "escalated": ints(counts(v, complaint & (fb["escalated"][v.rows] == 1))),
+        "open_overdue": ints(counts(v, complaint & np.isnan(resolved) & (v["respond_by"] < now.timestamp()))),
+        "escalated": ints(counts(v, complaint & (v["escalated"] == 1))),
         "handle_median_s": [seconds(p[0]) for p in percentiles(v, handling, (0.5,))],
     })
     return _join_complaints(received, items)
@@ -90,12 +89,12 @@ def forecast_volume(frame: Frame, filters: Filters, today: date, horizon: int, h
     days = frame.requests["received_at_day"]
     window = (days >= history_from.toordinal()) & (days <= history_to.toordinal())
     v = select(frame, replace(filters.without_period(), group_by="category"), "received_at", where=window)
-    day_of = days[v.rows].astype(np.int64)
+    day_of = v["received_at_day"].astype(np.int64)
     pairs, n = np.unique(np.stack([day_of, v.groups]), axis=1, return_counts=True) if len(v.rows) else ([[], []], [])
     counts_by = {(date.fromordinal(int(d)), v.labels[int(g)]): int(k) for d, g, k in zip(*pairs, n, strict=True)}
-    resolved = ~np.isnan(column(frame, v, "resolved_at"))
-    work = np.where(resolved, column(frame, v, "work_s"), np.nan)
-    hours = {label: s / k / 3600 for label, s, k in zip(v.labels, sums(v, work), counts(v, resolved), strict=False)
+    resolved = ~np.isnan(v["resolved_at"])
+    work = np.where(resolved, v["work_s"], np.nan)
+    hours = {label: s / k / 3600 for label, s, k in zip(v.labels, sums(v, work)[:-1], counts(v, resolved)[:-1], strict=True)
              if k}
     return forecast(counts_by, history_from=history_from, history_to=history_to, start=today, horizon_days=horizon,
                     handle_hours=hours, productive_hours_per_person=productive_hours)

@@ -86,7 +86,7 @@ class ReadModels(Follower):
         async with self.db.begin() as conn:
             await self.versions.lock(conn)
             position = await self.projector(version).checkpoint.read(conn)
-            if position < await self.archive.head(conn):
+            if position < await self.store.head(conn):
                 return
             if await self.versions.switch(conn, version, self.clock.now()):
                 log.info("read model switched", version=version, position=position)
@@ -105,7 +105,7 @@ class ReadModels(Follower):
     async def progress(self) -> list[dict[str, object]]:
         """Every version with how far it has folded the archive."""
         async with self.db.connect() as conn:
-            head = await self.archive.head(conn)
+            head = await self.store.head(conn)
             out = []
             for v in await self.versions.all(conn):
                 position = await self.projector(v.version).checkpoint.read(conn) if v.status != "dropped" else None
@@ -114,6 +114,16 @@ class ReadModels(Follower):
                             "progress": None if position is None else (position / head if head else 1.0),
                             "events_per_second": _rate(v, position, self.clock.now())})
             return out
+
+    async def checksum(self, version: int) -> dict[str, object] | None:
+        """A digest of every row of a version that still has tables; None for any other."""
+        async with self.db.connect() as conn:
+            status = {v.version: v.status for v in await self.versions.all(conn)}.get(version)
+            if status not in ("building", "live", "retired"):
+                return None
+            position = await self.projector(version).checkpoint.read(conn)
+            digest = await self.tables(version).checksum(conn)
+        return {"version": version, "status": status, "position": position, "checksum": digest}
 
 
 def _rate(v: Version, position: int | None, now: datetime) -> float | None:

@@ -20,7 +20,7 @@ from services.analytics.adapters.frame import Frame
 from services.analytics.domain.folds import DIMENSIONS
 from services.analytics.domain.measures import STAGES
 from services.analytics.service_layer.statistics import counts, means, percentiles, sums
-from services.analytics.service_layer.views import Filters, View, rows_of, select
+from services.analytics.service_layer.views import Filters, rows_of, select
 
 WAITING_STAGES = ("triage", "allocation", "start", "paused", "confirmation")
 DAY = 86_400.0
@@ -40,25 +40,20 @@ def ints(values: np.ndarray) -> list[int]:
     return [int(v) for v in values]
 
 
-def column(frame: Frame, view: View, name: str) -> np.ndarray:
-    return frame.requests[name][view.rows]
-
-
 def sla(frame: Frame, filters: Filters, now: datetime) -> list[dict[str, Any]]:
     v = select(frame, filters, "received_at")
-    c = lambda name: column(frame, v, name)  # noqa: E731
-    ended = c("ended_at")
+    ended = v["ended_at"]
     cutoff = np.where(np.isnan(ended), now.timestamp(), ended)
-    unanswered_late = np.isnan(c("acknowledged_at")) & (c("respond_by") < cutoff)
+    unanswered_late = np.isnan(v["acknowledged_at"]) & (v["respond_by"] < cutoff)
     out = {
         "requests": ints(counts(v)),
-        "response_met": ints(counts(v, c("ack_in_time") == 1)),
-        "response_missed": ints(counts(v, (c("ack_in_time") == 0) | unanswered_late)),
-        "resolution_met": ints(counts(v, ~np.isnan(c("resolved_at")) & (c("resolution_breached") != 1))),
-        "resolution_missed": ints(counts(v, c("resolution_breached") == 1)),
-        **{f"{clock}_{name}": ints(counts(v, c(f"{clock}_{flag}") == 1))
+        "response_met": ints(counts(v, v["ack_in_time"] == 1)),
+        "response_missed": ints(counts(v, (v["ack_in_time"] == 0) | unanswered_late)),
+        "resolution_met": ints(counts(v, ~np.isnan(v["resolved_at"]) & (v["resolution_breached"] != 1))),
+        "resolution_missed": ints(counts(v, v["resolution_breached"] == 1)),
+        **{f"{clock}_{name}": ints(counts(v, v[f"{clock}_{flag}"] == 1))
            for clock in ("response", "resolution") for name, flag in (("breaches", "breached"), ("warnings", "warned"))},
-        "escalations": ints(sums(v, c("escalations"))),
+        "escalations": ints(sums(v, v["escalations"])),
     }
     rows = rows_of(v, out)
     for r in rows:
@@ -69,18 +64,17 @@ def sla(frame: Frame, filters: Filters, now: datetime) -> list[dict[str, Any]]:
 
 def stages(frame: Frame, filters: Filters) -> list[dict[str, Any]]:
     v = select(frame, filters, "received_at")
-    c = lambda name: column(frame, v, name)  # noqa: E731
     out: dict[str, list[Any]] = {"requests": ints(counts(v))}
     for stage in STAGES:
-        values = percentiles(v, c(f"{stage}_s"))
+        values = percentiles(v, v[f"{stage}_s"])
         out[f"{stage}_median_s"] = [seconds(p[0]) for p in values]
         out[f"{stage}_p90_s"] = [seconds(p[1]) for p in values]
-    waiting, lead = c("waiting_s"), c("lead_s")
+    waiting, lead = v["waiting_s"], v["lead_s"]
     out["waiting_median_s"] = [seconds(p[0]) for p in percentiles(v, waiting, (0.5,))]
     out["working_median_s"] = out["work_median_s"]
     out["waiting_share"] = [ratio(w, t) for w, t in zip(sums(v, waiting), sums(v, np.where(np.isnan(waiting), np.nan, lead)),
                                                         strict=True)]
-    handoffs, ping_pongs = c("handoffs"), c("ping_pongs")
+    handoffs, ping_pongs = v["handoffs"], v["ping_pongs"]
     out |= {"reassigned_requests": ints(counts(v, handoffs > 0)), "handoffs": ints(sums(v, handoffs)),
             "ping_pong_requests": ints(counts(v, ping_pongs > 0)), "ping_pongs": ints(sums(v, ping_pongs))}
     rows = rows_of(v, out)
@@ -94,30 +88,28 @@ def backlog(frame: Frame, filters: Filters, as_of: datetime) -> list[dict[str, A
     t = as_of.timestamp()
     received, ended = frame.requests["received_at"], frame.requests["ended_at"]
     v = select(frame, filters.without_period(), "received_at", where=(received <= t) & ~(ended <= t))
-    c = lambda name: column(frame, v, name)  # noqa: E731
-    age = t - c("received_at")
+    age = t - v["received_at"]
     edges = (("age_lt_1d", 0, 1), ("age_1_3d", 1, 3), ("age_3_7d", 3, 7), ("age_7_30d", 7, 30),
              ("age_gt_30d", 30, np.inf))
     oldest = np.full(len(v.labels) + 1, -np.inf)
     np.maximum.at(oldest, v.groups, age)
     oldest[-1] = age.max() if len(age) else -np.inf
-    resolved = c("resolved_at")
+    resolved = v["resolved_at"]
     out = {
         "open": ints(counts(v)),
         **{name: ints(counts(v, (age >= lo * DAY) & (age < hi * DAY))) for name, lo, hi in edges},
         "oldest_age_s": [None if o == -np.inf else seconds(o) for o in oldest],
-        "unacknowledged": ints(counts(v, ~(c("acknowledged_at") <= t))),
-        "unallocated": ints(counts(v, ~(c("first_allocated_at") <= t))),
+        "unacknowledged": ints(counts(v, ~(v["acknowledged_at"] <= t))),
+        "unallocated": ints(counts(v, ~(v["first_allocated_at"] <= t))),
         "awaiting_confirmation": ints(counts(v, resolved <= t)),
-        "breached": ints(counts(v, (c("resolve_by") < t) & ~(resolved <= t))),
+        "breached": ints(counts(v, (v["resolve_by"] < t) & ~(resolved <= t))),
     }
     return rows_of(v, out)
 
 
 def satisfaction(frame: Frame, filters: Filters) -> list[dict[str, Any]]:
     v = select(frame, filters, "survey_returned_at")
-    c = lambda name: column(frame, v, name)  # noqa: E731
-    csat, nps = c("csat"), c("nps")
+    csat, nps = v["csat"], v["nps"]
     answers, promoters, detractors = counts(v, ~np.isnan(nps)), counts(v, nps >= 9), counts(v, nps <= 6)
     out = {
         "surveys": ints(counts(v)), "csat_avg": [_round(m) for m in means(v, csat)],
@@ -126,7 +118,7 @@ def satisfaction(frame: Frame, filters: Filters) -> list[dict[str, Any]]:
         "passives": ints(counts(v, (nps >= 7) & (nps <= 8))), "detractors": ints(detractors),
         "nps": [round(100 * (p - d) / a, 1) if a else None for p, d, a in zip(promoters, detractors, answers,
                                                                              strict=True)],
-        **{f"{d}_avg": [_round(m) for m in means(v, c(f"dim_{d}"))] for d in DIMENSIONS},
+        **{f"{d}_avg": [_round(m) for m in means(v, v[f"dim_{d}"])] for d in DIMENSIONS},
     }
     return rows_of(v, out)
 

@@ -15,7 +15,6 @@ from services.analytics.adapters.columns import Columns
 from services.analytics.adapters.frame import Frame
 
 PERIODS = ("day", "week", "month")
-DIMENSIONS = ("priority", "category", "channel", "kind", "team", "resource")
 TOTAL = "total"
 
 
@@ -39,10 +38,12 @@ class View:
     rows: np.ndarray  # indices into the frame's columns
     groups: np.ndarray  # group code of each row
     labels: list[str]  # label of each group code
+    columns: Columns | None = None  # what `rows` index
 
-    @property
-    def count(self) -> int:
-        return len(self.labels) + 1  # the groups, then the total
+    def __getitem__(self, name: str) -> np.ndarray:
+        """The named column's values of the kept rows."""
+        assert self.columns is not None
+        return self.columns[name][self.rows]
 
 
 def select(frame: Frame, filters: Filters, time: str, columns: Columns | None = None,
@@ -58,7 +59,7 @@ def select(frame: Frame, filters: Filters, time: str, columns: Columns | None = 
     keep &= _dimension_mask(frame, filters, cols)
     rows = np.flatnonzero(keep)
     codes, labels = _group_codes(frame, filters.group_by, time, cols, rows)
-    return View(rows, codes, labels)
+    return View(rows, codes, labels, cols)
 
 
 def _dimension_mask(frame: Frame, filters: Filters, cols: Columns) -> np.ndarray:
