@@ -5,6 +5,7 @@ import uuid
 from typing import Iterable, TypeVar
 
 from shared.events import DomainEvent
+from shared.ids import new_uuid
 
 A = TypeVar("A", bound="Aggregate")
 
@@ -60,7 +61,7 @@ class IdSource:
     def next(self) -> str:
         self._count += 1
         if self._seed is None:
-            return str(uuid.uuid4())
+            return new_uuid()
         return _derive(self._seed, self._count)
 
 

@@ -97,13 +97,22 @@ async def authenticated(request: Request) -> Principal:
         raise _unauthorized(f"invalid token: {exc}") from exc
 
 
+def allowed_roles(*roles: Role) -> frozenset[Role]:
+    """The roles given, and admin, who may do everything."""
+    return frozenset(roles) | {Role.admin}
+
+
+def check_role(principal: Principal, allowed: frozenset[Role]) -> None:
+    if principal.role not in allowed:
+        names = ", ".join(sorted(r.value for r in allowed))
+        raise HTTPException(403, f"role {principal.role.value!r} may not do this; allowed: {names}")
+
+
 def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
-    allowed = set(roles) | {Role.admin}
+    allowed = allowed_roles(*roles)
 
     async def check(principal: Principal = Depends(authenticated)) -> Principal:
-        if principal.role not in allowed:
-            names = ", ".join(sorted(r.value for r in allowed))
-            raise HTTPException(403, f"role {principal.role.value!r} may not do this; allowed: {names}")
+        check_role(principal, allowed)
         return principal
 
     return check

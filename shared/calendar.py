@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -30,6 +30,8 @@ class BusinessCalendar:
     timezone: str
     hours: Hours
     holidays: frozenset[date] = frozenset()
+    _zone_info: ZoneInfo = field(init=False, repr=False, compare=False)
+    _utc_days: dict[date, tuple[tuple[datetime, datetime], ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -41,6 +43,10 @@ class BusinessCalendar:
             _check_intervals(day, intervals)
         if not any(self.hours):
             raise ValueError(f"calendar {self.name!r} has no open time in the week")
+        # Not fields (so not compared or hashed): the zone, and each local day's open intervals in
+        # UTC as they are first asked for. Deadlines are computed on every submission.
+        object.__setattr__(self, "_zone_info", _zone(self.timezone))
+        object.__setattr__(self, "_utc_days", {})
 
     @classmethod
     def always_open(cls, name: str = "24x7") -> BusinessCalendar:
@@ -110,7 +116,7 @@ class BusinessCalendar:
         begin = self.next_open(start)
         if days == 0 or self.is_always_open:
             return begin + days * _ONE_DAY
-        zone = _zone(self.timezone)
+        zone = self._zone_info
         local = begin.astimezone(zone)
         day, time_of_day = local.date(), local.time().replace(fold=0)
         for _ in range(days):
@@ -136,19 +142,28 @@ class BusinessCalendar:
         return () if day in self.holidays else self.hours[day.weekday()]
 
     def _open_intervals(self, after: datetime) -> Iterator[tuple[datetime, datetime]]:
-        zone = _zone(self.timezone)
         # Start a day early: if a DST gap spans midnight, fold=0 can put yesterday's 24:00 after `after`.
-        day = after.astimezone(zone).date() - _ONE_DAY
+        day = after.astimezone(self._zone_info).date() - _ONE_DAY
         cursor = after
         while True:
-            for start, end in self._hours_on(day):
+            for start, closes in self._utc_intervals_on(day):
                 # In a DST gap fold=0 can map a later wall time to an earlier instant; clipping to the
                 # cursor keeps the UTC intervals ordered and disjoint so nothing is counted twice.
-                opens, closes = max(_local_to_utc(day, start, zone), cursor), _local_to_utc(day, end, zone)
+                opens = max(start, cursor)
                 if closes > opens:
                     cursor = closes
                     yield opens, closes
             day += _ONE_DAY
+
+    def _utc_intervals_on(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
+        days = self._utc_days
+        if (found := days.get(day)) is None:
+            zone = self._zone_info
+            found = tuple((_local_to_utc(day, s, zone), _local_to_utc(day, e, zone)) for s, e in self._hours_on(day))
+            if len(days) >= 4096:  # bounded: a long-running process sees ever new days
+                days.clear()
+            days[day] = found
+        return found
 
     def _clamp(self, day: date, time_of_day: time) -> time:
         intervals = self._hours_on(day)

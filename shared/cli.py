@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -43,17 +42,12 @@ def serve(
     service: str = typer.Argument(..., callback=_service),
     port: int = typer.Option(None, help="default: the contract's port for the service"),
     host: str = typer.Option("127.0.0.1"),
+    workers: int = typer.Option(None, min=1, help="processes sharing the port; default: HTTP_WORKERS or 1"),
 ) -> None:
     """Serve one service (DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS must be set)."""
-    import uvicorn
+    from shared.http import serving
 
-    from shared.logging import configure_logging
-
-    module = importlib.import_module(f"services.{service}.bootstrap")
-    settings_class = getattr(module, "SETTINGS", ServiceSettings)
-    settings = settings_class(service=service, host=host, port=port or SERVICES[service])
-    configure_logging(settings.log_level, settings.log_json, service)
-    uvicorn.run(module.bootstrap(settings), host=settings.host, port=settings.port, log_config=None, access_log=False)
+    serving.serve(service, host, port or SERVICES[service], workers or Settings().http_workers)
 
 
 @app.command()
@@ -61,12 +55,9 @@ def work(service: str = typer.Argument(..., callback=_service)) -> None:
     """Run a service's relay, projections and consumers without HTTP (pair with BACKGROUND_WORK=false)."""
     import signal
 
-    from shared.logging import configure_logging
+    from shared.http.serving import service_app
 
-    module = importlib.import_module(f"services.{service}.bootstrap")
-    settings = getattr(module, "SETTINGS", ServiceSettings)(service=service, background_work=True)
-    configure_logging(settings.log_level, settings.log_json, service)
-    runtime = module.bootstrap(settings).state.runtime
+    runtime = service_app(service, background_work=True).state.runtime
 
     async def main() -> None:
         loop = asyncio.get_running_loop()

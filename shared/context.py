@@ -1,13 +1,12 @@
 """Correlation and causation carried from an HTTP request or a consumed event to what it causes."""
 from __future__ import annotations
 
-import uuid
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any, Iterator, MutableMapping
 
-import structlog
+from shared.ids import new_uuid
 
 
 @dataclass(frozen=True)
@@ -20,7 +19,7 @@ _current: ContextVar[MessageContext | None] = ContextVar("servicetrail_message_c
 
 
 def new_id() -> str:
-    return str(uuid.uuid4())
+    return new_uuid()
 
 
 def current() -> MessageContext:
@@ -32,13 +31,23 @@ def current() -> MessageContext:
 @contextmanager
 def bound(ctx: MessageContext) -> Iterator[MessageContext]:
     token = _current.set(ctx)
-    with structlog.contextvars.bound_contextvars(
-        correlation_id=ctx.correlation_id, causation_id=ctx.causation_id
-    ):
-        try:
-            yield ctx
-        finally:
-            _current.reset(token)
+    try:
+        yield ctx
+    finally:
+        _current.reset(token)
+
+
+def add_to_log(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog processor: every log line carries the correlation in force when it was written.
+
+    Read at log time rather than bound per request: binding cost every request more than the
+    logging it served.
+    """
+    ctx = _current.get()
+    if ctx is not None:
+        event.setdefault("correlation_id", ctx.correlation_id)
+        event.setdefault("causation_id", ctx.causation_id)
+    return event
 
 
 def caused_by(event_id: str, correlation_id: str) -> MessageContext:

@@ -38,7 +38,8 @@ class Database:
         # A fixed pool: callers queue for a warm connection. Overflow connections, opened and
         # closed under load, cost a server fork, codec set-up and a cold statement cache each.
         self.engine: AsyncEngine = create_async_engine(
-            async_url(url), pool_size=pool_size, max_overflow=0, pool_timeout=30, pool_pre_ping=False
+            async_url(url), pool_size=pool_size, max_overflow=0, pool_timeout=30, pool_pre_ping=False,
+            json_deserializer=orjson.loads,  # jsonb read back (events, answers) is decoded by orjson
         )
 
     @asynccontextmanager

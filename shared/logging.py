@@ -6,12 +6,15 @@ import sys
 
 import structlog
 
+from shared import context
+
 
 def configure_logging(level: str = "INFO", json: bool = True, service: str | None = None) -> None:
     renderer = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            context.add_to_log,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.StackInfoRenderer(),

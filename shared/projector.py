@@ -31,5 +31,9 @@ class ProjectionRunner(PositionFollower):
         self.projection = projection
 
     async def handle(self, conn: Conn, events: list[Envelope]) -> None:
+        # A projection may fold a batch at once (fewer statements); the effect must equal `apply`'s.
+        if (apply_batch := getattr(self.projection, "apply_batch", None)) is not None:
+            await apply_batch(conn, events)
+            return
         for env in events:
             await self.projection.apply(conn, env)

@@ -26,6 +26,10 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     log_json: bool = True
+    # FastAPI's native OpenTelemetry (traces, metrics and logs to the globally configured
+    # providers). Off unless asked for: Prometheus serves /metrics, and looking for providers on
+    # every request costs a hot path a few per cent.
+    http_telemetry: bool = False
 
     relay_poll_seconds: float = Field(default=0.25, gt=0)
     relay_batch_size: int = Field(default=500, ge=1)
@@ -46,6 +50,9 @@ class Settings(BaseSettings):
     # Whether this process also runs the relay, projections and consumers. Turn it off to serve
     # only HTTP and run them in a `servicetrail work` process (scaled and placed on their own).
     background_work: bool = True
+    # Processes `servicetrail serve` starts for one service, sharing its port. Each runs the whole
+    # service; their background loops elect one leader for each job.
+    http_workers: int = Field(default=1, ge=1)
     db_pool_size: int = Field(default=20, ge=2)
     append_writers: int = Field(default=2, ge=1)
 

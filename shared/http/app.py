@@ -55,6 +55,7 @@ def create_app(*, service: str, runtime: Any, version: str = "0.1.0") -> FastAPI
         title=f"ServiceTrail {service}",
         version=version,
         lifespan=runtime.lifespan,
+        telemetry=None if runtime.settings.http_telemetry else {"tracing": False, "metrics": False, "logs": False},
         responses={
             401: {"description": "Missing or invalid bearer token"},
             403: {"description": "Role not allowed"},

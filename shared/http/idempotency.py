@@ -13,7 +13,7 @@ import orjson
 from fastapi import Depends, Request
 from fastapi.responses import Response
 
-from shared.auth import Principal, authenticated
+from shared.auth import Principal, Role, allowed_roles, authenticated, check_role
 from shared.db import fetch, from_jsonb, ident
 from shared.errors import Invalid
 
@@ -27,10 +27,12 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 class Idempotency:
-    def __init__(self, request: Request, scope: str, key: str | None, body_hash: str) -> None:
+    def __init__(self, request: Request, scope: str, key: str | None, body_hash: str,
+                 principal: Principal) -> None:
         self._runtime = request.app.state.runtime
         self._schema = ident(self._runtime.settings.schema_name)
         self.scope, self.key, self.body_hash = scope, key, body_hash
+        self.principal = principal  # who sent the command
 
     @property
     def seed(self) -> str | None:
@@ -74,10 +76,30 @@ class Idempotency:
 
 def idempotency(command: str) -> Callable[..., Any]:
     async def dependency(request: Request, principal: Principal = Depends(authenticated)) -> Idempotency:
-        key = request.headers.get(HEADER)
-        if key is not None and not (1 <= len(key) <= 255):
-            raise Invalid(HEADER, "must be 1 to 255 characters")
-        body_hash = hashlib.sha256(await request.body()).hexdigest() if key else ""
-        return Idempotency(request, f"{command}:{principal.subject}:{request.url.path}", key, body_hash)
+        return await _idempotency(request, command, principal)
 
     return dependency
+
+
+def command(name: str, *roles: Role) -> Callable[..., Any]:
+    """A command endpoint's one dependency: the caller, authenticated and allowed one of `roles`,
+    and its Idempotency-Key (as `Idempotency.principal` and the rest).
+
+    One dependency rather than a chain of them: on a hot path FastAPI's per-dependency cost shows.
+    """
+    allowed = allowed_roles(*roles)
+
+    async def dependency(request: Request) -> Idempotency:
+        principal = await authenticated(request)
+        check_role(principal, allowed)
+        return await _idempotency(request, name, principal)
+
+    return dependency
+
+
+async def _idempotency(request: Request, command: str, principal: Principal) -> Idempotency:
+    key = request.headers.get(HEADER)
+    if key is not None and not (1 <= len(key) <= 255):
+        raise Invalid(HEADER, "must be 1 to 255 characters")
+    body_hash = hashlib.sha256(await request.body()).hexdigest() if key else ""
+    return Idempotency(request, f"{command}:{principal.subject}:{request.url.path}", key, body_hash, principal)

@@ -26,6 +26,24 @@ def risk_at(received: datetime, respond_by: datetime, calendar_spec: dict[str, A
     return calendar.add_business_time(received, window * RISK_SHARE)
 
 
+def _received(d: dict[str, Any], at: datetime) -> dict[str, Any]:
+    c = d["customer"]
+    return {"id": d["request_id"], "customer_id": c["id"], "customer_name": c["name"],
+            "customer_phone": c.get("phone"), "customer_email": c.get("email"), "channel": d["channel"],
+            "kind": d["kind"], "category": d.get("category"), "title": d["title"], "description": d["description"],
+            "location": d.get("location"), "urgency": d["urgency"], "impact": d["impact"], "status": "triaged",
+            "owner": d["owner"], "received_at": datetime.fromisoformat(d["received_at"]), "updated_at": at}
+
+
+def _triaged(d: dict[str, Any], received_at: datetime) -> dict[str, Any]:
+    respond_by = datetime.fromisoformat(d["respond_by"])
+    return {"priority": d["priority"], "priority_rank": int(d["priority"][1]), "urgency": d["urgency"],
+            "impact": d["impact"], "category": d.get("category"), "emergency": d["emergency"],
+            "respond_by": respond_by, "resolve_by": datetime.fromisoformat(d["resolve_by"]),
+            "respond_risk_at": risk_at(received_at, respond_by, d["sla"]["calendar"]),
+            "triaged_by": d["triaged_by"], "needs_review": d["needs_review"]}
+
+
 class RequestsProjection:
     name = "requests"
 
@@ -43,34 +61,41 @@ class RequestsProjection:
         await fetch(conn, f"UPDATE {self.s}.requests SET updated_at = $2, {assignments} WHERE id = $1",
                     request_id, updated, *columns.values())
 
+    async def apply_batch(self, conn: Conn, events: list[Envelope]) -> None:
+        """As `apply` one by one, but a submission (RequestReceived and its RequestTriaged, appended
+        together) becomes one row, written with the batch's others in one pipelined statement.
+        """
+        submitted: dict[str, dict[str, Any]] = {}
+        for env in events:
+            row = submitted.get(env.data.get("request_id"))
+            if env.name == "RequestReceived":
+                submitted[env.data["request_id"]] = _received(env.data, env.time)
+            elif env.name == "RequestTriaged" and row is not None and "priority" not in row:
+                row.update(_triaged(env.data, row["received_at"]), updated_at=env.time)
+            else:
+                await self._insert(conn, submitted)  # what came before is written before this
+                submitted = {}
+                await self.apply(conn, env)
+        await self._insert(conn, submitted)
+
+    async def _insert(self, conn: Conn, rows: dict[str, dict[str, Any]]) -> None:
+        shapes: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+        for row in rows.values():
+            shapes.setdefault(tuple(row), []).append(tuple(row.values()))
+        for columns, values in shapes.items():
+            updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in ("id", "updated_at"))
+            await conn.executemany(
+                f"INSERT INTO {self.s}.requests ({', '.join(columns)}) "
+                f"VALUES ({', '.join(f'${i}' for i in range(1, len(columns) + 1))}) "
+                f"ON CONFLICT (id) DO UPDATE SET {updates}", values)
+
     async def _on_RequestReceived(self, conn: Conn, d: dict[str, Any], at: datetime) -> None:
-        c = d["customer"]
-        await fetch(
-            conn,
-            f"INSERT INTO {self.s}.requests (id, customer_id, customer_name, customer_phone, customer_email, "
-            f"channel, kind, category, title, description, location, urgency, impact, status, owner, "
-            f"received_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,'triaged',$14,$15,$16) "
-            f"ON CONFLICT (id) DO UPDATE SET customer_id = EXCLUDED.customer_id, customer_name = EXCLUDED.customer_name,"
-            f" customer_phone = EXCLUDED.customer_phone, customer_email = EXCLUDED.customer_email,"
-            f" channel = EXCLUDED.channel, kind = EXCLUDED.kind, category = EXCLUDED.category,"
-            f" title = EXCLUDED.title, description = EXCLUDED.description, location = EXCLUDED.location,"
-            f" urgency = EXCLUDED.urgency, impact = EXCLUDED.impact, status = EXCLUDED.status,"
-            f" owner = EXCLUDED.owner, received_at = EXCLUDED.received_at",
-            d["request_id"], c["id"], c["name"], c.get("phone"), c.get("email"), d["channel"], d["kind"],
-            d.get("category"), d["title"], d["description"], d.get("location"), d["urgency"], d["impact"],
-            d["owner"], datetime.fromisoformat(d["received_at"]), at,
-        )
+        row = _received(d, at)
+        await self._insert(conn, {row["id"]: row})
 
     async def _on_RequestTriaged(self, conn: Conn, d: dict[str, Any], at: datetime) -> None:
         rows = await fetch(conn, f"SELECT received_at FROM {self.s}.requests WHERE id = $1", d["request_id"])
-        respond_by = datetime.fromisoformat(d["respond_by"])
-        await self._set(
-            conn, d["request_id"], at, priority=d["priority"], priority_rank=int(d["priority"][1]),
-            urgency=d["urgency"], impact=d["impact"], category=d.get("category"), emergency=d["emergency"],
-            respond_by=respond_by, resolve_by=datetime.fromisoformat(d["resolve_by"]),
-            respond_risk_at=risk_at(rows[0][0], respond_by, d["sla"]["calendar"]),
-            triaged_by=d["triaged_by"], needs_review=d["needs_review"],
-        )
+        await self._set(conn, d["request_id"], at, **_triaged(d, rows[0][0]))
 
     async def _on_RequestAcknowledged(self, conn: Conn, d: dict[str, Any], at: datetime) -> None:
         await self._set(conn, d["request_id"], at, status="acknowledged",

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import re
-from difflib import SequenceMatcher
+
+from rapidfuzz.distance import Indel
 
 THRESHOLD = 0.5
 _WORD = re.compile(r"[a-z0-9]{3,}")
@@ -14,7 +15,8 @@ def _words(text: str) -> set[str]:
 
 def similarity(title_a: str, text_a: str, title_b: str, text_b: str) -> float:
     """0..1: the better of title likeness and word overlap of title plus description."""
-    titles = SequenceMatcher(None, title_a.lower().strip(), title_b.lower().strip()).ratio()
+    # Indel similarity, 2 x common subsequence / total length: what difflib's ratio approximates.
+    titles = Indel.normalized_similarity(title_a.lower().strip(), title_b.lower().strip())
     a, b = _words(f"{title_a} {text_a}"), _words(f"{title_b} {text_b}")
     overlap = len(a & b) / len(a | b) if a | b else 0.0
     return round(max(titles, overlap), 2)

@@ -15,15 +15,16 @@ from services.intake.service_layer.handlers import Check, Intake
 from shared.aggregate import IdSource
 from shared.auth import Principal, Role, require_roles
 from shared.errors import NotFound
-from shared.http.idempotency import Idempotency, idempotency, json_response
+from shared.http.idempotency import Idempotency, command, json_response
 
 router = APIRouter(prefix="/v1", tags=["requests"])
-CUSTOMER_SIDE = require_roles(Role.customer, Role.agent, Role.dispatcher)
+CUSTOMER_ROLES = (Role.customer, Role.agent, Role.dispatcher)
+DESK_ROLES = (Role.agent, Role.dispatcher)
+CUSTOMER_SIDE, DESK = require_roles(*CUSTOMER_ROLES), require_roles(*DESK_ROLES)
 READERS = require_roles(Role.customer, Role.agent, Role.dispatcher, Role.technician)
-DESK = require_roles(Role.agent, Role.dispatcher)
 
 
-async def intake_of(request: Request) -> Intake:
+def intake_of(request: Request) -> Intake:
     return request.app.state.intake
 
 
@@ -45,9 +46,10 @@ async def answer(idem: Idempotency, run: Callable[[], Awaitable[ServiceRequest]]
 
 @router.post("/requests", status_code=201, response_model=s.SubmittedView)
 async def submit_request(
-    body: s.SubmitRequestBody, principal: Principal = Depends(CUSTOMER_SIDE),
-    idem: Idempotency = Depends(idempotency("submit")), intake: Intake = Depends(intake_of),
+    body: s.SubmitRequestBody, http: Request,
+    idem: Idempotency = Depends(command("submit", *CUSTOMER_ROLES)),
 ) -> Response:
+    principal, intake = idem.principal, intake_of(http)
     if (replayed := await idem.replay()) is not None:
         return replayed
     if principal.role is Role.customer and body.customer.id != principal.subject:
@@ -75,9 +77,10 @@ async def read_request(
 
 @router.post("/requests/{request_id}/acknowledge", response_model=s.RequestView)
 async def acknowledge(
-    request_id: str, body: s.AcknowledgeBody | None = None, principal: Principal = Depends(DESK),
-    idem: Idempotency = Depends(idempotency("acknowledge")), intake: Intake = Depends(intake_of),
+    request_id: str, http: Request, body: s.AcknowledgeBody | None = None,
+    idem: Idempotency = Depends(command("acknowledge", *DESK_ROLES)),
 ) -> Response:
+    principal, intake = idem.principal, intake_of(http)
     c = cmd.Acknowledge(request_id, principal.subject, body.message if body else None)
     return await answer(idem, lambda: handlers.change(
         intake, request_id, idem.seed, owned_by(principal), lambda r: r.acknowledge(c, intake.clock.now())))
@@ -85,9 +88,10 @@ async def acknowledge(
 
 @router.post("/requests/{request_id}/triage", response_model=s.RequestView)
 async def triage(
-    request_id: str, body: s.TriageBody, principal: Principal = Depends(DESK),
-    idem: Idempotency = Depends(idempotency("triage")), intake: Intake = Depends(intake_of),
+    request_id: str, body: s.TriageBody, http: Request,
+    idem: Idempotency = Depends(command("triage", *DESK_ROLES)),
 ) -> Response:
+    principal, intake = idem.principal, intake_of(http)
     c = cmd.Retriage(request_id, principal.subject, body.reason, body.urgency, body.impact, body.category)
     return await answer(idem, lambda: handlers.change(
         intake, request_id, idem.seed, owned_by(principal),
@@ -96,9 +100,10 @@ async def triage(
 
 @router.post("/requests/{request_id}/need-confirmation", response_model=s.RequestView)
 async def confirm_need(
-    request_id: str, body: s.ConfirmNeedBody, principal: Principal = Depends(DESK),
-    idem: Idempotency = Depends(idempotency("confirm-need")), intake: Intake = Depends(intake_of),
+    request_id: str, body: s.ConfirmNeedBody, http: Request,
+    idem: Idempotency = Depends(command("confirm-need", *DESK_ROLES)),
 ) -> Response:
+    principal, intake = idem.principal, intake_of(http)
     c = cmd.ConfirmNeed(request_id, principal.subject, body.what, body.where, body.when, body.note)
     return await answer(idem, lambda: handlers.change(
         intake, request_id, idem.seed, owned_by(principal), lambda r: r.confirm_need(c, intake.clock.now())))
@@ -106,11 +111,13 @@ async def confirm_need(
 
 @router.patch("/requests/{request_id}", response_model=s.RequestView)
 async def update(
-    request_id: str, body: s.UpdateBody, principal: Principal = Depends(CUSTOMER_SIDE),
-    idem: Idempotency = Depends(idempotency("update")), intake: Intake = Depends(intake_of),
+    request_id: str, body: s.UpdateBody, http: Request,
+    idem: Idempotency = Depends(command("update", *CUSTOMER_ROLES)),
 ) -> Response:
+    principal, intake = idem.principal, intake_of(http)
     fields = body.model_dump(exclude_unset=True, exclude={"reason", "customer"})
-    fields.update({f"customer.{k}": v for k, v in (body.customer.model_dump(exclude_unset=True) if body.customer else {}).items()})
+    customer = body.customer.model_dump(exclude_unset=True) if body.customer else {}
+    fields.update({f"customer.{k}": v for k, v in customer.items()})
     c = cmd.UpdateRequest(request_id, principal.subject, body.reason, fields)
     return await answer(idem, lambda: handlers.change(
         intake, request_id, idem.seed, owned_by(principal), lambda r: r.update(c, intake.clock.now())))
@@ -118,9 +125,10 @@ async def update(
 
 @router.post("/requests/{request_id}/contacts", response_model=s.RequestView)
 async def record_contact(
-    request_id: str, body: s.ContactBody, principal: Principal = Depends(DESK),
-    idem: Idempotency = Depends(idempotency("contact")), intake: Intake = Depends(intake_of),
+    request_id: str, body: s.ContactBody, http: Request,
+    idem: Idempotency = Depends(command("contact", *DESK_ROLES)),
 ) -> Response:
+    principal, intake = idem.principal, intake_of(http)
     c = cmd.RecordContact(request_id, principal.subject, body.via.value, body.direction.value, body.summary, body.at)
     return await answer(idem, lambda: handlers.change(
         intake, request_id, idem.seed, owned_by(principal), lambda r: r.record_contact(c, intake.clock.now())))
@@ -128,17 +136,19 @@ async def record_contact(
 
 @router.post("/requests/{request_id}/withdraw", response_model=s.RequestView)
 async def withdraw(
-    request_id: str, body: s.WithdrawBody, principal: Principal = Depends(CUSTOMER_SIDE),
-    idem: Idempotency = Depends(idempotency("withdraw")), intake: Intake = Depends(intake_of),
+    request_id: str, body: s.WithdrawBody, http: Request,
+    idem: Idempotency = Depends(command("withdraw", *CUSTOMER_ROLES)),
 ) -> Response:
+    principal, intake = idem.principal, intake_of(http)
     c = cmd.Withdraw(request_id, principal.subject, body.reason)
     return await answer(idem, lambda: handlers.withdraw(c, intake, idem.seed, owned_by(principal)))
 
 
 @router.post("/requests/{request_id}/merge", response_model=s.RequestView)
 async def merge(
-    request_id: str, body: s.MergeBody, principal: Principal = Depends(DESK),
-    idem: Idempotency = Depends(idempotency("merge")), intake: Intake = Depends(intake_of),
+    request_id: str, body: s.MergeBody, http: Request,
+    idem: Idempotency = Depends(command("merge", *DESK_ROLES)),
 ) -> Response:
+    principal, intake = idem.principal, intake_of(http)
     c = cmd.Merge(request_id, body.into, principal.subject, body.reason)
     return await answer(idem, lambda: handlers.merge(c, intake, idem.seed, owned_by(principal)))

@@ -1,0 +1,92 @@
+"""The requests read model folds a batch at once; the rows must be those of one event at a time."""
+from __future__ import annotations
+
+import random
+import uuid
+
+import pytest
+
+from services.intake.adapters.projection import RequestsProjection
+from shared.auth import Role
+from shared.db import Database
+from tests.api.conftest import IntakeApi
+from tests.support.app import as_role
+from tests.support.waiting import until
+
+pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
+
+
+async def varied_history(intake: IntakeApi) -> None:
+    """Submissions interleaved with every later change a request's row can see."""
+    ids = []
+    for n in range(12):
+        created = await intake.created(urgency=random.choice(["low", "medium", "high"]), title=f"Printer {n}")
+        ids.append(created["id"])
+        if n % 3 == 0:
+            await intake.command(ids[n // 2], "acknowledge", {"message": "on it"})
+        if n % 4 == 1:
+            await intake.command(ids[-1], "triage", {"reason": "worse", "urgency": "high", "impact": "high"})
+        if n % 5 == 2:
+            await intake.client.patch(f"/v1/requests/{ids[-1]}", json={"reason": "typo", "title": "Printer fixed"},
+                                      headers=as_role(Role.agent))
+        if n % 6 == 5:
+            await intake.command(ids[-2], "withdraw", {"reason": "sorted itself"})
+
+
+async def rows(db: Database, schema: str) -> list[tuple]:
+    async with db.connect() as conn:
+        return [tuple(r) for r in await conn.fetch(f"SELECT * FROM {schema}.requests ORDER BY id")]
+
+
+async def fold(db: Database, intake: IntakeApi, into: str, batches: list[int] | None) -> None:
+    """Fold the whole store into `into`'s requests table: one event at a time, or in these batch sizes."""
+    projection = RequestsProjection(into)
+    async with db.begin() as conn:  # number what just committed, as the relay would
+        await intake.store.assign_positions(conn)
+    async with db.begin() as conn:
+        events = await intake.store.read_all(conn, 0, 100_000)
+        if batches is None:
+            for env in events:
+                await projection.apply(conn, env)
+            return
+        at = 0
+        for size in batches:
+            await projection.apply_batch(conn, events[at:at + size])
+            at += size
+        await projection.apply_batch(conn, events[at:])
+
+
+async def scratch_copy(db: Database, schema: str) -> str:
+    name = f"p_{uuid.uuid4().hex[:10]}"
+    async with db.begin() as conn:
+        await conn.execute(f"CREATE SCHEMA {name}")
+        await conn.execute(f"CREATE TABLE {name}.requests (LIKE {schema}.requests INCLUDING ALL)")
+    return name
+
+
+async def test_folding_a_batch_at_once_gives_the_rows_of_one_event_at_a_time(intake: IntakeApi, db: Database):
+    await varied_history(intake)
+    one_by_one = await scratch_copy(db, intake.settings.schema_name)
+    await fold(db, intake, one_by_one, None)
+    expected = await rows(db, one_by_one)
+    assert len(expected) >= 12
+    rng = random.Random(7)
+    for _ in range(5):  # cuts anywhere, including between a RequestReceived and its RequestTriaged
+        batched = await scratch_copy(db, intake.settings.schema_name)
+        await fold(db, intake, batched, [rng.randint(1, 9) for _ in range(20)])
+        assert await rows(db, batched) == expected
+
+
+async def test_the_live_read_model_equals_a_fold_of_one_event_at_a_time(intake: IntakeApi, db: Database):
+    await varied_history(intake)
+    async with db.connect() as conn:
+        head = await intake.store.head(conn)
+
+    async def caught_up() -> bool:
+        async with db.connect() as conn:
+            return (await conn.fetchval(f"SELECT position FROM {intake.settings.schema_name}.checkpoints "
+                                        f"WHERE name = 'projection:requests'") or 0) >= head
+    await until(caught_up)
+    one_by_one = await scratch_copy(db, intake.settings.schema_name)
+    await fold(db, intake, one_by_one, None)
+    assert await rows(db, intake.settings.schema_name) == await rows(db, one_by_one)
