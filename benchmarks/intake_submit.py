@@ -1,8 +1,9 @@
 """POST /v1/requests, durable (the events committed before the 201), next to two ceilings measured
 in the same run: a bare FastAPI POST validating the same body, and raw asyncpg one-insert
 transactions. 64 concurrent clients, alternating rounds; then latency at fixed arrival rates.
-Intake runs both ways: one process doing everything, and an API process whose relay, projection
-and consumers run in a separate `servicetrail work` process.
+
+Intake runs three ways (DEPLOYMENTS): one process doing everything; an API process with its relay,
+projection and consumers in a `servicetrail work` process; and two API workers with that worker.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import dataclass, field
 
 import asyncpg
 import httpx
@@ -78,6 +80,51 @@ async def raw_inserts(url: str, seconds: float) -> float:
     return rate
 
 
+@dataclass(frozen=True)
+class Deployment:
+    """One way of running intake: API processes (`workers`), with the background work in them or
+    in a `servicetrail work` process of its own."""
+
+    name: str
+    workers: int
+    separate_worker: bool
+    port: int = field(default_factory=free_port)
+
+    @property
+    def schema(self) -> str:
+        return f"intake_{self.name}"
+
+    def start(self, env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
+        own = {**env, "DB_SCHEMA": self.schema}
+        api = {**own, "BACKGROUND_WORK": "false"} if self.separate_worker else own
+        processes = [start(["-m", "shared.cli", "serve", "intake", "--port", str(self.port),
+                            "--workers", str(self.workers)], api, self.port)]
+        if self.separate_worker:
+            processes.append(background(["-m", "shared.cli", "work", "intake"], own))
+        return processes
+
+
+DEPLOYMENTS = (Deployment("one_process", 1, False), Deployment("api_and_worker", 1, True),
+               Deployment("two_api_workers_and_worker", 2, True))
+
+
+async def backlog(url: str, schema: str) -> dict[str, float]:
+    """Events committed but not yet published or projected when a run ends, and how long until
+    they are: a deployment whose followers fall behind is not sustaining its request rate."""
+    conn = await asyncpg.connect(plain_url(url))
+    try:
+        head = await conn.fetchval(f"SELECT count(*) FROM {schema}.events")
+        behind = head - await conn.fetchval(f"SELECT coalesce(min(position), 0) FROM {schema}.checkpoints")
+        started = time.perf_counter()
+        while await conn.fetchval(f"SELECT coalesce(min(position), 0) FROM {schema}.checkpoints") < head:
+            if time.perf_counter() - started > 120:
+                raise RuntimeError(f"{schema}: relay or projection still behind after 120 s")
+            await asyncio.sleep(0.05)
+        return {"events_behind_at_end": behind, "caught_up_after_s": round(time.perf_counter() - started, 2)}
+    finally:
+        await conn.close()
+
+
 async def main() -> dict:
     return await with_servers(measure)
 
@@ -86,53 +133,49 @@ async def measure(url: str, bootstrap: str) -> dict:
     token = TokenService(Settings()).mint(Role.agent, "bench-agent")
     env = {**os.environ, "DATABASE_URL": url, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "KAFKA_IDEMPOTENCE": "false",
            "LOG_LEVEL": "WARNING"}
-    bare_port, intake_port, api_port = free_port(), free_port(), free_port()
-    processes = [start(["-m", "benchmarks.bare_app", str(bare_port)], env, bare_port),
-                 start(["-m", "shared.cli", "serve", "intake", "--port", str(intake_port)], env, intake_port),
-                 start(["-m", "shared.cli", "serve", "intake", "--port", str(api_port)],
-                       {**env, "BACKGROUND_WORK": "false", "DB_SCHEMA": "intake_split"}, api_port),
-                 background(["-m", "shared.cli", "work", "intake"], {**env, "DB_SCHEMA": "intake_split"})]
+    bare_port = free_port()
+    processes = [start(["-m", "benchmarks.bare_app", str(bare_port)], env, bare_port)]
+    for deployment in DEPLOYMENTS:
+        processes += deployment.start(env)
     try:
         payloads = bodies()
         bare_reqs = build_requests("bench", "/v1/requests", payloads, {})
         intake_reqs = build_requests("bench", "/v1/requests", payloads, {"Authorization": f"Bearer {token}"})
         await closed_loop("127.0.0.1", bare_port, bare_reqs, CLIENTS, 1.5, 201)  # warm-up
-        await closed_loop("127.0.0.1", intake_port, intake_reqs, CLIENTS, 1.5, 201)
-        await closed_loop("127.0.0.1", api_port, intake_reqs, CLIENTS, 1.5, 201)
+        for deployment in DEPLOYMENTS:
+            await closed_loop("127.0.0.1", deployment.port, intake_reqs, CLIENTS, 1.5, 201)
+            await backlog(url, deployment.schema)
         await raw_inserts(url, 1.0)
-        bare, intake, split, raw = [], [], [], []
+        bare, raw, runs = [], [], {d.name: [] for d in DEPLOYMENTS}
         for _ in range(ROUNDS):
             bare.append((await closed_loop("127.0.0.1", bare_port, bare_reqs, CLIENTS, SECONDS, 201)).report())
-            intake.append((await closed_loop("127.0.0.1", intake_port, intake_reqs, CLIENTS, SECONDS, 201)).report())
-            split.append((await closed_loop("127.0.0.1", api_port, intake_reqs, CLIENTS, SECONDS, 201)).report())
+            for deployment in DEPLOYMENTS:
+                run = (await closed_loop("127.0.0.1", deployment.port, intake_reqs, CLIENTS, SECONDS, 201)).report()
+                runs[deployment.name].append({**run, **await backlog(url, deployment.schema)})
             raw.append(await raw_inserts(url, SECONDS))
-        at_rate = {}
-        for rate in RATES:
-            await asyncio.sleep(2)  # let the relay and projection drain before each latency run
-            outcome = await open_loop("127.0.0.1", api_port, intake_reqs, rate, SECONDS, 201)
-            at_rate[f"{rate}_per_second"] = outcome.report()
+        at_rate: dict[str, dict] = {}
+        for deployment in DEPLOYMENTS:
+            for rate in RATES:
+                await asyncio.sleep(1)
+                outcome = await open_loop("127.0.0.1", deployment.port, intake_reqs, rate, SECONDS, 201)
+                at_rate.setdefault(deployment.name, {})[f"{rate}_per_second"] = outcome.report()
     finally:
         for process in processes:
             process.terminate()
             process.wait(10)
-    intake_rps = [r["requests_per_second"] for r in intake]
-    split_rps = [r["requests_per_second"] for r in split]
     bare_rps = [r["requests_per_second"] for r in bare]
+    rps = {name: [r["requests_per_second"] for r in rounds] for name, rounds in runs.items()}
     result = {
-        "what": "POST /v1/requests durable, 64 concurrent clients; ceilings measured in the same run",
-        "intake_submit_one_process": {"requests_per_second": summary(intake_rps), "runs": intake},
-        "intake_submit_api_process_with_separate_worker": {"requests_per_second": summary(split_rps), "runs": split},
+        "what": "POST /v1/requests durable, 64 concurrent clients; ceilings measured in the same run, "
+                "rounds alternating; each intake run ends with how far its relay and projection were behind",
+        "intake_submit": {name: {"requests_per_second": summary(rps[name]), "runs": runs[name]} for name in runs},
         "bare_fastapi_ceiling": {"requests_per_second": summary(bare_rps), "runs": bare},
         "raw_asyncpg_insert_ceiling": {"transactions_per_second": summary(raw)},
-        "ratio_to_bare_fastapi": {
-            "one_process": summary([i / b for i, b in zip(intake_rps, bare_rps, strict=True)], 2),
-            "api_plus_worker": summary([i / b for i, b in zip(split_rps, bare_rps, strict=True)], 2),
-        },
-        "ratio_to_raw_insert": {
-            "one_process": summary([i / r for i, r in zip(intake_rps, raw, strict=True)], 2),
-            "api_plus_worker": summary([i / r for i, r in zip(split_rps, raw, strict=True)], 2),
-        },
-        "open_loop_latency_api_plus_worker": at_rate,
+        "ratio_to_bare_fastapi": {name: summary([i / b for i, b in zip(r, bare_rps, strict=True)], 2)
+                                  for name, r in rps.items()},
+        "ratio_to_raw_insert": {name: summary([i / w for i, w in zip(r, raw, strict=True)], 2)
+                                for name, r in rps.items()},
+        "open_loop_latency": at_rate,
         "goals": "ratio_to_bare >= 0.6, ratio_to_raw_insert >= 1.0, p99 <= 50 ms at 1000 req/s",
     }
     write_result("intake_submit", result)

@@ -67,6 +67,16 @@ class TokenService:
             self._verified.popitem(last=False)
         return principal
 
+    def principal_of(self, authorization: str | None) -> Principal | None:
+        """The principal of an `Authorization: Bearer` header value; None when it holds none."""
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        try:
+            return self.verify(token.strip())
+        except InvalidToken:
+            return None
+
     def _decode(self, token: str) -> tuple[Principal, float]:
         try:
             claims = jwt.decode(

@@ -24,3 +24,8 @@ CONSUMER_LAG = Gauge(
 HTTP_LATENCY = Histogram(
     "servicetrail_http_request_seconds", "HTTP request latency", ["service", "method", "route", "status"]
 )
+FAST_LANE = Counter(
+    "servicetrail_http_fast_lane_total",
+    "Requests to a fast-lane route: answered by the lane, or passed on to the FastAPI route",
+    ["route", "outcome"],
+)

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     # providers). Off unless asked for: Prometheus serves /metrics, and looking for providers on
     # every request costs a hot path a few per cent.
     http_telemetry: bool = False
+    # Whether a service's hottest command (intake's submit) takes the fast lane past FastAPI's
+    # routing and dependency layers when its caller and body check out (shared/http/fast_lane.py).
+    http_fast_lane: bool = True
 
     relay_poll_seconds: float = Field(default=0.25, gt=0)
     relay_batch_size: int = Field(default=500, ge=1)

@@ -48,6 +48,8 @@ def bootstrap(
     runtime.consumers.append(ConsumerSpec(consumers.CONSUMER, consumers.TOPICS, consumers.stage_follower(intake)))
     app = create_app(service="intake", runtime=runtime)
     app.state.intake = intake
+    if settings.http_fast_lane:
+        app.state.fast_lane[("POST", "/v1/requests")] = api.submit_lane(app)
     app.include_router(api.router)
     app.include_router(queries_api.router)
     return app

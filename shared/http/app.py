@@ -10,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import context
+from shared.http.fast_lane import FastLane
 from shared.http.problems import install_problem_handlers
 from shared.metrics import HTTP_LATENCY
 
@@ -64,6 +65,9 @@ def create_app(*, service: str, runtime: Any, version: str = "0.1.0") -> FastAPI
     )
     app.state.runtime, app.state.tokens = runtime, runtime.tokens
     install_problem_handlers(app)
+    # Inside the correlation middleware, so lane answers carry correlation ids and metrics too.
+    app.state.fast_lane = {}  # (method, path) -> LaneHandler, filled by the service's bootstrap
+    app.add_middleware(FastLane, routes=app.state.fast_lane)
     app.add_middleware(CorrelationMiddleware, service=service)
 
     @app.get("/healthz", tags=["operations"])

@@ -27,12 +27,20 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 class Idempotency:
-    def __init__(self, request: Request, scope: str, key: str | None, body_hash: str,
-                 principal: Principal) -> None:
-        self._runtime = request.app.state.runtime
-        self._schema = ident(self._runtime.settings.schema_name)
+    def __init__(self, runtime: Any, scope: str, key: str | None, body_hash: str, principal: Principal) -> None:
+        self._runtime = runtime
+        self._schema = ident(runtime.settings.schema_name)
         self.scope, self.key, self.body_hash = scope, key, body_hash
         self.principal = principal  # who sent the command
+
+    @classmethod
+    def of_command(cls, runtime: Any, command: str, principal: Principal, path: str, key: str | None,
+                   body: bytes) -> "Idempotency":
+        """The key of one command sent by `principal` to `path` (checked), bound to its body."""
+        if key is not None and not (1 <= len(key) <= 255):
+            raise Invalid(HEADER, "must be 1 to 255 characters")
+        body_hash = hashlib.sha256(body).hexdigest() if key else ""
+        return cls(runtime, f"{command}:{principal.subject}:{path}", key, body_hash, principal)
 
     @property
     def seed(self) -> str | None:
@@ -99,7 +107,5 @@ def command(name: str, *roles: Role) -> Callable[..., Any]:
 
 async def _idempotency(request: Request, command: str, principal: Principal) -> Idempotency:
     key = request.headers.get(HEADER)
-    if key is not None and not (1 <= len(key) <= 255):
-        raise Invalid(HEADER, "must be 1 to 255 characters")
-    body_hash = hashlib.sha256(await request.body()).hexdigest() if key else ""
-    return Idempotency(request, f"{command}:{principal.subject}:{request.url.path}", key, body_hash, principal)
+    body = await request.body() if key else b""
+    return Idempotency.of_command(request.app.state.runtime, command, principal, request.url.path, key, body)

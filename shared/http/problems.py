@@ -34,7 +34,7 @@ async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
     return problem(422, "Invalid request", detail, errors=errors)
 
 
-async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+def http_problem(exc: HTTPException) -> JSONResponse:
     titles = {401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed", 410: "Gone"}
     response = problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail))
     for name, value in (exc.headers or {}).items():
@@ -42,16 +42,30 @@ async def _http(_: Request, exc: HTTPException) -> JSONResponse:
     return response
 
 
-async def _invalid(_: Request, exc: Invalid) -> JSONResponse:
-    return problem(422, "Invalid request", str(exc), errors=[{"field": exc.field, "message": exc.message}])
+async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+    return http_problem(exc)
 
 
-async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
-    return problem(404, "Not found", str(exc))
+def problem_for(exc: Exception) -> JSONResponse | None:
+    """The answer for a refused command (HTTP refusals and the domain's); None for anything else."""
+    return http_problem(exc) if isinstance(exc, HTTPException) else domain_problem(exc)
 
 
-async def _conflict(_: Request, exc: Exception) -> JSONResponse:
-    return problem(409, "Conflict", str(exc))
+def domain_problem(exc: Exception) -> JSONResponse | None:
+    """The problem answer for a refused command (invalid, unknown, conflicting); None for others."""
+    if isinstance(exc, Invalid):
+        return problem(422, "Invalid request", str(exc), errors=[{"field": exc.field, "message": exc.message}])
+    if isinstance(exc, NotFound):
+        return problem(404, "Not found", str(exc))
+    if isinstance(exc, (InvalidTransition, ConcurrencyError)):
+        return problem(409, "Conflict", str(exc))
+    return None
+
+
+async def _domain(_: Request, exc: Exception) -> JSONResponse:
+    answer = domain_problem(exc)
+    assert answer is not None  # registered for the domain's exception types only
+    return answer
 
 
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
@@ -62,8 +76,6 @@ async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http)  # type: ignore[arg-type]
-    app.add_exception_handler(Invalid, _invalid)  # type: ignore[arg-type]
-    app.add_exception_handler(NotFound, _not_found)  # type: ignore[arg-type]
-    app.add_exception_handler(InvalidTransition, _conflict)
-    app.add_exception_handler(ConcurrencyError, _conflict)
+    for domain_error in (Invalid, NotFound, InvalidTransition, ConcurrencyError):
+        app.add_exception_handler(domain_error, _domain)
     app.add_exception_handler(Exception, _unexpected)
