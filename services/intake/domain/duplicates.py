@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from rapidfuzz.distance import Indel
 
@@ -9,8 +10,9 @@ THRESHOLD = 0.5
 _WORD = re.compile(r"[a-z0-9]{3,}")
 
 
-def _words(text: str) -> set[str]:
-    return set(_WORD.findall(text.lower()))
+@lru_cache(maxsize=16_384)  # a customer's open requests are compared again at each new one
+def _words(text: str) -> frozenset[str]:
+    return frozenset(_WORD.findall(text.lower()))
 
 
 def similarity(title_a: str, text_a: str, title_b: str, text_b: str) -> float:
