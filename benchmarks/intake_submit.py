@@ -26,7 +26,7 @@ from shared.db import plain_url
 from shared.runtime.embedded import free_port
 from shared.settings import Settings
 
-CLIENTS, SECONDS, ROUNDS, RATES = 64, 6.0, 2, (300, 1000)
+CLIENTS, SECONDS, ROUNDS, RATES, LATENCY_SECONDS = 64, 6.0, 2, (300, 1000), 10.0
 
 
 def bodies(n: int = 2000) -> list[bytes]:
@@ -125,6 +125,18 @@ async def backlog(url: str, schema: str) -> dict[str, float]:
         await conn.close()
 
 
+async def latencies(url: str, requests: list[bytes]) -> dict[str, dict[str, dict[str, float]]]:
+    """Open loop at each rate against each deployment, followers caught up before each run."""
+    at_rate: dict[str, dict[str, dict[str, float]]] = {}
+    for deployment in DEPLOYMENTS:
+        for rate in RATES:
+            await backlog(url, deployment.schema)
+            await asyncio.sleep(1)
+            outcome = await open_loop("127.0.0.1", deployment.port, requests, rate, LATENCY_SECONDS, 201)
+            at_rate.setdefault(deployment.name, {})[f"{rate}_per_second"] = outcome.report()
+    return at_rate
+
+
 async def main() -> dict:
     return await with_servers(measure)
 
@@ -145,6 +157,7 @@ async def measure(url: str, bootstrap: str) -> dict:
         for deployment in DEPLOYMENTS:
             await closed_loop("127.0.0.1", deployment.port, intake_reqs, CLIENTS, 1.5, 201)
             await backlog(url, deployment.schema)
+        fresh = await latencies(url, intake_reqs)
         await raw_inserts(url, 1.0)
         bare, raw, runs = [], [], {d.name: [] for d in DEPLOYMENTS}
         for _ in range(ROUNDS):
@@ -153,12 +166,7 @@ async def measure(url: str, bootstrap: str) -> dict:
                 run = (await closed_loop("127.0.0.1", deployment.port, intake_reqs, CLIENTS, SECONDS, 201)).report()
                 runs[deployment.name].append({**run, **await backlog(url, deployment.schema)})
             raw.append(await raw_inserts(url, SECONDS))
-        at_rate: dict[str, dict] = {}
-        for deployment in DEPLOYMENTS:
-            for rate in RATES:
-                await asyncio.sleep(1)
-                outcome = await open_loop("127.0.0.1", deployment.port, intake_reqs, rate, SECONDS, 201)
-                at_rate.setdefault(deployment.name, {})[f"{rate}_per_second"] = outcome.report()
+        after_saturation = await latencies(url, intake_reqs)
     finally:
         for process in processes:
             process.terminate()
@@ -175,7 +183,12 @@ async def measure(url: str, bootstrap: str) -> dict:
                                   for name, r in rps.items()},
         "ratio_to_raw_insert": {name: summary([i / w for i, w in zip(r, raw, strict=True)], 2)
                                 for name, r in rps.items()},
-        "open_loop_latency": at_rate,
+        "open_loop_latency": {
+            "steady": fresh,
+            "right_after_the_saturation_rounds": after_saturation,
+            "note": "after the rounds each schema holds ~10^5 new events whose position updates left "
+                    "dead rows; autovacuum works them off meanwhile, on the same two cores",
+        },
         "goals": "ratio_to_bare >= 0.6, ratio_to_raw_insert >= 1.0, p99 <= 50 ms at 1000 req/s",
     }
     write_result("intake_submit", result)
