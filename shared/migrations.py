@@ -5,7 +5,7 @@ from pathlib import Path
 
 from alembic import command, context
 from alembic.config import Config
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.eventstore.schema import infrastructure_ddl
@@ -41,7 +41,4 @@ async def migrate(engine: AsyncEngine, versions: Path, schema_name: str) -> None
         command.upgrade(cfg, "head")
 
     async with engine.begin() as conn:
-        # Workers of one service start together: one migrates, the others then find it done.
-        await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
-                           {"key": f"servicetrail.migrate.{schema_name}"})
         await conn.run_sync(upgrade)
