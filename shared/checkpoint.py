@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import structlog
 
-from shared.db import Conn, Database, fetch, ident
+from shared.db import RELAXED_COMMIT_SQL, Conn, Database, fetch, ident
 
 log = structlog.get_logger(__name__)
 
@@ -32,8 +32,13 @@ class Checkpoint:
         await fetch(conn, f"DELETE FROM {self.schema}.checkpoints WHERE name = $1", self.name)
 
     async def try_lead(self, conn: Conn) -> bool:
-        """Held until the caller's transaction ends; False while another holder has it."""
-        rows = await fetch(conn, "SELECT pg_try_advisory_xact_lock(hashtext($1))", self.lock_key)
+        """Held until the caller's transaction ends; False while another holder has it.
+
+        A leader's transaction commits relaxed (`shared.db.RELAXED_COMMIT_SQL`): what it writes is
+        derived from durable facts.
+        """
+        rows = await fetch(conn, f"SELECT pg_try_advisory_xact_lock(hashtext($1)), {RELAXED_COMMIT_SQL}",
+                           self.lock_key)
         return bool(rows[0][0])
 
     async def rewind(self, db: Database, position: int) -> None:

@@ -101,15 +101,12 @@ async def execute(conn: Conn, sql: str, *params: Any) -> int:
     return int(count) if count.isdigit() else 0
 
 
-async def relaxed_commit(conn: Conn) -> None:
-    """This transaction's commit need not wait for its WAL flush.
-
-    Only for writes derived from durable facts (positions, checkpoints, projections): WAL is
-    replayed in order, so after a crash any surviving checkpoint still has everything before it,
-    and a lost one is recomputed or republished. Never for a consumer's applied-event record,
-    whose Kafka offset is committed on the strength of it.
-    """
-    await conn.execute("SET LOCAL synchronous_commit = off")
+# Selected within a transaction, its commit need not wait for its WAL flush (it rides along in a
+# statement the transaction sends anyway). Only for writes derived from durable facts (positions,
+# checkpoints, projections): WAL is replayed in order, so after a crash any surviving checkpoint
+# still has everything before it, and a lost one is recomputed or republished. Never for a
+# consumer's applied-event record, whose Kafka offset is committed on the strength of it.
+RELAXED_COMMIT_SQL = "set_config('synchronous_commit', 'off', true)"
 
 
 def from_jsonb(value: Any) -> Any:

@@ -8,7 +8,7 @@ import structlog
 
 from shared.aio import wait_or_timeout
 from shared.checkpoint import Checkpoint
-from shared.db import Conn, Database, relaxed_commit
+from shared.db import Conn, Database
 from shared.envelope import Envelope
 from shared.eventstore import EventStore
 
@@ -66,9 +66,8 @@ class PositionFollower(Follower):
         async with self.db.begin() as conn:
             await self.store.assign_positions(conn)
         async with self.db.begin() as conn:
-            if not await self.checkpoint.try_lead(conn):
+            if not await self.checkpoint.try_lead(conn):  # and commits relaxed
                 return 0
-            await relaxed_commit(conn)
             position = await self.checkpoint.read(conn)
             events = await self.store.read_all(conn, position, self.batch_size)
             if not events:

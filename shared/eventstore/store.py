@@ -12,7 +12,7 @@ from typing import Any, Sequence
 import asyncpg
 import orjson
 
-from shared.db import Conn, execute, fetch, from_jsonb, ident, relaxed_commit
+from shared.db import RELAXED_COMMIT_SQL, Conn, execute, fetch, from_jsonb, ident
 from shared.envelope import Envelope, source_of
 
 _COLUMNS = "event_id, stream_id, stream_version, type, subject, time, correlation_id, causation_id, data, personal"
@@ -144,8 +144,7 @@ class EventStore:
 
     async def assign_positions(self, conn: Conn, limit: int = 10_000) -> int:
         """Number the committed, unnumbered events; run it in its own short transaction."""
-        await fetch(conn, "SELECT pg_advisory_xact_lock(hashtext($1))", self._lock_key)
-        await relaxed_commit(conn)
+        await fetch(conn, f"SELECT pg_advisory_xact_lock(hashtext($1)), {RELAXED_COMMIT_SQL}", self._lock_key)
         return await execute(conn, self._sequence_sql, limit)
 
     async def head(self, conn: Conn) -> int:

@@ -21,7 +21,7 @@ from services.analytics.adapters.fact_tables import FEEDBACK, REQUESTS, RESOURCE
 from services.analytics.domain.folds import FOLDS
 from services.analytics.domain.records import FEEDBACK_EVENTS, RESOURCE_EVENTS
 from shared.checkpoint import Checkpoint
-from shared.db import Database, relaxed_commit
+from shared.db import Database
 from shared.follower import Follower
 
 log = structlog.get_logger(__name__)
@@ -72,9 +72,8 @@ class FactProjector(Follower):
 
     async def _run_once(self) -> int:
         async with self.db.begin() as conn:
-            if not await self.checkpoint.try_lead(conn):
+            if not await self.checkpoint.try_lead(conn):  # and commits relaxed
                 return 0
-            await relaxed_commit(conn)
             position = await self.checkpoint.read(conn)
             if position != self.position:
                 self._forget()
