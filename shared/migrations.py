@@ -8,7 +8,7 @@ from alembic.config import Config
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.eventstore.schema import infrastructure_ddl
+from shared.eventstore.schema import infrastructure_ddl, positions_ddl
 
 _SCRIPT_LOCATION = Path(__file__).parent / "alembic"
 
@@ -21,6 +21,12 @@ def schema() -> str:
 def create_infrastructure(op) -> None:  # type: ignore[no-untyped-def]
     """Event store, checkpoints, applied-event record and idempotency keys for this schema."""
     for statement in infrastructure_ddl(schema()):
+        op.execute(statement)
+
+
+def separate_positions(op) -> None:  # type: ignore[no-untyped-def]
+    """The event store's positions move out of `events` (see `positions_ddl`)."""
+    for statement in positions_ddl(schema()):
         op.execute(statement)
 
 

@@ -53,3 +53,23 @@ def infrastructure_ddl(schema: str) -> list[str]:
             PRIMARY KEY (scope, key)
         )""",
     ]
+
+
+def positions_ddl(schema: str) -> list[str]:
+    """Positions kept apart, so `events` is only ever inserted into.
+
+    Numbering events by an UPDATE of `events` wrote every event twice (a new row version and an
+    entry in each of its indexes) and left a dead row per event for autovacuum, whose catch-up
+    after a busy minute showed in request latency. Now an append also queues the event's id in
+    `unpositioned`, and the sequencer moves ids from there into `event_positions`.
+    """
+    s = ident(schema)
+    return [
+        f"CREATE TABLE {s}.event_positions (position bigint PRIMARY KEY, id bigint NOT NULL)",
+        f"CREATE TABLE {s}.unpositioned (id bigint PRIMARY KEY)",
+        f"INSERT INTO {s}.event_positions (position, id) SELECT position, id FROM {s}.events "
+        f"WHERE position IS NOT NULL",
+        f"INSERT INTO {s}.unpositioned (id) SELECT id FROM {s}.events WHERE position IS NULL",
+        f"ALTER TABLE {s}.events DROP COLUMN position",  # and with it its two indexes
+    ]
+

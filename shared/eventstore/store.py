@@ -3,6 +3,8 @@
 Appends are optimistic (unique stream_id + stream_version). A gap-free global `position` is handed
 out after commit by `assign_positions`, a single sequencer per schema, in the order commits become
 visible; so a reader following positions can never skip a transaction that committed late.
+`events` is insert-only: an append queues its rows in `unpositioned`, and the sequencer moves them
+into `event_positions`.
 """
 from __future__ import annotations
 
@@ -18,7 +20,15 @@ from shared.envelope import Envelope, source_of
 _COLUMNS = "event_id, stream_id, stream_version, type, subject, time, correlation_id, causation_id, data, personal"
 # An event's personal paths travel as one comma-joined string: unnest cannot take ragged arrays.
 PERSONAL_SQL = "CASE WHEN {0} = '' THEN '{{}}'::text[] ELSE string_to_array({0}, ',') END"
-_SELECT = f"SELECT position, {_COLUMNS}"
+_E_COLUMNS = ", ".join(f"e.{c.strip()}" for c in _COLUMNS.split(","))
+
+
+def queued(schema: str, insert: str) -> str:
+    """An INSERT INTO events (no RETURNING) that also queues what it wrote for a position, and
+    returns the event ids it wrote."""
+    return (f"WITH written AS ({insert} RETURNING id, event_id), "
+            f"queued AS (INSERT INTO {schema}.unpositioned (id) SELECT id FROM written) "
+            f"SELECT event_id FROM written")
 
 
 class ConcurrencyError(Exception):
@@ -56,7 +66,7 @@ class EventStore:
     def __init__(self, schema: str, service: str | None = None) -> None:
         self.schema = s = ident(schema)
         self.source = source_of(service or schema)
-        self._append_sql = f"""
+        self._append_sql = queued(s, f"""
             INSERT INTO {s}.events ({_COLUMNS})
             SELECT e.event_id, $1, $2::int + e.n::int, e.type, e.subject, e.time,
                    e.correlation_id, e.causation_id, e.data::jsonb, {PERSONAL_SQL.format("e.personal")}
@@ -67,14 +77,16 @@ class EventStore:
             WHERE $2::int = 0 OR EXISTS (
                 SELECT 1 FROM {s}.events WHERE stream_id = $1 AND stream_version = $2::int)
             ORDER BY e.n
-            ON CONFLICT (event_id) DO NOTHING
-            RETURNING event_id"""
+            ON CONFLICT (event_id) DO NOTHING""")
         self._sequence_sql = f"""
-            WITH base AS (SELECT coalesce(max(position), 0) AS p FROM {s}.events),
-                 pending AS (SELECT id, row_number() OVER (ORDER BY id) AS rn
-                             FROM {s}.events WHERE position IS NULL ORDER BY id LIMIT $1)
-            UPDATE {s}.events e SET position = base.p + pending.rn
-            FROM pending, base WHERE e.id = pending.id"""
+            WITH base AS (SELECT coalesce(max(position), 0) AS p FROM {s}.event_positions),
+                 taken AS (DELETE FROM {s}.unpositioned WHERE id IN (
+                               SELECT id FROM {s}.unpositioned ORDER BY id LIMIT $1) RETURNING id)
+            INSERT INTO {s}.event_positions (position, id)
+            SELECT base.p + row_number() OVER (ORDER BY taken.id), taken.id FROM taken, base"""
+        self._by_position_sql = (
+            f"SELECT p.position, {_E_COLUMNS} FROM {s}.event_positions p JOIN {s}.events e ON e.id = p.id "
+            f"WHERE p.position > $1 ORDER BY p.position LIMIT $2")
         self._lock_key = f"servicetrail.sequencer.{s}"
 
     async def append(
@@ -121,9 +133,10 @@ class EventStore:
     async def read_stream(
         self, conn: Conn, stream_id: str, after_version: int = 0
     ) -> list[Envelope]:
+        """A stream's events in version order (without their global positions)."""
         rows = await fetch(
             conn,
-            f"{_SELECT} FROM {self.schema}.events WHERE stream_id = $1 AND stream_version > $2 "
+            f"SELECT NULL::bigint, {_COLUMNS} FROM {self.schema}.events WHERE stream_id = $1 AND stream_version > $2 "
             f"ORDER BY stream_version",
             stream_id,
             after_version,
@@ -134,12 +147,7 @@ class EventStore:
         self, conn: Conn, after_position: int = 0, limit: int = 1000
     ) -> list[Envelope]:
         """Committed events with a global position above `after_position`, in position order."""
-        rows = await fetch(
-            conn,
-            f"{_SELECT} FROM {self.schema}.events WHERE position > $1 ORDER BY position LIMIT $2",
-            after_position,
-            limit,
-        )
+        rows = await fetch(conn, self._by_position_sql, after_position, limit)
         return [self._envelope(r) for r in rows]
 
     async def assign_positions(self, conn: Conn, limit: int = 10_000) -> int:
@@ -148,7 +156,7 @@ class EventStore:
         return await execute(conn, self._sequence_sql, limit)
 
     async def head(self, conn: Conn) -> int:
-        rows = await fetch(conn, f"SELECT coalesce(max(position), 0) FROM {self.schema}.events")
+        rows = await fetch(conn, f"SELECT coalesce(max(position), 0) FROM {self.schema}.event_positions")
         return int(rows[0][0])
 
     def _envelope(self, row: Any) -> Envelope:

@@ -14,7 +14,7 @@ import structlog
 
 from shared.db import Conn, Database, fetch
 from shared.envelope import Envelope
-from shared.eventstore.store import PERSONAL_SQL, EventStore, columns, stamp
+from shared.eventstore.store import PERSONAL_SQL, EventStore, columns, queued, stamp
 
 log = structlog.get_logger(__name__)
 
@@ -43,7 +43,7 @@ class GroupCommitAppender:
         self._writers = writers
         self._tasks: list[asyncio.Task[None]] = []
         s = store.schema
-        self._batch_sql = f"""
+        self._batch_sql = queued(s, f"""
             INSERT INTO {s}.events (event_id, stream_id, stream_version, type, subject, time,
                                     correlation_id, causation_id, data, personal)
             SELECT i.event_id, i.stream_id, i.stream_version, i.type, i.subject, i.time,
@@ -55,8 +55,7 @@ class GroupCommitAppender:
             WHERE i.expected <= 0 OR EXISTS (SELECT 1 FROM {s}.events x
                   WHERE x.stream_id = i.stream_id AND x.stream_version = i.expected)
             ORDER BY i.n
-            ON CONFLICT DO NOTHING
-            RETURNING event_id"""
+            ON CONFLICT DO NOTHING""")
 
     async def start(self) -> None:
         self._tasks = [asyncio.create_task(self._run(), name=f"appender-{i}") for i in range(self._writers)]

@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from shared.db import Database
+from shared.eventstore import EventStore
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.postgres
@@ -17,6 +18,7 @@ MIGRATE = """
 import asyncio, sys, time
 from pathlib import Path
 from shared.db import Database
+from shared.eventstore import EventStore
 from shared.migrations import migrate
 
 async def main():
@@ -38,3 +40,40 @@ async def test_processes_migrating_one_new_schema_at_once_all_succeed(database_u
     async with db.connect() as conn:
         assert await conn.fetchval(f"SELECT count(*) FROM {schema}.alembic_version") == 1
         assert await conn.fetchval(f"SELECT to_regclass('{schema}.requests') IS NOT NULL")
+
+
+async def test_moving_positions_out_of_events_keeps_every_number_and_queues_the_rest(db: Database):
+    from alembic import command
+
+    from services.intake.bootstrap import MIGRATIONS
+    from shared.migrations import _config, migrate
+
+    schema = f"m_{uuid.uuid4().hex[:10]}"
+
+    def upgrade_to(revision: str):  # noqa: ANN202
+        def run(connection):  # noqa: ANN001, ANN202
+            config = _config(MIGRATIONS, schema)
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+        return run
+
+    async with db.engine.begin() as conn:
+        await conn.run_sync(upgrade_to("intake_0002"))  # events still numbered in place
+    async with db.begin() as conn:
+        for n in range(1, 6):
+            await conn.execute(
+                f"INSERT INTO {schema}.events (event_id, stream_id, stream_version, type, subject, time, "
+                f"correlation_id, data, position) VALUES (gen_random_uuid(), $1, 1, 'servicetrail.intake.X.v1', "
+                f"'s', now(), 'c', '{{}}', $2)", f"s-{n}", n if n <= 3 else None)
+    await migrate(db.engine, MIGRATIONS, schema)
+    async with db.connect() as conn:
+        numbered = await conn.fetch(f"SELECT p.position, e.stream_id FROM {schema}.event_positions p "
+                                    f"JOIN {schema}.events e ON e.id = p.id ORDER BY p.position")
+        waiting = await conn.fetchval(f"SELECT count(*) FROM {schema}.unpositioned")
+    assert [(r[0], r[1]) for r in numbered] == [(1, "s-1"), (2, "s-2"), (3, "s-3")] and waiting == 2
+    store = EventStore(schema, "intake")
+    async with db.begin() as conn:
+        await store.assign_positions(conn)
+    async with db.connect() as conn:
+        assert [(e.position, e.stream_id) for e in await store.read_all(conn)] == [
+            (n, f"s-{n}") for n in range(1, 6)]

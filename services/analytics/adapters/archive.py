@@ -13,20 +13,21 @@ import orjson
 from shared.db import Conn, fetch, from_jsonb, ident
 from shared.envelope import Envelope
 from shared.events import parse_event_type
-from shared.eventstore.store import PERSONAL_SQL
+from shared.eventstore.store import PERSONAL_SQL, queued
 
 
 class Archive:
     def __init__(self, schema: str) -> None:
         s = self.schema = ident(schema)
-        self._record_sql = (
+        self._record_sql = queued(s, (
             f"INSERT INTO {s}.events (event_id, stream_id, stream_version, type, subject, time, correlation_id, "
             f"causation_id, data, personal) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, "
             f"{PERSONAL_SQL.format('$10::text')}) ON CONFLICT (event_id) DO NOTHING"
-        )
+        ))
         # The event name is cut out of the CloudEvents type by the database: cheaper than in Python.
-        self._page_sql = (f"SELECT position, split_part(type, '.', 3), subject, time, data::text FROM {s}.events "
-                          f"WHERE position > $1 ORDER BY position LIMIT $2")
+        self._page_sql = (f"SELECT p.position, split_part(e.type, '.', 3), e.subject, e.time, e.data::text "
+                          f"FROM {s}.event_positions p JOIN {s}.events e ON e.id = p.id "
+                          f"WHERE p.position > $1 ORDER BY p.position LIMIT $2")
 
     async def record(self, conn: Conn, env: Envelope) -> None:
         await fetch(conn, self._record_sql, env.id, env.stream_id, env.stream_version, env.type, env.subject,

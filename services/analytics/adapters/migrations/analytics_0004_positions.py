@@ -1,0 +1,20 @@
+"""The event store's positions kept apart: `events` becomes insert-only.
+
+Revision ID: analytics_0004
+"""
+from alembic import op
+
+from shared.migrations import separate_positions
+
+revision = "analytics_0004"
+down_revision = "analytics_0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    separate_positions(op)
+
+
+def downgrade() -> None:
+    raise NotImplementedError("the event store is append-only history; restore from backup instead")

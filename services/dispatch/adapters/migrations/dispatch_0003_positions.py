@@ -1,0 +1,20 @@
+"""The event store's positions kept apart: `events` becomes insert-only.
+
+Revision ID: dispatch_0003
+"""
+from alembic import op
+
+from shared.migrations import separate_positions
+
+revision = "dispatch_0003"
+down_revision = "dispatch_0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    separate_positions(op)
+
+
+def downgrade() -> None:
+    raise NotImplementedError("the event store is append-only history; restore from backup instead")
