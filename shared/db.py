@@ -78,6 +78,38 @@ class Database:
         await self.engine.dispose()
 
 
+class HeldConnection:
+    """One pooled connection kept across the operations of one long-lived task (a writer, a batch
+    loader): checking a connection out of the pool and back costs ~60 µs of CPU, more than many of
+    their statements. Not for concurrent use. A connection that saw an error goes back to the
+    pool (discarded if dead) and the next use takes another.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._checkout: Any = None
+        self._conn: Conn | None = None
+
+    @asynccontextmanager
+    async def use(self) -> AsyncIterator[Conn]:
+        if self._conn is None:
+            checkout = self.db.connect()
+            self._conn = await checkout.__aenter__()
+            self._checkout = checkout
+        try:
+            yield self._conn
+        except BaseException as exc:
+            await self.release(exc)
+            raise
+        if self._conn is not None and self._conn.is_closed():  # died under an error handled inside
+            await self.release(ConnectionError("the held connection closed"))
+
+    async def release(self, exc: BaseException | None = None) -> None:
+        checkout, self._checkout, self._conn = self._checkout, None, None
+        if checkout is not None:
+            await checkout.__aexit__(type(exc) if exc else None, exc, exc.__traceback__ if exc else None)
+
+
 async def driver(pooled: AsyncConnection) -> Conn:
     raw = await pooled.get_raw_connection()
     return raw.driver_connection  # type: ignore[return-value]

@@ -16,7 +16,7 @@ from shared.aio import wait_or_timeout
 from shared.auth import TokenService
 from shared.clock import Clock, SystemClock
 from shared.consumer import ConsumerRunner, Handler, dead_letter_topic
-from shared.db import Database
+from shared.db import Database, HeldConnection
 from shared.envelope import Envelope
 from shared.eventstore import EventStore, GroupCommitAppender
 from shared.follower import Follower
@@ -63,6 +63,7 @@ class ServiceRuntime:
         self.producer: AIOKafkaProducer | None = None
         self.relay: OutboxRelay | None = None
         self._followers: list[Follower] = []
+        self._held: list[HeldConnection] = []
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -127,6 +128,8 @@ class ServiceRuntime:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.appender.stop()
+        for held in self._held:
+            await held.release()
         if self.producer is not None:
             await self.producer.stop()
         await self.db.dispose()
@@ -136,6 +139,12 @@ class ServiceRuntime:
         version = await self.appender.append(stream_id, events, expected_version)
         self.wake_followers()
         return version
+
+    def held_connection(self) -> HeldConnection:
+        """A connection for one task to keep across its operations, given back when this stops."""
+        held = HeldConnection(self.db)
+        self._held.append(held)
+        return held
 
     def wake_on_commit(self, follower: Follower) -> None:
         """Have a loop look as soon as this process commits events, not only at its next poll."""

@@ -30,9 +30,10 @@ def bootstrap(
     settings = settings or IntakeSettings(service="intake", port=DEFAULT_PORT)
     runtime = ServiceRuntime(settings, migrations=MIGRATIONS, clock=clock)
     queries = RequestQueries(settings.schema_name)
+    loader_connection = runtime.held_connection()  # the duplicate hint's loader runs one query at a time
 
     async def open_requests(customer_ids: Sequence[str]) -> dict[str, list[tuple[str, str, str]]]:
-        async with runtime.db.connect() as conn:
+        async with loader_connection.use() as conn:
             return await queries.open_of_customers(conn, customer_ids)
 
     intake = Intake(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Sequence
 
-import asyncpg
 import orjson
 
 from shared.db import RELAXED_COMMIT_SQL, Conn, execute, fetch, from_jsonb, ident
@@ -77,7 +76,7 @@ class EventStore:
             WHERE $2::int = 0 OR EXISTS (
                 SELECT 1 FROM {s}.events WHERE stream_id = $1 AND stream_version = $2::int)
             ORDER BY e.n
-            ON CONFLICT (event_id) DO NOTHING""")
+            ON CONFLICT DO NOTHING""")
         self._sequence_sql = f"""
             WITH base AS (SELECT coalesce(max(position), 0) AS p FROM {s}.event_positions),
                  taken AS (DELETE FROM {s}.unpositioned WHERE id IN (
@@ -99,12 +98,10 @@ class EventStore:
         """
         if not events:
             return expected_version
-        try:
-            rows = await fetch(conn, self._append_sql, stream_id, expected_version, *columns(events))
-        except asyncpg.UniqueViolationError as exc:
-            if exc.constraint_name != "events_stream_version_key":
-                raise
-            raise ConcurrencyError(stream_id, expected_version) from exc
+        # A clash on either key (the event ids, or the stream's versions) skips the row rather than
+        # failing the statement: a retry racing its first attempt may clash on either, whichever
+        # index the insert checks first, and only what was stored can tell it from a lost race.
+        rows = await fetch(conn, self._append_sql, stream_id, expected_version, *columns(events))
         if len(rows) == len(events):
             return expected_version + len(events)
         return await self._settle_unwritten(conn, stream_id, events, expected_version)

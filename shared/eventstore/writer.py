@@ -12,7 +12,7 @@ from typing import Sequence
 
 import structlog
 
-from shared.db import Conn, Database, fetch
+from shared.db import Conn, Database, HeldConnection, fetch
 from shared.envelope import Envelope
 from shared.eventstore.store import PERSONAL_SQL, EventStore, columns, queued, stamp
 
@@ -75,19 +75,23 @@ class GroupCommitAppender:
         return await done
 
     async def _run(self) -> None:
-        while True:
-            batch = [await self._queue.get()]
-            while len(batch) < self.max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            try:
-                async with self.db.connect() as conn:
-                    await self._write(conn, batch)
-            except asyncio.CancelledError:
-                _fail(batch, ConnectionError("event store writer stopped"))
-                raise
-            except Exception as exc:
-                log.warning("append batch failed", error=repr(exc), size=len(batch))
-                _fail(batch, exc)
+        held = HeldConnection(self.db)
+        try:
+            while True:
+                batch = [await self._queue.get()]
+                while len(batch) < self.max_batch and not self._queue.empty():
+                    batch.append(self._queue.get_nowait())
+                try:
+                    async with held.use() as conn:
+                        await self._write(conn, batch)
+                except asyncio.CancelledError:
+                    _fail(batch, ConnectionError("event store writer stopped"))
+                    raise
+                except Exception as exc:
+                    log.warning("append batch failed", error=repr(exc), size=len(batch))
+                    _fail(batch, exc)
+        finally:
+            await held.release()
 
     async def _write(self, conn: Conn, batch: list[_Append]) -> None:
         leftovers = batch

@@ -82,3 +82,42 @@ async def _count(db, schema, n) -> bool:  # noqa: ANN001
         return len(await effects(db, schema)) >= n
     except Exception:
         return False
+
+
+async def test_the_group_commit_writers_take_new_connections_after_a_database_restart():
+    from shared.eventstore import GroupCommitAppender
+
+    server = EmbeddedPostgres(ROOT / "var" / f"restart-pg-{uuid.uuid4().hex[:6]}")
+    url = server.start()
+    db = Database(url, pool_size=4)
+    schema = "writers"
+    await migrate(db.engine, INFRA_MIGRATIONS, schema)
+    store = EventStore(schema, "intake")
+    appender = GroupCommitAppender(db, store, writers=2)
+    await appender.start()
+    try:
+        assert await appender.append("request-a", new_events(2, "a"), 0) == 2
+        for _ in range(3):  # concurrent appends, so that both writers hold a connection
+            await asyncio.gather(*(appender.append(f"request-c{n}-{uuid.uuid4().hex[:4]}", new_events(1, "c"), 0)
+                                   for n in range(40)))
+        server.stop()  # the connections the writers hold die with it
+        await asyncio.sleep(1.5)
+        server.start()
+        attempts = 0
+
+        async def append_after_restart() -> bool:
+            nonlocal attempts
+            attempts += 1
+            try:
+                return await appender.append(f"request-b{attempts}", new_events(2, f"b{attempts}"), 0) == 2
+            except Exception:
+                return False  # a writer finds its connection dead on first use, and lets it go
+
+        await until(append_after_restart, timeout=30)
+        assert attempts <= 3  # one failure per writer at most, then fresh connections
+        async with db.connect() as conn:
+            assert len(await store.read_stream(conn, "request-a")) == 2
+    finally:
+        await appender.stop()
+        await db.dispose()
+        server.stop()
