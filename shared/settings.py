@@ -1,7 +1,7 @@
 """Configuration from the environment (pydantic-settings); names match CONTRACT.md where it fixes them."""
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "servicetrail-local-development-secret-change-me"
@@ -60,7 +60,16 @@ class Settings(BaseSettings):
     # service; their background loops elect one leader for each job.
     http_workers: int = Field(default=1, ge=1)
     db_pool_size: int = Field(default=20, ge=2)
+    # Group-commit writer tasks; each keeps one pooled connection (so does intake's duplicate
+    # lookup), so the pool must be larger by at least a few connections for everything else.
     append_writers: int = Field(default=2, ge=1)
+
+    @model_validator(mode="after")
+    def _pool_leaves_room(self) -> "Settings":
+        if self.db_pool_size < self.append_writers + 3:
+            raise ValueError(f"DB_POOL_SIZE ({self.db_pool_size}) must be at least APPEND_WRITERS + 3 "
+                             f"({self.append_writers + 3}): each writer keeps a connection")
+        return self
 
 
 class ServiceSettings(Settings):
