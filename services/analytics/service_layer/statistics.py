@@ -32,19 +32,36 @@ def means(view: View, values: np.ndarray) -> list[float | None]:
 def percentiles(view: View, values: np.ndarray, qs: tuple[float, ...] = (0.5, 0.9)) -> list[list[float | None]]:
     """Per group then total: the `qs` percentiles of the non-missing values.
 
-    One sort for all groups: by group, then by the value to the millisecond (ties closer than that
-    may swap places, moving a percentile by less than a millisecond).
+    One plain sort for all groups: each value to the millisecond, packed under its group number,
+    so sorting the keys orders by group then value and the values come back out of the keys
+    (cheaper than an argsort and a gather). Group percentiles are so exact to the millisecond.
     """
     present = ~np.isnan(values)
     groups, vals = view.groups[present], values[present]
     n_groups = len(view.labels)
-    order = np.argsort((groups.astype(np.int64) << 42) + np.round(vals * 1000).astype(np.int64))
-    sorted_vals = vals[order]
-    starts = np.searchsorted(groups[order], np.arange(n_groups))
+    millis = np.round(vals * 1000).astype(np.int64)
+    floor = int(millis.min()) if len(millis) else 0
+    keys = np.sort((groups.astype(np.int64) << _GROUP_SHIFT) | (millis - floor))
+    sorted_vals = ((keys & _VALUE_MASK) + floor) / 1000
+    starts = np.searchsorted(keys >> _GROUP_SHIFT, np.arange(n_groups))
     sizes = np.bincount(groups, minlength=n_groups)[:n_groups]
     per_group = [_interpolate(sorted_vals, starts, sizes, q) for q in qs]
-    total = [_interpolate(np.sort(vals), np.zeros(1, np.int64), np.array([len(vals)]), q)[0] for q in qs]
+    total = _overall(vals, qs)
     return [[per_group[j][i] for j in range(len(qs))] for i in range(n_groups)] + [total]
+
+
+_GROUP_SHIFT = 42  # 2**42 ms is 139 years: room for any duration, and for 2**21 groups above it
+_VALUE_MASK = (1 << _GROUP_SHIFT) - 1
+
+
+def _overall(vals: np.ndarray, qs: tuple[float, ...]) -> list[float | None]:
+    """The exact percentiles of all values: only the order statistics they need, by partition."""
+    if not len(vals):
+        return [None for _ in qs]
+    last = len(vals) - 1
+    bounds = [(int(np.floor(q * last)), min(int(np.floor(q * last)) + 1, last), q * last) for q in qs]
+    ordered = np.partition(vals, sorted({i for lo, hi, _ in bounds for i in (lo, hi)}))
+    return [float(ordered[lo] + (k - lo) * (ordered[hi] - ordered[lo])) for lo, hi, k in bounds]
 
 
 def _interpolate(sorted_vals: np.ndarray, starts: np.ndarray, sizes: np.ndarray, q: float) -> list[float | None]:
