@@ -57,11 +57,16 @@ async def _resource(conn: Conn, d: Dispatch, resource_id: str) -> Resource:
     return resource
 
 
+def only_their_own(principal: Principal, resource_id: str) -> None:
+    """A technician sees and changes only their own resource; any other does not exist for them."""
+    if principal.role is Role.technician and principal.subject != resource_id:
+        raise NotFound(f"no resource {resource_id!r}")
+
+
 @router.get("/resources/{resource_id}")
 async def read_resource(resource_id: str, principal: Principal = Depends(WORKERS),
                         d: Dispatch = Depends(dispatch_of)) -> Response:
-    if principal.role is Role.technician and principal.subject != resource_id:
-        raise NotFound(f"no resource {resource_id!r}")
+    only_their_own(principal, resource_id)
     async with d.db.connect() as conn:
         resource = await _resource(conn, d, resource_id)
         return json_response(resource_view(resource, await d.tables.load_of(conn, resource_id)))
@@ -96,8 +101,7 @@ async def update_resource(resource_id: str, body: s.UpdateResource, principal: P
 async def change_availability(resource_id: str, body: s.ChangeAvailability, principal: Principal = Depends(WORKERS),
                               idem: Idempotency = Depends(idempotency("availability")),
                               d: Dispatch = Depends(dispatch_of)) -> Response:
-    if principal.role is Role.technician and principal.subject != resource_id:
-        raise NotFound(f"no resource {resource_id!r}")
+    only_their_own(principal, resource_id)
     return await _change_resource(d, idem, resource_id, lambda r, _: r.set_availability(
         body.status.value, body.until, body.reason, principal.subject, d.clock.now()))
 
@@ -106,8 +110,7 @@ async def change_availability(resource_id: str, body: s.ChangeAvailability, prin
 async def work_list(resource_id: str, principal: Principal = Depends(WORKERS),
                     d: Dispatch = Depends(dispatch_of)) -> Response:
     """The jobs a resource holds now, most urgent first."""
-    if principal.role is Role.technician and principal.subject != resource_id:
-        raise NotFound(f"no resource {resource_id!r}")
+    only_their_own(principal, resource_id)
     async with d.db.connect() as conn:
         return json_response(await d.tables.job_rows(
             conn, "WHERE (resource_id = $1 AND status IN ('allocated', 'accepted', 'in_progress', 'paused')) "
