@@ -69,11 +69,11 @@ class TokenService:
 
     def principal_of(self, authorization: str | None) -> Principal | None:
         """The principal of an `Authorization: Bearer` header value; None when it holds none."""
-        scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = bearer_token(authorization)
+        if token is None:
             return None
         try:
-            return self.verify(token.strip())
+            return self.verify(token)
         except InvalidToken:
             return None
 
@@ -92,17 +92,22 @@ class TokenService:
             raise InvalidToken(str(exc)) from exc
 
 
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header value, if it holds one."""
+    scheme, _, token = (authorization or "").partition(" ")
+    return (token.strip() or None) if scheme.lower() == "bearer" else None
+
+
 def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
 async def authenticated(request: Request) -> Principal:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    token = bearer_token(request.headers.get("authorization"))
+    if token is None:
         raise _unauthorized("missing bearer token in the Authorization header")
     try:
-        return request.app.state.tokens.verify(token.strip())
+        return request.app.state.tokens.verify(token)
     except InvalidToken as exc:
         raise _unauthorized(f"invalid token: {exc}") from exc
 
