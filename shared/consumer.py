@@ -1,14 +1,18 @@
 """Consumer runner: at-least-once delivery, exactly-once effect.
 
-For each record the handler's writes and the record of what was applied commit in one
-transaction; a redelivered event finds its record and is skipped. Offsets are committed to Kafka
-only after the database commit, so a crash anywhere replays, never loses. A handler that keeps
-failing gets bounded retries, then its record goes to the dead-letter topic and the partition
-moves on. An unreachable database is not the event's fault: it is waited out, not dead-lettered.
+For each record the handler's writes and the record of what was applied (`shared.applied`, one
+row per event id) commit in one transaction; a redelivered event finds its row and is skipped, and
+a whole fetched batch is checked for such events in one query first, so a republished history is
+passed over quickly. Events apply in arrival order, each once, even when a later version of its
+stream came first (see `shared.applied` for the rule on gaps). Offsets are committed to Kafka only
+after the database commit, so a crash anywhere replays, never loses. A handler that keeps failing
+gets bounded retries, then its record goes to the dead-letter topic and the partition moves on. An
+unreachable database is not the event's fault: it is waited out, not dead-lettered.
 """
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Awaitable, Callable, Iterable
 
 import structlog
@@ -16,9 +20,17 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 
 from shared import context
 from shared.aio import wait_or_timeout
-from shared.db import Conn, Database, fetch, ident, is_unavailable
+from shared.applied import AppliedRecord
+from shared.db import Conn, Database, is_unavailable
 from shared.envelope import Envelope, MalformedMessage, from_kafka
-from shared.metrics import CONSUMER_APPLIED, CONSUMER_DEAD_LETTERED, CONSUMER_LAG, CONSUMER_SKIPPED
+from shared.metrics import (
+    CONSUMER_APPLIED,
+    CONSUMER_DEAD_LETTERED,
+    CONSUMER_GAPS,
+    CONSUMER_LAG,
+    CONSUMER_LATE,
+    CONSUMER_SKIPPED,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -48,13 +60,7 @@ class ConsumerRunner:
         self.name, self.consumer, self.producer, self.db = name, consumer, producer, db
         self.handler, self.max_attempts, self.backoff = handler, max_attempts, backoff_seconds
         self.after_commit = list(after_commit)
-        s = ident(schema)
-        self._claim_sql = (
-            f"INSERT INTO {s}.applied_events AS a (consumer, stream, version, event_id) "
-            f"VALUES ($1, $2, $3, $4::uuid) ON CONFLICT (consumer, stream) DO UPDATE "
-            f"SET version = EXCLUDED.version, event_id = EXCLUDED.event_id, applied_at = now() "
-            f"WHERE a.version < EXCLUDED.version RETURNING 1"
-        )
+        self.applied = AppliedRecord(schema)
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.consumer.start()
@@ -73,25 +79,59 @@ class ConsumerRunner:
 
     async def _partition(self, records: list[ConsumerRecord], stop: asyncio.Event) -> int | None:
         """Apply a partition's records in order; the offset to commit, or None if none finished."""
+        parsed = [(record, self._parse(record)) for record in records]
+        known = await self._known([env for _, env in parsed if isinstance(env, Envelope)], stop)
+        if known is None:
+            return None  # stopping while the database is away
         finished = None
-        for record in records:
-            if not await self._process(record, stop):
+        for record, env in parsed:
+            if isinstance(env, MalformedMessage):
+                await self._dead_letter(record, env, attempts=1)
+            elif env.id in known:
+                self._skipped(record, env)
+            elif not await self._process(record, env, stop):
                 break  # stopping mid-way: the rest is redelivered to whoever comes next
             finished = record.offset + 1
         return finished
 
-    async def _process(self, record: ConsumerRecord, stop: asyncio.Event) -> bool:
-        """Apply, skip or dead-letter one record; False only when stopping left it unfinished."""
+    @staticmethod
+    def _parse(record: ConsumerRecord) -> Envelope | MalformedMessage:
         try:
             env = from_kafka(record.headers, record.key, record.value)
-        except MalformedMessage as exc:
-            await self._dead_letter(record, exc, attempts=1)
-            return True
+            uuid.UUID(env.id)  # the applied record keys on it
+            if not 0 < env.stream_version < 2**31:
+                raise MalformedMessage(f"stream version out of range: {env.stream_version}")
+            return env
+        except ValueError as exc:  # MalformedMessage included
+            return exc if isinstance(exc, MalformedMessage) else MalformedMessage(f"event id is not a UUID: {exc}")
+
+    async def _known(self, envs: list[Envelope], stop: asyncio.Event) -> set[str] | None:
+        """The batch's events this consumer already applied; None if told to stop meanwhile."""
+        triples = [(e.id, _stream(e), e.stream_version) for e in envs]
+        while True:
+            try:
+                async with self.db.connect() as conn:
+                    return await self.applied.known(conn, self.name, triples)
+            except Exception as exc:
+                if not is_unavailable(exc):
+                    raise
+                log.warning("database unavailable; waiting", error=repr(exc), consumer=self.name)
+                if await wait_or_timeout(stop, 1.0):
+                    return None
+
+    def _skipped(self, record: ConsumerRecord, env: Envelope) -> None:
+        log.debug("duplicate skipped", event_id=env.id, consumer=self.name)
+        CONSUMER_SKIPPED.labels(self.name, record.topic).inc()
+
+    async def _process(self, record: ConsumerRecord, env: Envelope, stop: asyncio.Event) -> bool:
+        """Apply or dead-letter one record; False only when stopping left it unfinished."""
         failures = 0
         while True:
             try:
-                applied = await self._apply(env)
-                (CONSUMER_APPLIED if applied else CONSUMER_SKIPPED).labels(self.name, record.topic).inc()
+                if await self._apply(record, env):
+                    CONSUMER_APPLIED.labels(self.name, record.topic).inc()
+                else:
+                    self._skipped(record, env)
                 return True
             except Exception as exc:
                 if is_unavailable(exc):  # not the event's fault: no attempt is counted
@@ -106,16 +146,22 @@ class ConsumerRunner:
                     return True
                 await asyncio.sleep(self.backoff * failures)
 
-    async def _apply(self, env: Envelope) -> bool:
+    async def _apply(self, record: ConsumerRecord, env: Envelope) -> bool:
+        stream = _stream(env)
         async with self.db.begin() as conn:
-            claimed = await fetch(
-                conn, self._claim_sql, self.name, f"{env.source}|{env.stream_id}", env.stream_version, env.id
-            )
-            if not claimed:
-                log.debug("duplicate skipped", event_id=env.id, consumer=self.name)
+            claim = await self.applied.claim(conn, self.name, stream, env.stream_version, env.id)
+            if not claim.claimed:
                 return False
             with context.bound(context.caused_by(env.id, env.correlation_id)):
                 await self.handler(conn, env)
+        if env.stream_version > claim.seen + 1:
+            CONSUMER_GAPS.labels(self.name, record.topic).inc()
+            log.warning("stream version gap: applied ahead of missing versions", consumer=self.name,
+                        stream=stream, version=env.stream_version, missing_from=claim.seen + 1)
+        elif env.stream_version <= claim.seen:
+            CONSUMER_LATE.labels(self.name, record.topic).inc()
+            log.info("late event applied", consumer=self.name, stream=stream, version=env.stream_version,
+                     highest_applied=claim.seen)
         for hook in self.after_commit:
             hook()
         return True
@@ -142,6 +188,11 @@ class ConsumerRunner:
                 continue
             position = await self.consumer.position(tp)
             CONSUMER_LAG.labels(self.name, tp.topic, str(tp.partition)).set(max(highwater - position, 0))
+
+
+def _stream(env: Envelope) -> str:
+    """Streams are named per producing service: two services may use the same stream id."""
+    return f"{env.source}|{env.stream_id}"
 
 
 __all__ = ["ConsumerRunner", "Handler", "TopicPartition", "dead_letter_topic"]

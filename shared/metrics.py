@@ -13,6 +13,16 @@ CONSUMER_APPLIED = Counter(
 CONSUMER_SKIPPED = Counter(
     "servicetrail_consumer_duplicates_total", "Redelivered events a consumer skipped", ["consumer", "topic"]
 )
+CONSUMER_GAPS = Counter(
+    "servicetrail_consumer_version_gaps_total",
+    "Events applied ahead of a missing earlier version of their stream (a gap opened)",
+    ["consumer", "topic"],
+)
+CONSUMER_LATE = Counter(
+    "servicetrail_consumer_late_events_total",
+    "Events applied after a later version of their stream (a redrive or republish filling a gap)",
+    ["consumer", "topic"],
+)
 CONSUMER_DEAD_LETTERED = Counter(
     "servicetrail_consumer_dead_lettered_total", "Events sent to the dead-letter topic", ["consumer", "topic"]
 )

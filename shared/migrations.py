@@ -8,7 +8,7 @@ from alembic.config import Config
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.eventstore.schema import infrastructure_ddl, positions_ddl
+from shared.eventstore.schema import applied_by_event_ddl, infrastructure_ddl, positions_ddl
 
 _SCRIPT_LOCATION = Path(__file__).parent / "alembic"
 
@@ -27,6 +27,12 @@ def create_infrastructure(op) -> None:  # type: ignore[no-untyped-def]
 def separate_positions(op) -> None:  # type: ignore[no-untyped-def]
     """The event store's positions move out of `events` (see `positions_ddl`)."""
     for statement in positions_ddl(schema()):
+        op.execute(statement)
+
+
+def record_applied_by_event(op) -> None:  # type: ignore[no-untyped-def]
+    """Consumers record each applied event by id (see `applied_by_event_ddl`)."""
+    for statement in applied_by_event_ddl(schema()):
         op.execute(statement)
 
 

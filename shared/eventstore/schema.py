@@ -73,3 +73,28 @@ def positions_ddl(schema: str) -> list[str]:
         f"ALTER TABLE {s}.events DROP COLUMN position",  # and with it its two indexes
     ]
 
+
+
+def applied_by_event_ddl(schema: str) -> list[str]:
+    """What a consumer applied, one row per event instead of one per stream.
+
+    Keeping only a stream's highest applied version meant that once a later event was applied an
+    earlier one never could be (a dead-lettered event redriven, or one republished after a broker
+    lost it), and that one record claiming a high version blocked its stream for good. Each event
+    is now recorded by its id. The old per-stream rows stay as `applied_floors`: every version up
+    to theirs was applied before this change, when only the highest was written down.
+    """
+    s = ident(schema)
+    return [
+        f"ALTER TABLE {s}.applied_events RENAME TO applied_floors",
+        f"ALTER INDEX {s}.applied_events_pkey RENAME TO applied_floors_pkey",
+        f"""CREATE TABLE {s}.applied_events (
+            consumer text NOT NULL,
+            event_id uuid NOT NULL,
+            stream text NOT NULL,
+            version integer NOT NULL,
+            applied_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (consumer, event_id)
+        )""",
+        f"CREATE INDEX applied_events_stream_idx ON {s}.applied_events (consumer, stream, version)",
+    ]

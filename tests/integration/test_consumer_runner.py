@@ -11,12 +11,10 @@ import sys
 
 import pytest
 
-from shared.consumer import ConsumerRunner, dead_letter_topic
+from shared.consumer import dead_letter_topic
 from shared.db import Conn, Database, fetch
 from shared.envelope import Envelope
-from shared.kafka import make_consumer, make_producer
 from shared.metrics import CONSUMER_LAG
-from shared.settings import Settings
 from tests.conftest import ROOT
 from tests.support.events import new_event
 from tests.support.kafka import create_topics, header, produce, read_topic, unique_topic
@@ -40,32 +38,6 @@ async def make_effects_table(db: Database, schema: str) -> None:
 async def effects(db: Database, schema: str) -> dict[str, int]:
     async with db.connect() as conn:
         return dict(await fetch(conn, f"SELECT event_id, applied FROM {schema}.effects"))
-
-
-@pytest.fixture
-async def runner_for(db, schema, broker):
-    stops, tasks, producers = [], [], []
-    settings = Settings(kafka_bootstrap_servers=broker.bootstrap, kafka_idempotence=broker.idempotence)
-
-    async def start(topic: str, group: str, handler) -> asyncio.Event:  # noqa: ANN001
-        producer = make_producer(settings, "test-dlq")
-        await producer.start()
-        runner = ConsumerRunner(
-            name=group, consumer=make_consumer(settings, group, topic), producer=producer,
-            db=db, schema=schema, handler=handler, max_attempts=3, backoff_seconds=0.01,
-        )
-        stop = asyncio.Event()
-        stops.append(stop)
-        producers.append(producer)
-        tasks.append(asyncio.create_task(runner.run(stop)))
-        return stop
-
-    yield start
-    for stop in stops:
-        stop.set()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    for producer in producers:
-        await producer.stop()
 
 
 async def test_each_event_is_applied_once_even_when_delivered_twice(db, schema, broker, runner_for):

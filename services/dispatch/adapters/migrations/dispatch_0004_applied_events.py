@@ -1,0 +1,20 @@
+"""Consumers record each applied event by its id, not only a stream's highest version.
+
+Revision ID: dispatch_0004
+"""
+from alembic import op
+
+from shared.migrations import record_applied_by_event
+
+revision = "dispatch_0004"
+down_revision = "dispatch_0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    record_applied_by_event(op)
+
+
+def downgrade() -> None:
+    raise NotImplementedError("restore from backup instead")
