@@ -79,39 +79,29 @@ class ConsumerRunner:
 
     async def _partition(self, records: list[ConsumerRecord], stop: asyncio.Event) -> int | None:
         """Apply a partition's records in order; the offset to commit, or None if none finished."""
-        parsed = [(record, self._parse(record)) for record in records]
-        known = await self._known([env for _, env in parsed if isinstance(env, Envelope)], stop)
+        # Applied ones are recognised from their headers alone, without decoding the event: after
+        # a republish almost every record is one, and decoding was most of a skip's cost.
+        marks = [_identity(record) for record in records]
+        known = await self._known([m for m in marks if m is not None], stop)
         if known is None:
             return None  # stopping while the database is away
         finished = None
-        for record, env in parsed:
-            if isinstance(env, MalformedMessage):
+        for record, mark in zip(records, marks, strict=True):
+            if mark is not None and mark[0] in known:
+                self._skipped(record, mark[0])
+            elif isinstance(env := _parse(record), MalformedMessage):
                 await self._dead_letter(record, env, attempts=1)
-            elif env.id in known:
-                self._skipped(record, env)
             elif not await self._process(record, env, stop):
                 break  # stopping mid-way: the rest is redelivered to whoever comes next
             finished = record.offset + 1
         return finished
 
-    @staticmethod
-    def _parse(record: ConsumerRecord) -> Envelope | MalformedMessage:
-        try:
-            env = from_kafka(record.headers, record.key, record.value)
-            uuid.UUID(env.id)  # the applied record keys on it
-            if not 0 < env.stream_version < 2**31:
-                raise MalformedMessage(f"stream version out of range: {env.stream_version}")
-            return env
-        except ValueError as exc:  # MalformedMessage included
-            return exc if isinstance(exc, MalformedMessage) else MalformedMessage(f"event id is not a UUID: {exc}")
-
-    async def _known(self, envs: list[Envelope], stop: asyncio.Event) -> set[str] | None:
+    async def _known(self, marks: list[tuple[str, str, int]], stop: asyncio.Event) -> set[str] | None:
         """The batch's events this consumer already applied; None if told to stop meanwhile."""
-        triples = [(e.id, _stream(e), e.stream_version) for e in envs]
         while True:
             try:
                 async with self.db.connect() as conn:
-                    return await self.applied.known(conn, self.name, triples)
+                    return await self.applied.known(conn, self.name, marks)
             except Exception as exc:
                 if not is_unavailable(exc):
                     raise
@@ -119,8 +109,8 @@ class ConsumerRunner:
                 if await wait_or_timeout(stop, 1.0):
                     return None
 
-    def _skipped(self, record: ConsumerRecord, env: Envelope) -> None:
-        log.debug("duplicate skipped", event_id=env.id, consumer=self.name)
+    def _skipped(self, record: ConsumerRecord, event_id: str) -> None:
+        log.debug("duplicate skipped", event_id=event_id, consumer=self.name)
         CONSUMER_SKIPPED.labels(self.name, record.topic).inc()
 
     async def _process(self, record: ConsumerRecord, env: Envelope, stop: asyncio.Event) -> bool:
@@ -131,7 +121,7 @@ class ConsumerRunner:
                 if await self._apply(record, env):
                     CONSUMER_APPLIED.labels(self.name, record.topic).inc()
                 else:
-                    self._skipped(record, env)
+                    self._skipped(record, env.id)
                 return True
             except Exception as exc:
                 if is_unavailable(exc):  # not the event's fault: no attempt is counted
@@ -188,6 +178,33 @@ class ConsumerRunner:
                 continue
             position = await self.consumer.position(tp)
             CONSUMER_LAG.labels(self.name, tp.topic, str(tp.partition)).set(max(highwater - position, 0))
+
+
+_IDENTITY = ("ce_id", "ce_source", "ce_streamid", "ce_streamversion")
+
+
+def _identity(record: ConsumerRecord) -> tuple[str, str, int] | None:
+    """(event id, stream, version) read from the record's CloudEvents headers; None if unusable."""
+    headers = {k: v for k, v in record.headers or () if k in _IDENTITY}
+    try:
+        version = int(headers["ce_streamversion"])
+        if not 0 < version < 2**31:
+            return None
+        return (str(uuid.UUID(headers["ce_id"].decode())),
+                f"{headers['ce_source'].decode()}|{headers['ce_streamid'].decode()}", version)
+    except (KeyError, ValueError):  # UnicodeDecodeError is a ValueError
+        return None
+
+
+def _parse(record: ConsumerRecord) -> Envelope | MalformedMessage:
+    try:
+        env = from_kafka(record.headers, record.key, record.value)
+        uuid.UUID(env.id)  # the applied record keys on it
+        if not 0 < env.stream_version < 2**31:
+            raise MalformedMessage(f"stream version out of range: {env.stream_version}")
+        return env
+    except ValueError as exc:  # MalformedMessage included
+        return exc if isinstance(exc, MalformedMessage) else MalformedMessage(f"event id is not a UUID: {exc}")
 
 
 def _stream(env: Envelope) -> str:
