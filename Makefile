@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install browser run test bench lint clean
+.PHONY: install browser run test bench chaos lint clean
 
 install: $(STAMP)
 
@@ -29,6 +29,11 @@ lint: install
 
 bench: install
 	$(BIN)/python -m benchmarks.run
+
+# Real faults (SIGKILL, PostgreSQL and broker restarts, a stopped leader) under load; exits
+# non-zero on any loss or duplicate. A short version runs in `make test`.
+chaos: install
+	$(BIN)/python -m tests.chaos
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,141 @@
+"""`make chaos`: real faults under bounded load, then nothing may be lost or applied twice.
+
+Each scenario starts a fresh stack (its own PostgreSQL, broker and service processes), drives the
+public APIs, injects its faults at random moments, waits for the system to settle and checks every
+consumer and read model against the event stores (tests/chaos/check.py). It prints a table and
+exits non-zero on any loss or duplicate. `--short` runs the quick version `make test` includes.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import signal
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Awaitable, Callable
+
+from rich.console import Console
+from rich.table import Table
+
+from tests.chaos.check import Verdict, settled, verify
+from tests.chaos.load import Load
+from tests.chaos.stack import ROOT, SERVICES, ChaosStack
+
+console = Console()
+Fault = Callable[[ChaosStack], Awaitable[int]]  # injects its faults; returns how many
+
+
+async def kill_services(stack: ChaosStack, rounds: int) -> int:
+    """SIGKILL each service process `rounds` times at random moments, restarting it each time."""
+    for _ in range(rounds):
+        for service in random.sample(SERVICES, len(SERVICES)):
+            await asyncio.sleep(random.uniform(0.3, 1.5))
+            await asyncio.to_thread(stack.kill_service, service)
+            stack.start_service(service)
+    return rounds * len(SERVICES)
+
+
+async def restart_postgres(stack: ChaosStack, mode: str) -> int:
+    await asyncio.sleep(random.uniform(1, 3))
+    await asyncio.to_thread(stack.restart_postgres, mode, 5.0)
+    return 1
+
+
+async def restart_broker(stack: ChaosStack) -> int:
+    await asyncio.sleep(random.uniform(1, 3))
+    await asyncio.to_thread(stack.restart_broker, 1.0)
+    return 1
+
+
+async def stop_a_leader(stack: ChaosStack) -> int:
+    """SIGSTOP intake's API process while a second `work` process stands by, then SIGCONT it."""
+    stack.start_worker("intake")
+    await asyncio.sleep(random.uniform(2, 4))
+    pid = stack.processes["intake"].pid
+    os.kill(pid, signal.SIGSTOP)
+    await asyncio.sleep(12)  # beyond the 5 s lease the stack runs with
+    os.kill(pid, signal.SIGCONT)
+    return 1
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    fault: Fault
+    requests: int
+    rate: float = 10.0
+
+
+FULL = [
+    Scenario("SIGKILL each service 5x", lambda s: kill_services(s, 5), 200),
+    Scenario("PostgreSQL stop -m fast, 5 s", lambda s: restart_postgres(s, "fast"), 120),
+    Scenario("PostgreSQL stop -m immediate, 5 s", lambda s: restart_postgres(s, "immediate"), 120),
+    Scenario("broker killed, restarted empty", restart_broker, 120),
+    Scenario("SIGSTOP/SIGCONT of a leader", stop_a_leader, 120),
+]
+SHORT = [Scenario("SIGKILL each service 1x", lambda s: kill_services(s, 1), 40)]
+
+
+@dataclass
+class Outcome:
+    scenario: str
+    faults: int
+    verdict: Verdict
+    recovery_s: float
+
+
+async def run(scenario: Scenario, settle_timeout: float = 180) -> Outcome:
+    stack = ChaosStack(ROOT / "var" / f"chaos-{uuid.uuid4().hex[:8]}")
+    await asyncio.to_thread(stack.start)
+    try:
+        load = Load(stack.urls())
+        driving = asyncio.create_task(load.run(scenario.requests, scenario.rate))
+        faults = await scenario.fault(stack)
+        await driving
+        faults_over = time.monotonic()
+        await asyncio.to_thread(stack.await_ready)
+        while not await settled(stack.env["DATABASE_URL"], load.submitted):
+            if time.monotonic() - faults_over > settle_timeout:
+                break
+            await asyncio.sleep(0.5)
+        recovery = time.monotonic() - faults_over
+        verdict = await verify(stack.env["DATABASE_URL"], load.submitted)
+        if load.refused:
+            console.print(f"[yellow]{scenario.name}: {len(load.refused)} commands refused, e.g. {load.refused[0]}")
+        return Outcome(scenario.name, faults, verdict, recovery)
+    finally:
+        await asyncio.to_thread(stack.stop)
+
+
+def report(outcomes: list[Outcome]) -> Table:
+    table = Table(title="chaos")
+    for column in ("scenario", "events", "faults", "lost", "duplicated", "recovery s"):
+        table.add_column(column)
+    for o in outcomes:
+        lost = ", ".join(f"{k} {v}" for k, v in o.verdict.lost.items() if v) or "0"
+        dup = ", ".join(f"{k} {v}" for k, v in o.verdict.duplicated.items() if v) or "0"
+        table.add_row(o.scenario, str(o.verdict.events), str(o.faults), lost, dup, f"{o.recovery_s:.1f}")
+    return table
+
+
+async def main(scenarios: list[Scenario]) -> list[Outcome]:
+    outcomes = []
+    for scenario in scenarios:
+        console.print(f"running: {scenario.name}")
+        outcomes.append(await run(scenario))
+    return outcomes
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--short", action="store_true")
+    parser.add_argument("--only", help="run the scenarios whose name contains this")
+    args = parser.parse_args()
+    chosen = [s for s in (SHORT if args.short else FULL) if not args.only or args.only in s.name]
+    results = asyncio.run(main(chosen))
+    console.print(report(results))
+    sys.exit(1 if any(o.verdict.lost_total or o.verdict.duplicated_total for o in results) else 0)
