@@ -13,11 +13,13 @@ from benchmarks import (
     eventstore,
     feedback_survey,
     intake_submit,
+    restart,
 )
 
 
 def main() -> None:
-    for bench in (eventstore, intake_submit, dispatch_batch, dispatch_allocation, feedback_survey, analytics_rebuild):
+    for bench in (eventstore, intake_submit, dispatch_batch, dispatch_allocation, feedback_survey, analytics_rebuild,
+                  restart):
         result = bench.main()
         if inspect.iscoroutine(result):
             result = asyncio.run(result)
