@@ -56,10 +56,12 @@ class ConsumerRunner:
         max_attempts: int = 3,
         backoff_seconds: float = 0.2,
         after_commit: Iterable[Callable[[], None]] = (),
+        ensure_topic: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.name, self.consumer, self.producer, self.db = name, consumer, producer, db
         self.handler, self.max_attempts, self.backoff = handler, max_attempts, backoff_seconds
         self.after_commit = list(after_commit)
+        self.ensure_topic = ensure_topic
         self.applied = AppliedRecord(schema)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -81,7 +83,9 @@ class ConsumerRunner:
         """Apply a partition's records in order; the offset to commit, or None if none finished."""
         # Applied ones are recognised from their headers alone, without decoding the event: after
         # a republish almost every record is one, and decoding was most of a skip's cost.
-        marks = [_identity(record) for record in records]
+        # A small batch is steady-state traffic: the claim in each record's transaction is enough,
+        # and the look-up would only add a round trip to its latency.
+        marks = [_identity(record) for record in records] if len(records) >= PREFILTER_FROM else [None] * len(records)
         known = await self._known([m for m in marks if m is not None], stop)
         if known is None:
             return None  # stopping while the database is away
@@ -98,7 +102,7 @@ class ConsumerRunner:
 
     async def _known(self, marks: list[tuple[str, str, int]], stop: asyncio.Event) -> set[str] | None:
         """The batch's events this consumer already applied; None if told to stop meanwhile."""
-        while True:
+        while marks:
             try:
                 async with self.db.connect() as conn:
                     return await self.applied.known(conn, self.name, marks)
@@ -108,6 +112,7 @@ class ConsumerRunner:
                 log.warning("database unavailable; waiting", error=repr(exc), consumer=self.name)
                 if await wait_or_timeout(stop, 1.0):
                     return None
+        return set()
 
     def _skipped(self, record: ConsumerRecord, event_id: str) -> None:
         log.debug("duplicate skipped", event_id=event_id, consumer=self.name)
@@ -165,9 +170,12 @@ class ConsumerRunner:
             ("dlq_attempts", str(attempts).encode()),
             ("dlq_error", repr(error)[:2000].encode()),
         ]
-        await self.producer.send_and_wait(
-            dead_letter_topic(self.name), value=record.value, key=record.key, headers=headers
-        )
+        topic = dead_letter_topic(self.name)
+        if self.ensure_topic is not None and self.producer.client.cluster.partitions_for_topic(topic) is None:
+            # No client here auto-creates topics (that would take the broker's default partitions),
+            # and a broker restart may have lost this one: create it as configured. Dead letters are rare.
+            await self.ensure_topic(topic)
+        await self.producer.send_and_wait(topic, value=record.value, key=record.key, headers=headers)
         CONSUMER_DEAD_LETTERED.labels(self.name, record.topic).inc()
         log.error("event dead-lettered", topic=record.topic, offset=record.offset, error=repr(error))
 
@@ -180,6 +188,7 @@ class ConsumerRunner:
             CONSUMER_LAG.labels(self.name, tp.topic, str(tp.partition)).set(max(highwater - position, 0))
 
 
+PREFILTER_FROM = 16  # records in a fetched partition batch before applied ones are looked up at once
 _IDENTITY = ("ce_id", "ce_source", "ce_streamid", "ce_streamversion")
 
 
