@@ -7,6 +7,7 @@ CPU of a request. One connection type (`Conn`) serves every adapter.
 """
 from __future__ import annotations
 
+import os
 import re
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator
@@ -34,12 +35,14 @@ def plain_url(url: str) -> str:
 class Database:
     """Connections from SQLAlchemy's pool, used as asyncpg connections."""
 
-    def __init__(self, url: str, pool_size: int = 10) -> None:
+    def __init__(self, url: str, pool_size: int = 10, name: str = "servicetrail") -> None:
         # A fixed pool: callers queue for a warm connection. Overflow connections, opened and
         # closed under load, cost a server fork, codec set-up and a cold statement cache each.
         self.engine: AsyncEngine = create_async_engine(
             async_url(url), pool_size=pool_size, max_overflow=0, pool_timeout=30, pool_pre_ping=False,
             json_deserializer=orjson.loads,  # jsonb read back (events, answers) is decoded by orjson
+            # pg_stat_activity then says which process holds a session (or a lock): "<name>:<pid>".
+            connect_args={"server_settings": {"application_name": f"{name}:{os.getpid()}"[:63]}},
         )
 
     @asynccontextmanager
@@ -58,21 +61,33 @@ class Database:
     @asynccontextmanager
     async def _checkout(self) -> AsyncIterator[Conn]:
         # SQLAlchemy never sees errors raised on the driver connection, so it cannot tell a dead
-        # connection from a live one: throw away those that died (e.g. the server restarted).
+        # connection from a live one. A restart kills every pooled connection at once, so the first
+        # one found dead retires them all (see `_retire`) and the second try opens a new one: the
+        # first request after a restart succeeds. asyncpg's is_closed() is a flag, not a round trip.
         for _ in range(2):
             async with self.engine.connect() as pooled:
-                conn = await driver(pooled)
+                raw = await pooled.get_raw_connection()
+                conn: Conn = raw.driver_connection  # type: ignore[assignment]
                 if conn.is_closed():
-                    await pooled.invalidate()
+                    await self._retire(pooled, raw, everything=True)
                     continue
                 try:
                     yield conn
                 except BaseException as exc:
                     if conn.is_closed() or is_unavailable(exc):
-                        await pooled.invalidate()
+                        # An outage seen on a live connection (a timeout, say) condemns only it.
+                        await self._retire(pooled, raw, everything=conn.is_closed())
                     raise
                 return
         raise ConnectionError("no live database connection in the pool")
+
+    async def _retire(self, pooled: AsyncConnection, raw: Any, everything: bool) -> None:
+        if everything:
+            # The pool-wide invalidation SQLAlchemy itself applies on a disconnect: each connection
+            # opened before now is replaced at its next checkout (checked-out ones included, once
+            # returned), without closing the ones in use under their holders.
+            self.engine.sync_engine.pool._invalidate(raw, _checkin=False)
+        await pooled.invalidate()
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -82,7 +97,7 @@ class HeldConnection:
     """One pooled connection kept across the operations of one long-lived task (a writer, a batch
     loader): checking a connection out of the pool and back costs ~60 µs of CPU, more than many of
     their statements. Not for concurrent use. A connection that saw an error goes back to the
-    pool (discarded if dead) and the next use takes another.
+    pool (discarded if dead), as does one found dead when next used, and that use takes another.
     """
 
     def __init__(self, db: Database) -> None:
@@ -92,6 +107,8 @@ class HeldConnection:
 
     @asynccontextmanager
     async def use(self) -> AsyncIterator[Conn]:
+        if self._conn is not None and self._conn.is_closed():  # died while kept (a restart): replace it
+            await self.release(ConnectionError("the held connection closed"))
         if self._conn is None:
             checkout = self.db.connect()
             self._conn = await checkout.__aenter__()
@@ -108,11 +125,6 @@ class HeldConnection:
         checkout, self._checkout, self._conn = self._checkout, None, None
         if checkout is not None:
             await checkout.__aexit__(type(exc) if exc else None, exc, exc.__traceback__ if exc else None)
-
-
-async def driver(pooled: AsyncConnection) -> Conn:
-    raw = await pooled.get_raw_connection()
-    return raw.driver_connection  # type: ignore[return-value]
 
 
 def ident(name: str) -> str:
@@ -146,13 +158,40 @@ def from_jsonb(value: Any) -> Any:
     return orjson.loads(value) if isinstance(value, (str, bytes)) else value
 
 
-def is_unavailable(exc: BaseException) -> bool:
-    """The database (or the way to it) failed, not the statement."""
-    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+# SQLSTATEs of a server that cannot serve, whatever the statement: connection exceptions (08),
+# shutdowns, "cannot connect now" and a dropped database (57P), too many connections (53300).
+_UNAVAILABLE_STATES = ("08", "57P", "53300")
+_CLOSED = ("connection is closed", "connection was closed")
 
-    if isinstance(exc, (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-                        asyncpg.CannotConnectNowError, OperationalError, InterfaceError)):
+
+def is_unavailable(exc: BaseException) -> bool:
+    """The database (or the way to it) failed, not the statement: to be waited out or answered 503,
+    never blamed on the event or request. Looks through the whole chain of causes: SQLAlchemy wraps
+    the driver's error (`.orig`) in an adapted one whose `__cause__` is asyncpg's."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:  # causes can form a cycle
+            continue
+        seen.add(id(e))
+        if _unavailable_itself(e):
+            return True
+        todo += [getattr(e, "orig", None), e.__cause__, None if e.__suppress_context__ else e.__context__]
+    return False
+
+
+def _unavailable_itself(e: BaseException) -> bool:
+    from sqlalchemy import exc as sa
+
+    # OSError covers refused and reset connections, a missing socket, TLS and connect timeouts;
+    # sa.TimeoutError is a pool with no connection to give in time.
+    if isinstance(e, (OSError, asyncpg.PostgresConnectionError, sa.TimeoutError)):
         return True
-    if isinstance(exc, asyncpg.PostgresError) and exc.sqlstate and exc.sqlstate.startswith(("08", "57P")):
+    if isinstance(e, sa.DBAPIError) and e.connection_invalidated:
         return True
-    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+    # asyncpg's InterfaceError also covers bad arguments (DataError): only a closed connection counts.
+    if isinstance(e, asyncpg.InterfaceError) and any(m in str(e) for m in _CLOSED):
+        return True
+    state = getattr(e, "sqlstate", None) or getattr(e, "pgcode", None)
+    return isinstance(state, str) and state.startswith(_UNAVAILABLE_STATES)

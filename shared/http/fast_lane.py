@@ -6,7 +6,8 @@ route. It answers only what it can fully check up front: the caller's token and 
 valid for the route's schema. Anything else returns None, and the request goes on to the FastAPI
 route unchanged (body included), which owns every error answer, OpenAPI and the rest. So the lane
 and the route must share the command's core; only the checks in front of it are the lane's.
-Refusals raised by that core (invalid, unknown, conflicting) are answered as the app answers them.
+Refusals raised by that core (invalid, unknown, conflicting) and an unreachable database (503)
+are answered as the app answers them.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.http.problems import problem_for
+from shared.http.problems import problem_for, retry_after_of
 from shared.metrics import FAST_LANE
 
 LaneHandler = Callable[[Headers, bytes], Awaitable[Response | None]]
@@ -42,7 +43,7 @@ class FastLane:
         try:
             answer = await handler(Headers(scope=scope), body)
         except Exception as exc:
-            if (answer := problem_for(exc)) is None:
+            if (answer := problem_for(exc, retry_after_of(scope.get("app")))) is None:
                 raise
         if answer is None:
             FAST_LANE.labels(scope["path"], "passed_on").inc()

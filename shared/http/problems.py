@@ -1,18 +1,29 @@
-"""RFC 9457 problem details for every error, naming the offending field where there is one."""
+"""RFC 9457 problem details for every error, naming the offending field where there is one.
+
+An unreachable database is the service's own passing trouble, not the request's fault nor a bug:
+it is answered 503 with Retry-After (never 500), wherever it is raised (routes or fast lane)."""
 from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
-from shared.errors import Invalid, InvalidTransition, NotFound
+from shared.db import is_unavailable
+from shared.errors import EventTooLarge, Invalid, InvalidTransition, NotFound
 from shared.eventstore import ConcurrencyError
 
 PROBLEM_JSON = "application/problem+json"
+RETRY_AFTER_SECONDS = 2  # when the app carries no settings saying otherwise
+# Every exception type an unreachable database shows up as derives from one of these (is_unavailable
+# then decides); they are handled inside the app, unlike `Exception`, which Starlette answers
+# outermost and then raises again to the server.
+_UNAVAILABLE_ROOTS = (OSError, SQLAlchemyError, asyncpg.PostgresError, asyncpg.InterfaceError)
 log = structlog.get_logger(__name__)
 
 
@@ -46,15 +57,36 @@ async def _http(_: Request, exc: HTTPException) -> JSONResponse:
     return http_problem(exc)
 
 
-def problem_for(exc: Exception) -> JSONResponse | None:
-    """The answer for a refused command (HTTP refusals and the domain's); None for anything else."""
-    return http_problem(exc) if isinstance(exc, HTTPException) else domain_problem(exc)
+def problem_for(exc: Exception, retry_after: int = RETRY_AFTER_SECONDS) -> JSONResponse | None:
+    """The answer for a refused command (HTTP refusals and the domain's) or an unreachable
+    database; None for anything else."""
+    if isinstance(exc, HTTPException):
+        return http_problem(exc)
+    answer = domain_problem(exc)
+    if answer is None and is_unavailable(exc):
+        answer = unavailable_problem(exc, retry_after)
+    return answer
+
+
+def unavailable_problem(exc: BaseException, retry_after: int = RETRY_AFTER_SECONDS) -> JSONResponse:
+    log.warning("database unavailable", error=repr(exc))
+    response = problem(503, "Service unavailable", "the database cannot be reached; try again shortly")
+    response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def retry_after_of(app: Any) -> int:
+    """The app's configured Retry-After for a 503 (its runtime's settings), else the default."""
+    settings = getattr(getattr(getattr(app, "state", None), "runtime", None), "settings", None)
+    return int(getattr(settings, "unavailable_retry_after_seconds", RETRY_AFTER_SECONDS))
 
 
 def domain_problem(exc: Exception) -> JSONResponse | None:
     """The problem answer for a refused command (invalid, unknown, conflicting); None for others."""
     if isinstance(exc, Invalid):
         return problem(422, "Invalid request", str(exc), errors=[{"field": exc.field, "message": exc.message}])
+    if isinstance(exc, EventTooLarge):
+        return problem(413, "Content too large", str(exc), errors=[{"field": exc.field, "message": exc.message}])
     if isinstance(exc, NotFound):
         return problem(404, "Not found", str(exc))
     if isinstance(exc, (InvalidTransition, ConcurrencyError)):
@@ -68,7 +100,15 @@ async def _domain(_: Request, exc: Exception) -> JSONResponse:
     return answer
 
 
-async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+async def _maybe_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    if not is_unavailable(exc):
+        raise exc  # a real failure: on to `_unexpected`, as if this handler were not here
+    return unavailable_problem(exc, retry_after_of(request.app))
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    if is_unavailable(exc):  # wrapped in a type none of _UNAVAILABLE_ROOTS covers
+        return unavailable_problem(exc, retry_after_of(request.app))
     log.exception("unhandled error", error=repr(exc))
     return problem(500, "Internal error", "the server failed to handle this request")
 
@@ -76,6 +116,8 @@ async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http)  # type: ignore[arg-type]
-    for domain_error in (Invalid, NotFound, InvalidTransition, ConcurrencyError):
+    for domain_error in (Invalid, NotFound, InvalidTransition, ConcurrencyError, EventTooLarge):
         app.add_exception_handler(domain_error, _domain)
+    for root in _UNAVAILABLE_ROOTS:
+        app.add_exception_handler(root, _maybe_unavailable)
     app.add_exception_handler(Exception, _unexpected)
