@@ -12,8 +12,9 @@ from typing import Sequence
 
 import structlog
 
+from shared import limits
 from shared.db import Conn, Database, HeldConnection, fetch
-from shared.envelope import Envelope
+from shared.envelope import Envelope, check_fits
 from shared.eventstore.store import PERSONAL_SQL, EventStore, columns, queued, stamp
 
 log = structlog.get_logger(__name__)
@@ -35,9 +36,11 @@ class GroupCommitAppender:
     """Stand-alone appends through a few writer tasks, each holding one connection."""
 
     def __init__(
-        self, db: Database, store: EventStore, writers: int = 2, max_batch: int = 256
+        self, db: Database, store: EventStore, writers: int = 2, max_batch: int = 256,
+        max_event_bytes: int | None = None,
     ) -> None:
         self.db, self.store = db, store
+        self.max_event_bytes = max_event_bytes or limits.event_max_bytes()
         self.max_batch = max_batch
         self._queue: asyncio.Queue[_Append] = asyncio.Queue()
         self._writers = writers
@@ -70,8 +73,10 @@ class GroupCommitAppender:
         """Append in a transaction of its own; returns the new stream version once committed."""
         if not self._tasks:
             raise RuntimeError("GroupCommitAppender is not started")
+        stamped = stamp(events, stream_id, expected_version)
+        check_fits(stamped, self.max_event_bytes)  # before it is queued: none of the append is written
         done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Append(stream_id, stamp(events, stream_id, expected_version), expected_version, done))
+        self._queue.put_nowait(_Append(stream_id, stamped, expected_version, done))
         return await done
 
     async def _run(self) -> None:

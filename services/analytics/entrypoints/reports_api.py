@@ -16,6 +16,7 @@ from services.analytics.adapters.frame import Frame
 from services.analytics.entrypoints.rendering import jsonable, render
 from services.analytics.service_layer import people_reports, reports
 from services.analytics.service_layer.views import Filters
+from shared import limits
 from shared.auth import Principal, Role, require_roles
 from shared.errors import Invalid
 
@@ -36,7 +37,7 @@ class Channel(str, enum.Enum):
     phone, email, web, chat, walk_in, internal = "phone", "email", "web", "chat", "walk_in", "internal"
 
 
-Text = Annotated[str | None, Query(min_length=1, max_length=200)]
+Text = Annotated[str | None, Query(min_length=1, max_length=limits.NAME_MAX)]
 When = Annotated[str | None, Query(max_length=40, description="a date (YYYY-MM-DD, inclusive) or an ISO 8601 "
                                                               "date-time; without an offset, in the report timezone")]
 

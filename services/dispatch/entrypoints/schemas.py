@@ -1,16 +1,21 @@
-"""HTTP bodies of dispatch's API."""
+"""HTTP bodies of dispatch's API; every field bounded by shared/limits.py."""
 from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from typing_extensions import TypedDict
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-SkillName = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=60)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2_000)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
+from shared import limits
+from shared.limits import Capacity, Code, Id, Name, Reason, Text
+
+SkillName = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1,
+                                             max_length=limits.CODE_MAX)]
+Day = Annotated[str, StringConstraints(strip_whitespace=True, max_length=limits.DATE_MAX)]
+Interval = Annotated[str, StringConstraints(strip_whitespace=True, max_length=limits.INTERVAL_MAX)]
+Weekday = Annotated[str, StringConstraints(max_length=limits.CODE_MAX)]
 
 
 class Body(BaseModel):
@@ -19,7 +24,26 @@ class Body(BaseModel):
 
 class Skill(Body):
     name: SkillName
-    level: int = Field(default=3, ge=1, le=5)
+    level: limits.SkillLevel = 3
+
+
+# A bare name is a skill at level 3. Read as a Skill (not a union of the two) so that a bad item is
+# named `skills.0.name`, not after the union's branches.
+SkillIn = Annotated[Skill, BeforeValidator(lambda v: {"name": v} if isinstance(v, str) else v,
+                                           json_schema_input_type=SkillName | Skill)]
+
+
+class Shift(TypedDict, total=False):
+    """A calendar spec (shared/calendar.py), kept a plain dict as sent; only its size is checked
+    here (the domain checks its meaning, naming `shift`)."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]  # pydantic reads it
+    name: Name
+    timezone: limits.TimeZone
+    hours: Annotated[dict[Weekday, Annotated[list[Interval], Field(max_length=limits.INTERVALS_MAX)]],
+                     Field(max_length=limits.WEEKDAYS_MAX)]
+    holidays: Annotated[list[Day], Field(max_length=limits.HOLIDAYS_MAX)]
+    always_open: bool
 
 
 class Kind(str, Enum):
@@ -29,24 +53,24 @@ class Kind(str, Enum):
 
 
 class RegisterResource(Body):
-    id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] | None = Field(
-        default=None, description="optional; a technician's token subject is their resource id")
+    id: Id | None = Field(default=None, description="optional; a technician's token subject is their resource id")
     name: Name
     kind: Kind = Kind.person
-    skills: list[SkillName | Skill] = Field(min_length=1, max_length=50, description="names (level 3) or {name, level}")
-    capacity: int = Field(ge=1, le=100)
+    skills: list[SkillIn] = Field(min_length=1, max_length=limits.SKILLS_MAX,
+                                  description="names (level 3) or {name, level}")
+    capacity: Capacity
     zone: Name | None = None
     team: Name | None = Field(default=None, description="the team it belongs to (reports group staff by it)")
-    shift: dict[str, Any] | None = Field(default=None, description="a calendar spec: when the resource works")
+    shift: Shift | None = Field(default=None, description="a calendar spec: when the resource works")
 
 
 class UpdateResource(Body):
     name: Name | None = None
-    skills: list[SkillName | Skill] | None = Field(default=None, min_length=1, max_length=50)
-    capacity: int | None = Field(default=None, ge=1, le=100)
+    skills: list[SkillIn] | None = Field(default=None, min_length=1, max_length=limits.SKILLS_MAX)
+    capacity: Capacity | None = None
     zone: Name | None = None
     team: Name | None = None
-    shift: dict[str, Any] | None = None
+    shift: Shift | None = None
     reason: Reason
 
 
@@ -63,7 +87,7 @@ class ChangeAvailability(Body):
 
 
 class Allocate(Body):
-    resource_id: Name
+    resource_id: Id
     reason: Reason
 
 
@@ -88,7 +112,7 @@ class Pause(Body):
 
 
 class Resolve(Body):
-    resolution_code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+    resolution_code: Code
     summary: Text
 
 

@@ -2,24 +2,26 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated, Any, Callable
+from typing import Any, Callable
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.feedback.adapters.survey_links import BadSurveyLink, ExpiredSurveyLink
 from services.feedback.domain.closure import Closure
 from services.feedback.service_layer import handlers
 from services.feedback.service_layer.handlers import Feedback
+from shared import limits
 from shared.auth import Principal, Role, require_roles
 from shared.errors import InvalidTransition, NotFound
 from shared.http.idempotency import Idempotency, idempotency, json_response
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
 CUSTOMER_SIDE = require_roles(Role.customer, Role.agent)
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5_000)]
-Score5 = Annotated[int, Field(ge=1, le=5)]
+# Bodies' fields are bounded by shared/limits.py: free text a few pages at most.
+Text = limits.Text
+Score5 = limits.Score
 
 
 class Body(BaseModel):
@@ -33,8 +35,8 @@ class Confirmation(Body):
 
 class Survey(Body):
     csat: Score5
-    nps: Annotated[int, Field(ge=0, le=10)] | None = None
-    dimensions: dict[str, Score5] | None = None
+    nps: limits.Nps | None = None
+    dimensions: dict[limits.Code, Score5] | None = Field(default=None, max_length=limits.DIMENSIONS_MAX)
     comment: Text | None = None
 
 
@@ -46,7 +48,7 @@ class Kind(str, Enum):
 
 class FeedbackBody(Body):
     kind: Kind
-    request_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] | None = None
+    request_id: limits.Id | None = None
     text: Text
 
 

@@ -11,6 +11,7 @@ from pydantic import Field
 from services.feedback.entrypoints.api import Body, Text, closure_view, feedback_of, owned_by
 from services.feedback.service_layer import handlers
 from services.feedback.service_layer.handlers import Feedback
+from shared import limits
 from shared.auth import Principal, Role, require_roles
 from shared.http.idempotency import Idempotency, idempotency, json_response
 
@@ -116,15 +117,15 @@ async def confirmations(limit: int = Query(100, ge=1, le=1000), _: Principal = D
 
 
 class OpenAction(Body):
-    title: Text
+    title: limits.Name
     plan: Text
-    owner: Text
+    owner: limits.Name
     due_at: datetime
-    answers: list[Text] = Field(default_factory=list, max_length=100, description="feedback item ids")
+    answers: list[limits.Id] = Field(default_factory=list, max_length=limits.LINKS_MAX, description="feedback item ids")
 
 
 class Progress(Body):
-    stage: str
+    stage: limits.Code
     note: Text
 
 

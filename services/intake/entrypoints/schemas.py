@@ -1,4 +1,4 @@
-"""HTTP bodies of intake's API, with the limits every field must respect."""
+"""HTTP bodies of intake's API; every field bounded by shared/limits.py."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -8,15 +8,16 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.intake.domain.priority import Level
+from shared import limits
+from shared.limits import Id, Location, Reason, Remark
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2_000)]
+Text = limits.Name  # a title, a name, a category: one line
+LongText = limits.Text
+# Both patterns bound the length too: a phone number has at most 31 characters.
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()\-]{5,30}$")]
 Email = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    str, StringConstraints(strip_whitespace=True, max_length=limits.EMAIL_MAX, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ]
-Location = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 
 class Body(BaseModel):
@@ -55,7 +56,7 @@ class Direction(str, Enum):
 
 
 class CustomerIn(Body):
-    id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    id: Id
     name: Text
     phone: Phone | None = None
     email: Email | None = None
@@ -74,7 +75,7 @@ class SubmitRequestBody(Body):
 
 
 class AcknowledgeBody(Body):
-    message: Annotated[str, StringConstraints(strip_whitespace=True, max_length=5_000)] | None = None
+    message: Remark | None = None
 
 
 class TriageBody(Body):
@@ -88,7 +89,7 @@ class ConfirmNeedBody(Body):
     what: LongText
     where: Location | None = None
     when: Text | None = None
-    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=5_000)] | None = None
+    note: Remark | None = None
 
 
 class CustomerChanges(Body):
@@ -117,7 +118,7 @@ class WithdrawBody(Body):
 
 
 class MergeBody(Body):
-    into: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    into: Id
     reason: Reason
 
 
