@@ -2,7 +2,9 @@
 
 Appends are optimistic (unique stream_id + stream_version). A gap-free global `position` is handed
 out after commit by `assign_positions`, a single sequencer per schema, in the order commits become
-visible; so a reader following positions can never skip a transaction that committed late.
+visible; so a reader following positions can never skip a transaction that committed late. The
+sequencer's lock is held under a lease (`shared.checkpoint.Lease`), so a hung holder cannot stop
+positions for longer than that.
 `events` is insert-only: an append queues its rows in `unpositioned`, and the sequencer moves them
 into `event_positions`.
 """
@@ -13,6 +15,7 @@ from typing import Any, Sequence
 
 import orjson
 
+from shared.checkpoint import Lease
 from shared.db import RELAXED_COMMIT_SQL, Conn, execute, fetch, from_jsonb, ident
 from shared.envelope import Envelope, source_of
 
@@ -62,8 +65,9 @@ def columns(events: Sequence[Envelope]) -> list[list[Any]]:
 class EventStore:
     """Append and read one service's events. Every method runs on the caller's connection."""
 
-    def __init__(self, schema: str, service: str | None = None) -> None:
+    def __init__(self, schema: str, service: str | None = None, lease: Lease = Lease()) -> None:
         self.schema = s = ident(schema)
+        self.lease = lease  # bounds the sequencer's lock, and the lead of followers of this store
         self.source = source_of(service or schema)
         self._append_sql = queued(s, f"""
             INSERT INTO {s}.events ({_COLUMNS})
@@ -80,13 +84,18 @@ class EventStore:
         self._sequence_sql = f"""
             WITH base AS (SELECT coalesce(max(position), 0) AS p FROM {s}.event_positions),
                  taken AS (DELETE FROM {s}.unpositioned WHERE id IN (
-                               SELECT id FROM {s}.unpositioned ORDER BY id LIMIT $1) RETURNING id)
+                               SELECT id FROM {s}.unpositioned ORDER BY id LIMIT {{limit}}) RETURNING id)
             INSERT INTO {s}.event_positions (position, id)
             SELECT base.p + row_number() OVER (ORDER BY taken.id), taken.id FROM taken, base"""
+        # Lock, then number, in one message: the lock is never held while waiting on the client,
+        # where a frozen client would keep it past every timeout (unless the caller's transaction
+        # goes on, which its lease bounds). Two statements, so the numbering's snapshot is taken
+        # after the lock is: it sees the last holder's positions. Only checked names are inlined.
+        self._sequencer_lock_sql = (f"SELECT {self.lease.sql()}, {RELAXED_COMMIT_SQL}, "
+                                    f"pg_advisory_xact_lock(hashtext('servicetrail.sequencer.{s}'))")
         self._by_position_sql = (
             f"SELECT p.position, {_E_COLUMNS} FROM {s}.event_positions p JOIN {s}.events e ON e.id = p.id "
             f"WHERE p.position > $1 ORDER BY p.position LIMIT $2")
-        self._lock_key = f"servicetrail.sequencer.{s}"
 
     async def append(
         self, conn: Conn, stream_id: str, events: Sequence[Envelope], expected_version: int
@@ -148,9 +157,12 @@ class EventStore:
         return [self._envelope(r) for r in rows]
 
     async def assign_positions(self, conn: Conn, limit: int = 10_000) -> int:
-        """Number the committed, unnumbered events; run it in its own short transaction."""
-        await fetch(conn, f"SELECT pg_advisory_xact_lock(hashtext($1)), {RELAXED_COMMIT_SQL}", self._lock_key)
-        return await execute(conn, self._sequence_sql, limit)
+        """Number the committed, unnumbered events; best outside a transaction (it is one).
+
+        Waits for another sequencer at most a lease, then raises (LockNotAvailableError): the
+        caller tries again later rather than queueing behind a holder that hangs.
+        """
+        return await execute(conn, f"{self._sequencer_lock_sql}; {self._sequence_sql.format(limit=int(limit))}")
 
     async def head(self, conn: Conn) -> int:
         rows = await fetch(conn, f"SELECT coalesce(max(position), 0) FROM {self.schema}.event_positions")

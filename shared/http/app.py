@@ -76,11 +76,17 @@ def create_app(*, service: str, runtime: Any, version: str = "0.1.0") -> FastAPI
 
     @app.get("/readyz", tags=["operations"])
     async def readyz() -> JSONResponse:
-        checks = await runtime.ready()
-        ok = all(checks.values())
-        return JSONResponse(
-            {"status": "ready" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503
-        )
+        checks: dict[str, bool] = await runtime.ready()
+        # A loop that cannot make progress (e.g. a relay whose broker refuses an event) is named
+        # only while it is stuck, with the reason; a healthy answer keeps its usual shape.
+        stalled: dict[str, str] = runtime.stalled()
+        status = "ready" if all(checks.values()) else "unavailable"
+        body: dict[str, Any] = {"status": status, "checks": checks}
+        if stalled:
+            body["status"] = "degraded" if status == "ready" else status
+            checks.update(dict.fromkeys(stalled, False))
+            body["reasons"] = stalled
+        return JSONResponse(body, status_code=200 if body["status"] == "ready" else 503)
 
     @app.get("/metrics", tags=["operations"])
     async def metrics() -> Response:

@@ -20,7 +20,7 @@ from services.analytics.adapters.archive import Archive
 from services.analytics.adapters.fact_tables import FEEDBACK, REQUESTS, RESOURCES, FactTables, Table
 from services.analytics.domain.folds import FOLDS
 from services.analytics.domain.records import FEEDBACK_EVENTS, RESOURCE_EVENTS
-from shared.checkpoint import Checkpoint
+from shared.checkpoint import Checkpoint, Lease
 from shared.db import Database
 from shared.follower import Follower
 
@@ -47,9 +47,10 @@ def routes(name: str, subject: str, data: dict[str, Any]) -> list[tuple[Table, s
 
 class FactProjector(Follower):
     def __init__(self, db: Database, archive: Archive, tables: FactTables, *, batch_size: int = 5000,
-                 flush_every: int = 100_000, poll_seconds: float = 0.25) -> None:
+                 flush_every: int = 100_000, poll_seconds: float = 0.25, lease: Lease = Lease()) -> None:
         super().__init__(batch_size, poll_seconds, 0.0)
         self.db, self.archive, self.tables, self.flush_every = db, archive, tables, flush_every
+        self.lease = lease  # each statement and pause of a fold is bounded by it, not the whole fold
         self.checkpoint = Checkpoint(archive.schema, f"facts:v{tables.version}")
         self.cache: dict[Table, dict[str, Any]] = {t: {} for t in (REQUESTS, FEEDBACK, RESOURCES)}
         self.position: int | None = None  # as of our last commit; None = cache unknown
@@ -72,7 +73,7 @@ class FactProjector(Follower):
 
     async def _run_once(self) -> int:
         async with self.db.begin() as conn:
-            if not await self.checkpoint.try_lead(conn):  # and commits relaxed
+            if not await self.checkpoint.try_lead(conn, self.lease):  # and commits relaxed
                 return 0
             position = await self.checkpoint.read(conn)
             if position != self.position:

@@ -72,7 +72,8 @@ class ReadModels(Follower):
         if version not in self.projectors:
             t = self.tuning
             self.projectors[version] = FactProjector(self.db, self.archive, self.tables(version),
-                                                     batch_size=t.batch_size, flush_every=t.flush_every)
+                                                     batch_size=t.batch_size, flush_every=t.flush_every,
+                                                     lease=self.store.lease)
         return self.projectors[version]
 
     async def _first_version(self) -> None:
