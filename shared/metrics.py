@@ -39,3 +39,9 @@ FAST_LANE = Counter(
     "Requests to a fast-lane route: answered by the lane, or passed on to the FastAPI route",
     ["route", "outcome"],
 )
+FOLLOWER_STALLED = Gauge(
+    "servicetrail_follower_stalled",
+    "1 while a background loop (relay, projection, scheduler) has failed every round for longer than "
+    "FOLLOWER_STALL_SECONDS",
+    ["schema", "follower"],
+)

@@ -14,6 +14,8 @@ from fastapi import FastAPI
 
 from shared.aio import wait_or_timeout
 from shared.auth import TokenService
+from shared.broker_watch import BrokerWatch
+from shared.checkpoint import Lease
 from shared.clock import Clock, SystemClock
 from shared.consumer import ConsumerRunner, Handler, dead_letter_topic
 from shared.db import Database, HeldConnection
@@ -56,13 +58,14 @@ class ServiceRuntime:
         self.projections: list[Projection] = []
         self.loops: list[Follower] = []  # a service's own background loops (schedulers, allocators)
         self.publishes = publishes
-        self.db = Database(settings.database_url, settings.db_pool_size)
-        self.store = EventStore(settings.schema_name, settings.service)
+        self.db = Database(settings.database_url, settings.db_pool_size, f"servicetrail-{settings.service}")
+        self.store = EventStore(settings.schema_name, settings.service, Lease(settings.leader_lease_seconds))
         self.appender = GroupCommitAppender(self.db, self.store, settings.append_writers)
         self.tokens = TokenService(settings)
         self.producer: AIOKafkaProducer | None = None
         self.relay: OutboxRelay | None = None
         self._followers: list[Follower] = []
+        self._watched: list[Follower] = []  # the loops whose stalls readiness reports
         self._held: list[HeldConnection] = []
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -70,10 +73,7 @@ class ServiceRuntime:
     async def start(self) -> None:
         s = self.settings
         await migrate(self.db.engine, self.migrations, s.schema_name)
-        consumed = [s.topic_prefix + t for c in self.consumers for t in c.topics]
-        own = [s.topic] if self.publishes else []
-        dead_letters = [dead_letter_topic(s.consumer_group_prefix + c.name) for c in self.consumers]
-        await ensure_topics(s, [*own, *consumed, *dead_letters])
+        await ensure_topics(s, self._topics() if self.publishes else self._topics()[1:])
         self.producer = make_producer(s, f"{s.service}-producer")
         await self.producer.start()
         await self.appender.start()
@@ -84,11 +84,20 @@ class ServiceRuntime:
         gc.freeze()
         log.info("service started", service=s.service, schema=s.schema_name, background=s.background_work)
 
+    def _topics(self) -> list[str]:
+        """Every topic this service touches, created as configured: its own first, then what it
+        consumes and its dead letters (a relay's broker watch recreates these after a loss)."""
+        s = self.settings
+        consumed = [s.topic_prefix + t for c in self.consumers for t in c.topics]
+        dead_letters = [dead_letter_topic(s.consumer_group_prefix + c.name) for c in self.consumers]
+        return [s.topic, *consumed, *dead_letters]
+
     async def _start_background(self) -> list[asyncio.Task[None]]:
         """Relay, projections and consumers: in the API process, or in a `servicetrail work` one."""
         tasks = [await self._start_relay()] if self.publishes else []
         tasks += [self._start_projection(p) for p in self.projections]
-        tasks += [asyncio.create_task(loop.run(self._stop), name=type(loop).__name__) for loop in self.loops]
+        tasks += [asyncio.create_task(self._watch(loop).run(self._stop), name=type(loop).__name__)
+                  for loop in self.loops]
         tasks += [asyncio.create_task(self._supervise(c), name=f"consumer-{c.name}") for c in self.consumers]
         return tasks
 
@@ -107,11 +116,12 @@ class ServiceRuntime:
             self.db, self.store, self.producer, s.topic,
             batch_size=s.relay_batch_size, poll_seconds=s.relay_poll_seconds,
             linger_seconds=s.follower_linger_seconds,
+            watch=BrokerWatch(s, also=self._topics()[1:]),
         )
         if s.relay_republish_from is not None:
             await self.relay.republish_from(s.relay_republish_from)
         self._followers.append(self.relay)
-        return asyncio.create_task(self.relay.run(self._stop), name=f"{s.service}-relay")
+        return asyncio.create_task(self._watch(self.relay).run(self._stop), name=f"{s.service}-relay")
 
     def _start_projection(self, projection: Projection) -> asyncio.Task[None]:
         runner = ProjectionRunner(
@@ -119,10 +129,16 @@ class ServiceRuntime:
             poll_seconds=self.settings.relay_poll_seconds, linger_seconds=self.settings.follower_linger_seconds,
         )
         self._followers.append(runner)
-        return asyncio.create_task(runner.run(self._stop), name=f"projection-{projection.name}")
+        return asyncio.create_task(self._watch(runner).run(self._stop), name=f"projection-{projection.name}")
+
+    def _watch(self, loop: Follower) -> Follower:
+        loop.track_stalls(self.clock, self.settings.follower_stall_seconds, self.settings.schema_name)
+        self._watched.append(loop)
+        return loop
 
     async def stop(self) -> None:
         self._stop.set()
+        self._watched.clear()
         _, pending = await asyncio.wait(self._tasks, timeout=5) if self._tasks else ((), ())
         for task in pending:
             task.cancel()
@@ -165,6 +181,10 @@ class ServiceRuntime:
         broker = self.producer is not None and await broker_reachable(self.producer)
         return {"database": database, "broker": broker}
 
+    def stalled(self) -> dict[str, str]:
+        """Background loops of this process that have made no progress for too long, with why."""
+        return {loop.name: reason for loop in self._watched if (reason := loop.stalled()) is not None}
+
     @asynccontextmanager
     async def lifespan(self, app: FastAPI) -> AsyncIterator[None]:
         await self.start()
@@ -198,5 +218,6 @@ class ServiceRuntime:
             max_attempts=self.settings.consumer_max_attempts,
             backoff_seconds=self.settings.consumer_retry_backoff_seconds,
             after_commit=[self.wake_followers],
+            ensure_topic=lambda topic: ensure_topics(self.settings, [topic]),
         )
 

