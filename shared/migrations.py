@@ -45,12 +45,13 @@ def _config(versions: Path, schema_name: str) -> Config:
     return cfg
 
 
-async def migrate(engine: AsyncEngine, versions: Path, schema_name: str) -> None:
+async def migrate(engine: AsyncEngine, versions: Path, schema_name: str, revision: str = "head") -> None:
+    """Upgrade `schema_name` to `revision` (an older one only to test an upgrade from it)."""
     cfg = _config(versions, schema_name)
 
     def upgrade(connection: Connection) -> None:
         cfg.attributes["connection"] = connection
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, revision)
 
     async with engine.begin() as conn:
         await conn.run_sync(upgrade)

@@ -92,22 +92,10 @@ async def test_a_stream_gap_is_counted_and_closes_when_the_missing_event_arrives
 
 async def test_what_was_applied_before_the_upgrade_is_still_not_applied_again(db: Database, broker, runner_for):
     """The per-stream record (highest version only) becomes a floor: nothing at or below it reruns."""
-    from alembic import command
-
-    from shared.migrations import _config
-
     schema, topic, group = f"m_{uuid.uuid4().hex[:10]}", unique_topic(), f"g-{uuid.uuid4().hex[:8]}"
 
-    def upgrade_to(revision: str):  # noqa: ANN202
-        def run(connection):  # noqa: ANN001, ANN202
-            config = _config(INFRA_MIGRATIONS, schema)
-            config.attributes["connection"] = connection
-            command.upgrade(config, revision)
-        return run
-
     events = stream_of("old", 20)
-    async with db.engine.begin() as conn:
-        await conn.run_sync(upgrade_to("feedback_0004"))
+    await migrate(db.engine, INFRA_MIGRATIONS, schema, "feedback_0004")
     async with db.begin() as conn:
         await conn.execute(f"INSERT INTO {schema}.applied_events (consumer, stream, version, event_id) "
                            f"VALUES ($1, $2, 2, $3)", group, f"{events[0].source}|{events[0].stream_id}", events[1].id)

@@ -43,22 +43,12 @@ async def test_processes_migrating_one_new_schema_at_once_all_succeed(database_u
 
 
 async def test_moving_positions_out_of_events_keeps_every_number_and_queues_the_rest(db: Database):
-    from alembic import command
-
     from services.intake.bootstrap import MIGRATIONS
-    from shared.migrations import _config, migrate
+    from shared.migrations import migrate
 
     schema = f"m_{uuid.uuid4().hex[:10]}"
 
-    def upgrade_to(revision: str):  # noqa: ANN202
-        def run(connection):  # noqa: ANN001, ANN202
-            config = _config(MIGRATIONS, schema)
-            config.attributes["connection"] = connection
-            command.upgrade(config, revision)
-        return run
-
-    async with db.engine.begin() as conn:
-        await conn.run_sync(upgrade_to("intake_0002"))  # events still numbered in place
+    await migrate(db.engine, MIGRATIONS, schema, "intake_0002")  # events still numbered in place
     async with db.begin() as conn:
         for n in range(1, 6):
             await conn.execute(
