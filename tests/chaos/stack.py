@@ -68,9 +68,7 @@ class ChaosStack:
 
     def restart_postgres(self, mode: str, outage: float) -> None:
         """Stop our own PostgreSQL (`pg_ctl stop -m mode`), keep it down, start it on the same data."""
-        self.postgres.pg_ctl("-m", mode, "stop")
-        time.sleep(outage)
-        self.postgres.start()
+        self.postgres.restart(mode, outage)
 
     def restart_broker(self, outage: float) -> None:
         """Kill our broker by pid and start an empty one on the same port (it keeps nothing)."""
