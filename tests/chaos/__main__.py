@@ -26,9 +26,11 @@ from rich.table import Table
 
 from shared.db import plain_url
 from shared.eventstore import EventStore
+from shared.runtime.embedded import free_port
 from tests.chaos.check import STORES, Verdict, settled, verify
 from tests.chaos.load import Load
-from tests.chaos.stack import ROOT, SERVICES, ChaosStack
+from tests.chaos.proxy import FaultyProxy
+from tests.chaos.stack import ROOT, SERVICES, ChaosStack, kill
 from tests.support.kafka import produce
 
 console = Console()
@@ -85,12 +87,45 @@ async def poison_and_forge(stack: ChaosStack) -> int:
     return 2 * len(STORES)
 
 
+async def replicas_rebalancing(stack: ChaosStack) -> int:
+    """A second process of dispatch and of analytics in each group, killed and restarted at random
+    moments: partitions move between members (rebalances) and leaders change, mid-stream."""
+    workers = {"dispatch": stack.start_worker("dispatch"), "analytics": stack.start_worker("analytics")}
+    for _ in range(4):
+        await asyncio.sleep(random.uniform(2, 4))
+        service = random.choice(list(workers))
+        await asyncio.to_thread(kill, workers[service])
+        workers[service] = stack.start_worker(service)
+    return 4
+
+
+async def flaky_network(stack: ChaosStack) -> int:
+    """Through the proxy: 300 ms latency, connections reset, then a 3 s black hole and resets."""
+    proxy = stack.proxy
+    assert proxy is not None
+    faults = 0
+    for _ in range(3):
+        await asyncio.sleep(random.uniform(1, 2))
+        proxy.latency = 0.3
+        await asyncio.sleep(2)
+        proxy.latency = 0.0
+        proxy.reset_all()
+        await asyncio.sleep(random.uniform(1, 2))
+        proxy.blackhole = True
+        await asyncio.sleep(3)
+        proxy.blackhole = False
+        proxy.reset_all()
+        faults += 3
+    return faults
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
     fault: Fault
     requests: int
     rate: float = 10.0
+    proxy: bool = False  # clients reach the broker through a FaultyProxy
 
 
 FULL = [
@@ -100,6 +135,8 @@ FULL = [
     Scenario("broker killed, restarted empty", restart_broker, 120),
     Scenario("SIGSTOP/SIGCONT of a leader", stop_a_leader, 120),
     Scenario("poison and forged records on each topic", poison_and_forge, 80),
+    Scenario("replicas of dispatch and analytics, rebalancing", replicas_rebalancing, 150),
+    Scenario("latency, resets, black hole to the broker", flaky_network, 150, proxy=True),
 ]
 SHORT = [Scenario("SIGKILL each service 1x", lambda s: kill_services(s, 1), 40)]
 
@@ -113,7 +150,11 @@ class Outcome:
 
 
 async def run(scenario: Scenario, settle_timeout: float = 180) -> Outcome:
-    stack = ChaosStack(ROOT / "var" / f"chaos-{uuid.uuid4().hex[:8]}")
+    proxy_port = free_port() if scenario.proxy else None
+    stack = ChaosStack(ROOT / "var" / f"chaos-{uuid.uuid4().hex[:8]}", proxy_port)
+    if proxy_port is not None:
+        stack.proxy = FaultyProxy(proxy_port, stack.broker.port)
+        await stack.proxy.start()
     try:
         await asyncio.to_thread(stack.start)
         load = Load(stack.urls())
@@ -131,6 +172,8 @@ async def run(scenario: Scenario, settle_timeout: float = 180) -> Outcome:
         return Outcome(scenario.name, faults, verdict, recovery)
     finally:
         await asyncio.to_thread(stack.stop)
+        if stack.proxy is not None:
+            await stack.proxy.stop()
 
 
 async def probe(load: Load, database_url: str, timeout: float = 180) -> float:

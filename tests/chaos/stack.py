@@ -12,21 +12,29 @@ from pathlib import Path
 
 from shared.runtime.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 from shared.runtime.launcher import await_ready
+from tests.chaos.proxy import FaultyProxy
 
 SERVICES = ("intake", "dispatch", "feedback", "analytics")
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def kill(process: subprocess.Popen[bytes]) -> None:
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(10)
+
+
 class ChaosStack:
-    def __init__(self, var_dir: Path) -> None:
+    def __init__(self, var_dir: Path, proxy_port: int | None = None) -> None:
+        """`proxy_port`: clients reach the broker only through a proxy listening there."""
         self.var_dir = var_dir
         var_dir.mkdir(parents=True, exist_ok=True)
         self.postgres = EmbeddedPostgres(var_dir / "postgres")
-        self.broker = EmbeddedBroker(free_port(), var_dir / "broker.log")
+        self.broker = EmbeddedBroker(free_port(), var_dir / "broker.log", advertised_port=proxy_port)
         self.ports = {s: free_port() for s in SERVICES}
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.workers: list[subprocess.Popen[bytes]] = []
         self.env: dict[str, str] = {}
+        self.proxy: FaultyProxy | None = None  # set by a scenario that puts one in front of the broker
 
     def urls(self) -> dict[str, str]:
         return {s: f"http://127.0.0.1:{p}" for s, p in self.ports.items()}
@@ -35,7 +43,7 @@ class ChaosStack:
         url = self.postgres.start()
         self.broker.start()
         self.env = {
-            **os.environ, "DATABASE_URL": url, "KAFKA_BOOTSTRAP_SERVERS": self.broker.bootstrap,
+            **os.environ, "DATABASE_URL": url, "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{self.broker.advertised_port}",
             "KAFKA_IDEMPOTENCE": "false", "LOG_LEVEL": "INFO",
             # Faults should be noticed in seconds here, not in production's minutes.
             "CONSUMER_SESSION_TIMEOUT_MS": "3000", "LEADER_LEASE_SECONDS": "5", "BROKER_CHECK_SECONDS": "2",
@@ -62,9 +70,7 @@ class ChaosStack:
         return worker
 
     def kill_service(self, service: str) -> None:
-        process = self.processes[service]
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait(10)
+        kill(self.processes[service])
 
     def restart_postgres(self, mode: str, outage: float) -> None:
         """Stop our own PostgreSQL (`pg_ctl stop -m mode`), keep it down, start it on the same data."""
