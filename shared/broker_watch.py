@@ -2,7 +2,7 @@
 
 A broker that comes back empty (the embedded one keeps everything in memory; a rebuilt Kafka
 cluster) answers as if nothing happened: produce succeeds, offsets start again at 0. So the relay
-remembers, per partition, the highest offset the broker acknowledged, in `<schema>.checkpoints`
+remembers, per partition, the highest offset the broker acknowledged, in `<schema>.relay_acks`
 (`<relay>-ack:<topic>:<partition>`) in the transaction that moves its checkpoint, and the cluster
 id (`<relay>-cluster`, hashed to fit the bigint column). The broker lost something when
 - a batch is acknowledged at or below a remembered offset of its partition (offsets only grow);
@@ -67,8 +67,8 @@ class BrokerWatch:
         lost = await fetch(
             conn,
             f"WITH acks AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS a(name, first, last)), "
-            f"lost AS (SELECT acks.name FROM acks JOIN {s}.checkpoints c USING (name) WHERE acks.first <= c.position), "
-            f"saved AS (INSERT INTO {s}.checkpoints (name, position) SELECT name, last FROM acks "
+            f"lost AS (SELECT acks.name FROM acks JOIN {s}.relay_acks c USING (name) WHERE acks.first <= c.position), "
+            f"saved AS (INSERT INTO {s}.relay_acks (name, position) SELECT name, last FROM acks "
             f"ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position, updated_at = now()) "
             f"SELECT name FROM lost",
             list(spans), [v[0] for v in spans.values()], [v[1] for v in spans.values()],
@@ -134,7 +134,7 @@ class BrokerWatch:
                     current, _ = await describe_topics(admin, [])
                 finally:
                     await admin.close()
-            await fetch(conn, f"DELETE FROM {relay.checkpoint.schema}.checkpoints WHERE starts_with(name, $1)",
+            await fetch(conn, f"DELETE FROM {relay.checkpoint.schema}.relay_acks WHERE starts_with(name, $1)",
                         f"{relay.checkpoint.name}-ack:")
             if current is not None:
                 await self._save_cluster(relay, conn, current)
@@ -145,7 +145,7 @@ class BrokerWatch:
                     topic=relay.topic, schema=relay.store.schema)
 
     async def _remembered(self, relay: OutboxRelay, conn: Conn) -> tuple[dict[TopicPartition, int], int | None]:
-        rows = await fetch(conn, f"SELECT name, position FROM {relay.checkpoint.schema}.checkpoints "
+        rows = await fetch(conn, f"SELECT name, position FROM {relay.checkpoint.schema}.relay_acks "
                                  f"WHERE starts_with(name, $1)", f"{relay.checkpoint.name}-")
         acks = {}
         for name, position in rows:
@@ -178,7 +178,7 @@ class BrokerWatch:
             await reader.stop()
 
     async def _save_cluster(self, relay: OutboxRelay, conn: Conn, cluster: str) -> None:
-        await fetch(conn, f"INSERT INTO {relay.checkpoint.schema}.checkpoints (name, position) VALUES ($1, $2) "
+        await fetch(conn, f"INSERT INTO {relay.checkpoint.schema}.relay_acks (name, position) VALUES ($1, $2) "
                           f"ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position, updated_at = now()",
                     f"{relay.checkpoint.name}-cluster", _hash(cluster))
 

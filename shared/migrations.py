@@ -8,7 +8,7 @@ from alembic.config import Config
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.eventstore.schema import applied_by_event_ddl, infrastructure_ddl, positions_ddl
+from shared.eventstore.schema import applied_by_event_ddl, infrastructure_ddl, positions_ddl, relay_acks_ddl
 
 _SCRIPT_LOCATION = Path(__file__).parent / "alembic"
 
@@ -31,8 +31,9 @@ def separate_positions(op) -> None:  # type: ignore[no-untyped-def]
 
 
 def record_applied_by_event(op) -> None:  # type: ignore[no-untyped-def]
-    """Consumers record each applied event by id (see `applied_by_event_ddl`)."""
-    for statement in applied_by_event_ddl(schema()):
+    """Consumers record each applied event by id (see `applied_by_event_ddl`), and the relay what
+    the broker acknowledged (`relay_acks_ddl`)."""
+    for statement in [*applied_by_event_ddl(schema()), *relay_acks_ddl(schema())]:
         op.execute(statement)
 
 

@@ -98,3 +98,14 @@ def applied_by_event_ddl(schema: str) -> list[str]:
         )""",
         f"CREATE INDEX applied_events_stream_idx ON {s}.applied_events (consumer, stream, version)",
     ]
+
+
+def relay_acks_ddl(schema: str) -> list[str]:
+    """What the broker acknowledged to the relay (`shared.broker_watch`): the highest offset per
+    topic-partition, and the cluster's id; kept apart from the checkpoints, which are positions."""
+    s = ident(schema)
+    return [f"""CREATE TABLE {s}.relay_acks (
+        name text PRIMARY KEY,
+        position bigint NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now()
+    )"""]

@@ -88,15 +88,16 @@ async def poison_and_forge(stack: ChaosStack) -> int:
 
 
 async def replicas_rebalancing(stack: ChaosStack) -> int:
-    """A second process of dispatch and of analytics in each group, killed and restarted at random
-    moments: partitions move between members (rebalances) and leaders change, mid-stream."""
+    """A second (`work`) process of dispatch and of analytics in each group, each SIGKILLed and
+    restarted 5 times at random moments: partitions move between members (rebalances) and leaders
+    change, mid-stream."""
     workers = {"dispatch": stack.start_worker("dispatch"), "analytics": stack.start_worker("analytics")}
-    for _ in range(4):
-        await asyncio.sleep(random.uniform(2, 4))
-        service = random.choice(list(workers))
-        await asyncio.to_thread(kill, workers[service])
-        workers[service] = stack.start_worker(service)
-    return 4
+    for _ in range(5):
+        for service in random.sample(list(workers), len(workers)):
+            await asyncio.sleep(random.uniform(1, 2.5))
+            await asyncio.to_thread(kill, workers[service])
+            workers[service] = stack.start_worker(service)
+    return 5 * len(workers)
 
 
 async def flaky_network(stack: ChaosStack) -> int:

@@ -213,5 +213,5 @@ async def test_a_batch_acknowledged_at_offsets_already_acknowledged_is_a_loss_an
         async with db.begin() as conn:
             await watch.record(relay, conn, [ack(1, 4), ack(0, 0), ack(0, 1)])  # partition 0 started again
     async with db.connect() as conn:
-        rows = dict(await fetch(conn, f"SELECT name, position FROM {schema}.checkpoints"))
+        rows = dict(await fetch(conn, f"SELECT name, position FROM {schema}.relay_acks"))
     assert rows == {"relay-ack:t.events:0": 9, "relay-ack:t.events:1": 3, "relay-ack:t.events:2": 0}

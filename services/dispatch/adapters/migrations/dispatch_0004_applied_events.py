@@ -1,4 +1,5 @@
-"""Consumers record each applied event by its id, not only a stream's highest version.
+"""Consumers record each applied event by its id, not only a stream's highest version; the relay
+remembers what the broker acknowledged.
 
 Revision ID: dispatch_0004
 """
