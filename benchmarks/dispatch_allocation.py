@@ -24,7 +24,7 @@ from shared.kafka import ensure_topics
 from shared.runtime.embedded import free_port
 from shared.settings import Settings
 
-RESOURCES, RATE, SECONDS, ROUNDS = 500, 200, 8, 3
+RESOURCES, RATE, SECONDS, ROUNDS = 500, int(os.environ.get("DISPATCH_BENCH_RATE", "200")), 8, 3
 SKILLS = [f"skill{i}" for i in range(12)]
 
 

@@ -76,6 +76,11 @@ class BrokerWatch:
         if lost:
             raise BrokerLost(f"acknowledged again offsets it had acknowledged before ({', '.join(r[0] for r in lost)})")
 
+    @property
+    def wants_check(self) -> bool:
+        """A batch failed since the last check: check within a second, busy or not."""
+        return self._soon
+
     def check_soon(self) -> None:
         """A batch failed: it may have waited for a topic the broker lost (nothing auto-creates it)."""
         self._soon = True
