@@ -76,10 +76,10 @@ class BrokerWatch:
         if lost:
             raise BrokerLost(f"acknowledged again offsets it had acknowledged before ({', '.join(r[0] for r in lost)})")
 
-    @property
-    def wants_check(self) -> bool:
-        """A batch failed since the last check: check within a second, busy or not."""
-        return self._soon
+    def wants_check(self, relay: OutboxRelay) -> bool:
+        """Check within a second, busy or not: a batch failed since the last check, or the producer
+        has learnt its topic is not there (nothing auto-creates it)."""
+        return self._soon or relay.producer.client.cluster.partitions_for_topic(relay.topic) is None
 
     def check_soon(self) -> None:
         """A batch failed: it may have waited for a topic the broker lost (nothing auto-creates it)."""
@@ -89,7 +89,7 @@ class BrokerWatch:
         """Every `check_seconds`, as the relay's leader: BrokerLost if the broker lost anything.
 
         Within a second when a batch failed or the producer has learnt the topic is not there."""
-        soon = self._soon or relay.producer.client.cluster.partitions_for_topic(relay.topic) is None
+        soon = self.wants_check(relay)
         if time.monotonic() < self._last_check + (min(1.0, self.check_seconds) if soon else self.check_seconds):
             return
         self._last_check, self._soon = time.monotonic(), False  # also when the broker is away

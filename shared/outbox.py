@@ -51,7 +51,7 @@ class OutboxRelay(PositionFollower):
             # While batches flow, their acknowledgements show a loss (offsets going back); the
             # broker is asked separately only when the relay has been quiet, so checking never
             # holds back events in flight.
-            if self.watch.wants_check or time.monotonic() - self._published_at >= self.watch.check_seconds:
+            if self.watch.wants_check(self) or time.monotonic() - self._published_at >= self.watch.check_seconds:
                 await self.watch.check_if_due(self)
             return await super().run_once()
         except BrokerLost as lost:  # the batch's transaction rolled back; the watch rewinds
