@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from typing import Iterator
 
 import httpx
@@ -30,6 +31,7 @@ class Stack:
 
 @pytest.fixture(scope="session")
 def stack(database_url: str, broker: Broker) -> Iterator[Stack]:
+    run = uuid.uuid4().hex[:8]
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -37,6 +39,11 @@ def stack(database_url: str, broker: Broker) -> Iterator[Stack]:
         "KAFKA_IDEMPOTENCE": str(broker.idempotence).lower(),
         "RELAY_POLL_SECONDS": "0.05",
         "CONSUMER_SESSION_TIMEOUT_MS": "3000",
+        # Topics and groups of its own: other tests publish made-up events on the suite's broker
+        # (skeletons, and requests whose deterministic ids recur across schemas), which are not
+        # this stack's history.
+        "TOPIC_PREFIX": f"e2e-{run}-",
+        "CONSUMER_GROUP_PREFIX": f"e2e-{run}-",
     }
     ports = {name: free_port() for name in SERVICES}
     logs = ROOT / "var" / "e2e"
