@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 import os
 import random
+import shutil
 import signal
 import sys
 import time
@@ -170,11 +171,13 @@ async def run(scenario: Scenario, settle_timeout: float = 180) -> Outcome:
         verdict = await verify(stack.env["DATABASE_URL"], load.submitted)
         if load.refused:
             console.print(f"[yellow]{scenario.name}: {len(load.refused)} commands refused, e.g. {load.refused[0]}")
-        return Outcome(scenario.name, faults, verdict, recovery)
     finally:
         await asyncio.to_thread(stack.stop)
         if stack.proxy is not None:
             await stack.proxy.stop()
+    if not (verdict.lost_total or verdict.duplicated_total or recovery == float("inf")):
+        shutil.rmtree(stack.var_dir, ignore_errors=True)  # a clean run leaves nothing; a failed one its logs
+    return Outcome(scenario.name, faults, verdict, recovery)
 
 
 async def probe(load: Load, database_url: str, timeout: float = 180) -> float:
