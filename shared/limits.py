@@ -6,7 +6,7 @@ Each bound is what a real desk needs with room to spare, and together they keep 
 event a command can record far below the event size limit (the worst field, a 10,000-character
 text whose every character JSON-escapes to 6 bytes, is 60 kB; a whole shift is ~20 kB). A bound
 broken answers 422 naming the field; the event store refuses any event still too large (413,
-`shared.envelope.check_fits`), as a last line of defence.
+`EventStore.check_fits`), as a last line of defence.
 """
 from __future__ import annotations
 

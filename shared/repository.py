@@ -4,11 +4,11 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Generic, Sequence, TypeVar
 
-from shared import context, limits
+from shared import context
 from shared.aggregate import Aggregate, IdSource
 from shared.clock import Clock
 from shared.db import Conn
-from shared.envelope import Envelope, check_fits
+from shared.envelope import Envelope
 from shared.events import DomainEvent, EventRegistry
 from shared.eventstore import EventStore
 
@@ -23,13 +23,9 @@ class EventSourcedRepository(Generic[A]):
         aggregate: type[A],
         stream_prefix: str,
         clock: Clock,
-        max_event_bytes: int | None = None,
     ) -> None:
         self.store, self.registry, self.aggregate = store, registry, aggregate
         self.prefix, self.clock = stream_prefix, clock
-        self._max_event_bytes = max_event_bytes  # None: EVENT_MAX_BYTES as configured
-        # Room for the stream id and version headers the append stamps on each event later.
-        self._unstamped = len(stream_prefix) + len("-") + limits.ID_MAX + len(str(2**31))
 
     def stream_id(self, aggregate_id: str) -> str:
         return f"{self.prefix}-{aggregate_id}"
@@ -44,14 +40,11 @@ class EventSourcedRepository(Generic[A]):
         return aggregate
 
     def envelopes(self, events: Sequence[DomainEvent], ids: IdSource | None = None) -> list[Envelope]:
-        """The events as envelopes to append; EventTooLarge if one is more than the relay can publish.
-
-        Checked here because every event a service records is wrapped here, whichever way it is
-        then appended (a repository's save, the group-commit appender, or the store itself)."""
+        """The events as envelopes to append (the store refuses one the relay could not publish)."""
         ids = ids or IdSource()
         ctx = context.current()
         now = self.clock.now()
-        envelopes = [
+        return [
             Envelope(
                 id=ids.next(),
                 source=self.store.source,
@@ -67,8 +60,6 @@ class EventSourcedRepository(Generic[A]):
             )
             for event in events
         ]
-        check_fits(envelopes, self._max_event_bytes or limits.event_max_bytes(), self._unstamped)
-        return envelopes
 
     async def save(self, conn: Conn, aggregate_id: str, aggregate: A, ids: IdSource | None = None) -> int:
         """Append the aggregate's new events inside the caller's transaction."""

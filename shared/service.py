@@ -59,9 +59,9 @@ class ServiceRuntime:
         self.loops: list[Follower] = []  # a service's own background loops (schedulers, allocators)
         self.publishes = publishes
         self.db = Database(settings.database_url, settings.db_pool_size, f"servicetrail-{settings.service}")
-        self.store = EventStore(settings.schema_name, settings.service, Lease(settings.leader_lease_seconds))
-        self.appender = GroupCommitAppender(self.db, self.store, settings.append_writers,
-                                            max_event_bytes=settings.event_max_bytes)
+        self.store = EventStore(settings.schema_name, settings.service, Lease(settings.leader_lease_seconds),
+                                settings.event_max_bytes)
+        self.appender = GroupCommitAppender(self.db, self.store, settings.append_writers)
         self.tokens = TokenService(settings)
         self.producer: AIOKafkaProducer | None = None
         self.relay: OutboxRelay | None = None

@@ -15,9 +15,10 @@ from typing import Any, Sequence
 
 import orjson
 
+from shared import limits
 from shared.checkpoint import Lease
 from shared.db import RELAXED_COMMIT_SQL, Conn, execute, fetch, from_jsonb, ident
-from shared.envelope import Envelope, source_of
+from shared.envelope import Envelope, check_fits, source_of
 
 _COLUMNS = "event_id, stream_id, stream_version, type, subject, time, correlation_id, causation_id, data, personal"
 # An event's personal paths travel as one comma-joined string: unnest cannot take ragged arrays.
@@ -65,9 +66,13 @@ def columns(events: Sequence[Envelope]) -> list[list[Any]]:
 class EventStore:
     """Append and read one service's events. Every method runs on the caller's connection."""
 
-    def __init__(self, schema: str, service: str | None = None, lease: Lease = Lease()) -> None:
+    def __init__(self, schema: str, service: str | None = None, lease: Lease = Lease(),
+                 max_event_bytes: int | None = None) -> None:
+        """`max_event_bytes`: no event larger than this (as the relay would send it) is appended;
+        None: EVENT_MAX_BYTES as configured."""
         self.schema = s = ident(schema)
         self.lease = lease  # bounds the sequencer's lock, and the lead of followers of this store
+        self.max_event_bytes = max_event_bytes or limits.event_max_bytes()
         self.source = source_of(service or schema)
         self._append_sql = queued(s, f"""
             INSERT INTO {s}.events ({_COLUMNS})
@@ -107,6 +112,7 @@ class EventStore:
         """
         if not events:
             return expected_version
+        self.check_fits(stamp(events, stream_id, expected_version))
         # A clash on either key (the event ids, or the stream's versions) skips the row rather than
         # failing the statement: a retry racing its first attempt may clash on either, whichever
         # index the insert checks first, and only what was stored can tell it from a lost race.
@@ -114,6 +120,12 @@ class EventStore:
         if len(rows) == len(events):
             return expected_version + len(events)
         return await self._settle_unwritten(conn, stream_id, events, expected_version)
+
+    def check_fits(self, stamped: Sequence[Envelope]) -> None:
+        """EventTooLarge for an event the relay could not publish (Kafka would refuse it, and the
+        relay would retry it for good, holding back every event after it). Every append passes
+        here, whichever path it takes, before anything of it is written."""
+        check_fits(stamped, self.max_event_bytes)
 
     async def _settle_unwritten(
         self, conn: Conn, stream_id: str, events: Sequence[Envelope], expected: int

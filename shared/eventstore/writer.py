@@ -12,7 +12,6 @@ from typing import Sequence
 
 import structlog
 
-from shared import limits
 from shared.db import Conn, Database, HeldConnection, fetch
 from shared.envelope import Envelope, check_fits
 from shared.eventstore.store import PERSONAL_SQL, EventStore, columns, queued, stamp
@@ -40,7 +39,7 @@ class GroupCommitAppender:
         max_event_bytes: int | None = None,
     ) -> None:
         self.db, self.store = db, store
-        self.max_event_bytes = max_event_bytes or limits.event_max_bytes()
+        self.max_event_bytes = max_event_bytes or store.max_event_bytes
         self.max_batch = max_batch
         self._queue: asyncio.Queue[_Append] = asyncio.Queue()
         self._writers = writers
