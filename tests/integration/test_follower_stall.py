@@ -1,7 +1,8 @@
 """A relay that cannot make progress says so: /readyz degraded with the reason, a metric, a warning.
 
 Intake's real app runs its relay in-process on a clock the test moves; an event larger than the
-producer may send is appended straight into the store, so every relay round fails on it (the
+producer may send is appended through a store without the size limit (as one recorded before
+there was a limit), so every relay round fails on it (the
 MessageSizeTooLargeError of the incident).
 """
 from __future__ import annotations
@@ -14,6 +15,7 @@ from services.intake.bootstrap import bootstrap
 from services.intake.settings import IntakeSettings
 from shared.clock import FrozenClock
 from shared.db import fetch
+from shared.eventstore import EventStore
 from tests.support.app import serving
 from tests.support.events import new_event
 from tests.support.waiting import until
@@ -60,8 +62,9 @@ async def test_a_relay_stuck_on_an_oversized_event_makes_readiness_degraded_unti
         # Straight into the store, past the service's own size limit (as an event recorded before
         # there was one): over the producer's 1 MiB, so the broker never gets it.
         oversized = new_event("too-big", "OversizedNote", blob="x" * 1_500_000)
+        unlimited = EventStore(runtime.store.schema, "intake", max_event_bytes=2_000_000)
         async with runtime.db.begin() as conn:
-            await runtime.store.append(conn, "note-too-big", [oversized], 0)
+            await unlimited.append(conn, "note-too-big", [oversized], 0)
         runtime.wake_followers()
 
         async def failing() -> bool:
