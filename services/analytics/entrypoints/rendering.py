@@ -1,8 +1,6 @@
 """A report's rows as JSON (groups, then the total apart) or, with `Accept: text/csv`, as CSV."""
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date, datetime
 from typing import Any
 
@@ -10,11 +8,13 @@ from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
 from services.analytics.service_layer.views import Filters
+from shared.csv_safe import rows_to_csv
 
 
 def render(request: Request, report: str, f: Filters | None, rows: list[dict[str, Any]], **extra: Any) -> Response:
     if "text/csv" in request.headers.get("accept", ""):
-        return Response(to_csv(rows), media_type="text/csv; charset=utf-8",
+        # Through the shared writer: names, teams and categories are clients' text (CSV injection).
+        return Response(rows_to_csv(rows), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{report}.csv"'})
     body: dict[str, Any] = {"report": report, **extra}
     if f is not None:
@@ -25,17 +25,6 @@ def render(request: Request, report: str, f: Filters | None, rows: list[dict[str
     body["rows"] = [r for r in rows if r.get("group") != "total"] if len(rows) > 1 else []
     body["total"] = total[0] if total else None
     return JSONResponse(jsonable(body))
-
-
-def to_csv(rows: list[dict[str, Any]]) -> str:
-    columns: dict[str, None] = {}
-    for r in rows:
-        columns.update(dict.fromkeys(r))
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
 
 
 def jsonable(value: Any) -> Any:
