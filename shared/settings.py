@@ -78,6 +78,21 @@ class Settings(BaseSettings):
     # and Kafka's default 1,048,576-byte message limit, with room for Kafka's own record overhead.
     event_max_bytes: int = Field(default=900_000, ge=1_024, le=1_000_000)
 
+    # Per-client rate limits (shared/http/ratelimit.py): a client is its verified token's subject,
+    # else its address. Each is a sustained rate a minute and a burst a client may spend at once;
+    # beyond them the answer is 429 with Retry-After. A rate of 0 turns that limit off.
+    rate_limit_commands_per_minute: float = Field(default=1200, ge=0)  # POST/PUT/PATCH/DELETE
+    rate_limit_commands_burst: int = Field(default=600, ge=1)
+    rate_limit_auth_failures_per_minute: float = Field(default=10, ge=0)  # answers 401, by address
+    rate_limit_auth_failures_burst: int = Field(default=30, ge=1)
+    rate_limit_survey_per_minute: float = Field(default=60, ge=0)  # /v1/surveys/{token}, by address
+    rate_limit_survey_burst: int = Field(default=120, ge=1)
+    rate_limit_survey_failures_per_minute: float = Field(default=6, ge=0)  # forged, used or expired links
+    rate_limit_survey_failures_burst: int = Field(default=20, ge=1)
+    # Clients remembered per limit (about 200 bytes each); beyond it the least recently seen are
+    # forgotten, so a caller with many addresses cannot grow memory without bound.
+    rate_limit_clients: int = Field(default=50_000, ge=16)
+
     @model_validator(mode="after")
     def _pool_leaves_room(self) -> "Settings":
         if self.db_pool_size < self.append_writers + 3:

@@ -18,9 +18,14 @@ from sqlalchemy.engine import make_url
 
 from shared.db import Database, plain_url
 from shared.eventstore import EventStore
+from shared.http.ratelimit import rate_limits_out_of_the_way
 from shared.migrations import migrate
 from shared.runtime.embedded import EmbeddedBroker, EmbeddedPostgres, docker_kafka, docker_postgres
 from shared.settings import ServiceSettings
+
+# The suite sends thousands of requests from one subject and one address, on clocks that stand
+# still: per-client rate limits are raised out of its way (tests/api/test_rate_limits.py sets its own).
+rate_limits_out_of_the_way()
 
 ROOT = Path(__file__).resolve().parent.parent
 INFRA_MIGRATIONS = ROOT / "services" / "feedback" / "adapters" / "migrations"

@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared import context
 from shared.http.fast_lane import FastLane
 from shared.http.problems import install_problem_handlers
+from shared.http.ratelimit import RATE_LIMITED, RateLimits
 from shared.metrics import HTTP_LATENCY
 
 CORRELATION_HEADER = "x-correlation-id"
@@ -61,6 +62,7 @@ def create_app(*, service: str, runtime: Any, version: str = "0.1.0") -> FastAPI
             401: {"description": "Missing or invalid bearer token"},
             403: {"description": "Role not allowed"},
             422: {"description": "Invalid input (problem details naming the field)"},
+            429: RATE_LIMITED,
         },
     )
     app.state.runtime, app.state.tokens = runtime, runtime.tokens
@@ -68,6 +70,7 @@ def create_app(*, service: str, runtime: Any, version: str = "0.1.0") -> FastAPI
     # Inside the correlation middleware, so lane answers carry correlation ids and metrics too.
     app.state.fast_lane = {}  # (method, path) -> LaneHandler, filled by the service's bootstrap
     app.add_middleware(FastLane, routes=app.state.fast_lane)
+    app.add_middleware(RateLimits, settings=runtime.settings, clock=runtime.clock)  # outside the lane: limits it too
     app.add_middleware(CorrelationMiddleware, service=service)
 
     @app.get("/healthz", tags=["operations"])
