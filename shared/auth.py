@@ -1,4 +1,4 @@
-"""Bearer JWTs: minting for local use, verification, and per-endpoint role checks."""
+"""Bearer JWTs: minting for local use, verification (HS256, or RS256 from a JWKS), per-endpoint role checks."""
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -9,9 +9,15 @@ from typing import Awaitable, Callable
 
 import jwt
 from fastapi import Depends, HTTPException, Request
+from jwt import PyJWK
 
 from shared.clock import Clock, SystemClock
-from shared.settings import Settings
+from shared.keys import ALGORITHM as JWKS_ALGORITHM
+from shared.keys import JwksKeys, MissingSecret, configured_secret
+from shared.settings import DEV_JWT_SECRET, Settings
+
+NO_JWT_SECRET = ("JWT_SECRET is not set: give bearer tokens a key (JWT_SECRET for HS256, or JWT_JWKS_URL / "
+                 "JWT_JWKS_FILE for an identity provider's RS256 tokens); DEV_SECRETS=true is for local development only")
 
 
 class Role(str, Enum):
@@ -34,10 +40,16 @@ class InvalidToken(Exception):
 
 
 class TokenService:
-    """HS256 tokens with issuer, audience, expiry, `role` and `sub` claims."""
+    """Bearer JWTs with issuer, audience, expiry, `role` and `sub` claims: HS256 with JWT_SECRET
+    (what `servicetrail token` mints), and RS256 from an identity provider's JWKS when configured."""
 
     def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
-        self._secret = settings.jwt_secret.get_secret_value()
+        jwks_source = settings.jwt_jwks_url or settings.jwt_jwks_file
+        # With a JWKS and no JWT_SECRET, only the identity provider's tokens are taken.
+        self._secret = None if jwks_source and not settings.jwt_secret else configured_secret(
+            settings.jwt_secret, DEV_JWT_SECRET, settings.dev_secrets, NO_JWT_SECRET)
+        self._jwks = JwksKeys(jwks_source, settings.jwt_jwks_refresh_seconds,
+                              settings.jwt_jwks_retry_seconds) if jwks_source else None
         self._issuer, self._audience = settings.jwt_issuer, settings.jwt_audience
         self._ttl = timedelta(seconds=settings.jwt_ttl_seconds)
         self._clock = clock or SystemClock()
@@ -46,6 +58,9 @@ class TokenService:
         self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
 
     def mint(self, role: Role | str, subject: str, ttl: timedelta | None = None) -> str:
+        if self._secret is None:
+            raise MissingSecret("this deployment takes its tokens from the identity provider (JWKS); "
+                                "set JWT_SECRET to mint local ones")
         now = self._clock.now()
         claims = {
             "iss": self._issuer,
@@ -77,18 +92,34 @@ class TokenService:
         except InvalidToken:
             return None
 
+    def _key(self, token: str) -> tuple[str, str | PyJWK]:
+        """The one algorithm and key this token may be verified with, chosen by our configuration:
+        HS256 only with our secret, RS256 only with the provider's RSA keys (no `none`, no confusion)."""
+        header = jwt.get_unverified_header(token)
+        algorithm = header.get("alg")
+        if algorithm == "HS256" and self._secret is not None:
+            return algorithm, self._secret
+        if algorithm == JWKS_ALGORITHM and self._jwks is not None:
+            kid = header.get("kid")
+            key = self._jwks.key(kid if isinstance(kid, str) else None)
+            if key is None:
+                raise InvalidToken(f"no signing key {kid!r} in the identity provider's JWKS")
+            return algorithm, key
+        raise InvalidToken(f"tokens signed with {algorithm!r} are not accepted")
+
     def _decode(self, token: str) -> tuple[Principal, float]:
         try:
+            algorithm, key = self._key(token)
             claims = jwt.decode(
                 token,
-                self._secret,
-                algorithms=["HS256"],
+                key,
+                algorithms=[algorithm],
                 audience=self._audience,
                 issuer=self._issuer,
                 options={"require": ["exp", "iss", "aud", "sub", "role"]},
             )
             return Principal(subject=str(claims["sub"]), role=Role(claims["role"])), float(claims["exp"])
-        except (jwt.PyJWTError, ValueError) as exc:
+        except (jwt.PyJWTError, ValueError, TypeError) as exc:
             raise InvalidToken(str(exc)) from exc
 
 

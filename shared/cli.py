@@ -11,6 +11,7 @@ from rich.table import Table
 
 from shared.auth import Role, TokenService
 from shared.db import Database
+from shared.keys import MissingSecret
 from shared.settings import ServiceSettings, Settings
 
 app = typer.Typer(no_args_is_help=True, help="ServiceTrail command line")
@@ -27,14 +28,38 @@ def _service(name: str) -> str:
     return name
 
 
+def _refuse(exc: MissingSecret) -> typer.Exit:
+    """A process without its keys stops before serving, with one line saying which key."""
+    typer.echo(f"servicetrail: {exc}", err=True)
+    return typer.Exit(2)
+
+
+def _keys_or_refuse(service: str) -> None:
+    """Check the keys a service needs before starting anything (workers would each fail later)."""
+    settings = ServiceSettings(service=service)
+    try:
+        TokenService(settings)
+        if service == "feedback":
+            from services.feedback.bootstrap import survey_link_secret
+
+            survey_link_secret(settings)
+    except MissingSecret as exc:
+        raise _refuse(exc) from None
+
+
 @app.command()
 def token(
     role: Role = typer.Option(..., help="role claim"),
     subject: str = typer.Option(None, help="subject (user or customer id); default: the role name"),
     ttl_hours: float = typer.Option(8.0, help="hours until it expires"),
+    dev: bool = typer.Option(False, "--dev", help="sign with the development key (for `make run`'s services)"),
 ) -> None:
-    """Mint a bearer token for local use (key from JWT_SECRET)."""
-    print(TokenService(Settings()).mint(role, subject or f"local-{role.value}", timedelta(hours=ttl_hours)))
+    """Mint a bearer token for local use (key from JWT_SECRET, or --dev)."""
+    try:
+        tokens = TokenService(Settings(dev_secrets=True) if dev else Settings())
+        print(tokens.mint(role, subject or f"local-{role.value}", timedelta(hours=ttl_hours)))
+    except MissingSecret as exc:
+        raise _refuse(exc) from None
 
 
 @app.command()
@@ -44,9 +69,10 @@ def serve(
     host: str = typer.Option("127.0.0.1"),
     workers: int = typer.Option(None, min=1, help="processes sharing the port; default: HTTP_WORKERS or 1"),
 ) -> None:
-    """Serve one service (DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS must be set)."""
+    """Serve one service (DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS must be set, and JWT_SECRET)."""
     from shared.http import serving
 
+    _keys_or_refuse(service)
     serving.serve(service, host, port or SERVICES[service], workers or Settings().http_workers)
 
 
@@ -57,6 +83,7 @@ def work(service: str = typer.Argument(..., callback=_service)) -> None:
 
     from shared.http.serving import service_app
 
+    _keys_or_refuse(service)
     runtime = service_app(service, background_work=True).state.runtime
 
     async def main() -> None:
@@ -98,8 +125,9 @@ def run(
     broker_port: int = typer.Option(19092, help="port of the embedded broker"),
 ) -> None:
     """Start PostgreSQL, a broker and the four services; Ctrl-C stops everything."""
-    from shared.runtime.launcher import LocalStack
+    from shared.runtime.launcher import LocalStack, use_development_keys
 
+    use_development_keys()  # local development: the keys not given are the development ones
     with LocalStack(var_dir.resolve(), broker_port) as stack:
         stack.start_services(SERVICES)
         _print_welcome(stack.urls())

@@ -4,7 +4,11 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The development keys, used only when DEV_SECRETS=true (set by `make run`, the tests, the benchmarks
+# and `make chaos`). Without it a process with no JWT_SECRET (or JWKS) refuses to start: a deployment
+# can never fall into a key everyone knows (shared.auth.MissingSecret).
 DEV_JWT_SECRET = "servicetrail-local-development-secret-change-me"
+DEV_SURVEY_LINK_SECRET = "servicetrail-local-development-survey-links-change-me"
 
 
 class Settings(BaseSettings):
@@ -19,10 +23,22 @@ class Settings(BaseSettings):
     # run its own copy of the topics on a shared broker.
     topic_prefix: str = ""
 
-    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    # HS256 key for bearer tokens. Unset: JWT_JWKS_URL or JWT_JWKS_FILE (RS256 tokens of an identity
+    # provider) must be, or DEV_SECRETS=true for local development; else the process refuses to start.
+    jwt_secret: SecretStr | None = None
+    jwt_jwks_url: str | None = Field(default=None, description="the identity provider's JWKS (RS256 keys)")
+    jwt_jwks_file: str | None = Field(default=None, description="the same, from a file")
+    # How often the JWKS is read again (key rotation); an unknown key id asks sooner, at most this often.
+    jwt_jwks_refresh_seconds: float = Field(default=300, gt=0)
+    jwt_jwks_retry_seconds: float = Field(default=30, gt=0)
     jwt_issuer: str = "servicetrail"
     jwt_audience: str = "servicetrail"
     jwt_ttl_seconds: int = Field(default=8 * 3600, ge=60)
+    # Survey links' own HS256 key (feedback): a leaked link key must not mint bearer tokens, nor the
+    # reverse. Unset needs DEV_SECRETS=true.
+    survey_link_secret: SecretStr | None = None
+    # Local development only: use the DEV_* keys above for whatever key is unset. Never in production.
+    dev_secrets: bool = False
 
     log_level: str = "INFO"
     log_json: bool = True
@@ -92,6 +108,12 @@ class Settings(BaseSettings):
     # Clients remembered per limit (about 200 bytes each); beyond it the least recently seen are
     # forgotten, so a caller with many addresses cannot grow memory without bound.
     rate_limit_clients: int = Field(default=50_000, ge=16)
+
+    @model_validator(mode="after")
+    def _keys_differ(self) -> "Settings":
+        if self.jwt_secret and self.survey_link_secret and self.jwt_secret == self.survey_link_secret:
+            raise ValueError("SURVEY_LINK_SECRET must differ from JWT_SECRET")
+        return self
 
     @model_validator(mode="after")
     def _pool_leaves_room(self) -> "Settings":

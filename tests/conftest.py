@@ -21,7 +21,12 @@ from shared.eventstore import EventStore
 from shared.http.ratelimit import rate_limits_out_of_the_way
 from shared.migrations import migrate
 from shared.runtime.embedded import EmbeddedBroker, EmbeddedPostgres, docker_kafka, docker_postgres
+from shared.runtime.launcher import use_development_keys
 from shared.settings import ServiceSettings
+
+# The suite, and every service process it starts, signs with the development keys unless the
+# environment gives real ones; a process outside make run and the tests has no such default.
+use_development_keys()
 
 # The suite sends thousands of requests from one subject and one address, on clocks that stand
 # still: per-client rate limits are raised out of its way (tests/api/test_rate_limits.py sets its own).

@@ -18,22 +18,33 @@ from services.feedback.service_layer.handlers import Feedback
 from services.feedback.settings import FeedbackSettings
 from shared.clock import Clock
 from shared.http.app import create_app
+from shared.keys import configured_secret
 from shared.repository import EventSourcedRepository
 from shared.service import ConsumerSpec, ServiceRuntime
+from shared.settings import DEV_SURVEY_LINK_SECRET, Settings
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
 DEFAULT_PORT = 8003
 SETTINGS = FeedbackSettings
 
 
+def survey_link_secret(settings: Settings) -> str:
+    """Survey links' own key (SURVEY_LINK_SECRET), never the bearer tokens' one: a link key that
+    leaks must not mint tokens, and a token key must not forge links. MissingSecret if unset."""
+    return configured_secret(settings.survey_link_secret, DEV_SURVEY_LINK_SECRET, settings.dev_secrets,
+                             "SURVEY_LINK_SECRET is not set: survey links need their own key (not JWT_SECRET); "
+                             "DEV_SECRETS=true is for local development only")
+
+
 def bootstrap(settings: FeedbackSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or FeedbackSettings(service="feedback", port=DEFAULT_PORT)
+    links = SurveyLinks(survey_link_secret(settings), settings.jwt_issuer, settings.public_url)
     runtime = ServiceRuntime(settings, migrations=MIGRATIONS, clock=clock)
     f = Feedback(
         closures=EventSourcedRepository(runtime.store, registry, Closure, "closure", runtime.clock),
         items=EventSourcedRepository(runtime.store, registry, FeedbackItem, "feedback", runtime.clock),
         tables=FeedbackTables(settings.schema_name),
-        links=SurveyLinks(settings.jwt_secret.get_secret_value(), settings.jwt_issuer, settings.public_url),
+        links=links,
         db=runtime.db,
         clock=runtime.clock,
         confirmation_wait=timedelta(hours=settings.confirmation_wait_hours),

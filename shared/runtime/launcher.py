@@ -14,6 +14,14 @@ from rich.console import Console
 from shared.runtime.embedded import EmbeddedBroker, EmbeddedPostgres
 
 console = Console(stderr=True)
+DEV_SECRETS = "DEV_SECRETS"
+
+
+def use_development_keys() -> None:
+    """Let this process, and every process it starts, use the development keys for the ones not
+    given (DEV_SECRETS=true; shared/keys.py). For the local stack, the tests, the benchmarks and
+    `make chaos` only: a deployment never calls this, so without its keys it refuses to start."""
+    os.environ.setdefault(DEV_SECRETS, "true")
 
 
 class LocalStack:

@@ -28,6 +28,7 @@ from rich.table import Table
 from shared.db import plain_url
 from shared.eventstore import EventStore
 from shared.runtime.embedded import free_port
+from shared.runtime.launcher import use_development_keys
 from tests.chaos.check import STORES, Verdict, settled, verify
 from tests.chaos.load import Load
 from tests.chaos.proxy import FaultyProxy
@@ -220,6 +221,7 @@ async def main(scenarios: list[Scenario]) -> list[Outcome]:
 
 
 if __name__ == "__main__":
+    use_development_keys()  # the chaos stacks are local: their processes use the development keys
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--short", action="store_true")
     parser.add_argument("--only", help="run the scenarios whose name contains this")

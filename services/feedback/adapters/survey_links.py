@@ -22,7 +22,12 @@ class ExpiredSurveyLink(BadSurveyLink):
 
 
 class SurveyLinks:
+    """Mints and reads survey links, HS256 with their own key (SURVEY_LINK_SECRET) and audience: a
+    bearer token is never a link, and a link signed with the tokens' key is a forgery."""
+
     def __init__(self, secret: str, issuer: str, base_url: str) -> None:
+        if not secret:
+            raise ValueError("survey links need a key")
         self._secret, self._issuer, self.base_url = secret, issuer, base_url.rstrip("/")
 
     def mint(self, request_id: str, survey_id: str, expires_at: datetime) -> str:
