@@ -13,7 +13,7 @@ from services.dispatch.service_layer import handlers
 from services.dispatch.service_layer.handlers import Dispatch, Mutation
 from shared.auth import Principal, Role, require_roles
 from shared.db import Conn
-from shared.errors import NotFound
+from shared.errors import InvalidTransition, NotFound
 from shared.http.idempotency import Idempotency, idempotency, json_response
 
 router = APIRouter(prefix="/v1", tags=["dispatch"])
@@ -52,10 +52,25 @@ def own_jobs_only(principal: Principal) -> Callable[[Job], None]:
     return check
 
 
+def may_work(principal: Principal) -> Callable[[Job], None]:
+    """A technician changes only a job allocated to them. A partner still awaiting approval sees the
+    job (so they can prepare) but may not work it, note it or escalate it: allocation comes after
+    approval (DOMAIN.md: approval → allocate → execute), so it is a 409 until a dispatcher approves."""
+    seen = own_jobs_only(principal)
+
+    def check(job: Job) -> None:
+        seen(job)
+        if principal.role is Role.technician and principal.subject != job.resource_id:
+            raise InvalidTransition(f"cannot work job {job.request_id}: its allocation to {principal.subject} "
+                                    f"awaits a dispatcher's approval")
+
+    return check
+
+
 async def act(d: Dispatch, idem: Idempotency, request_id: str, principal: Principal, mutate: Mutation) -> Response:
     if (replayed := await idem.replay()) is not None:
         return replayed
-    job = await handlers.change_job(d, request_id, idem.seed, own_jobs_only(principal), mutate)
+    job = await handlers.change_job(d, request_id, idem.seed, may_work(principal), mutate)
     return await idem.remember(200, job_view(job, d.clock.now()))
 
 
@@ -165,6 +180,3 @@ async def escalate(request_id: str, body: s.Escalate | None = None, principal: P
     body = body or s.Escalate(reason="escalated by hand")
     return await act(d, idem, request_id, principal, _simple(lambda job: job.escalate(
         body.level.value, "manual", body.reason, principal.subject, d.clock.now())))
-
-
-
