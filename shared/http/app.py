@@ -10,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import context
+from shared.http.docs import install_docs
 from shared.http.fast_lane import FastLane
 from shared.http.problems import install_problem_handlers
 from shared.http.ratelimit import RATE_LIMITED, RateLimits
@@ -67,6 +68,7 @@ def create_app(*, service: str, runtime: Any, version: str = "0.1.0") -> FastAPI
     )
     app.state.runtime, app.state.tokens = runtime, runtime.tokens
     install_problem_handlers(app)
+    install_docs(app)  # /docs and /redoc from the package's own assets: the machines have no internet
     # Inside the correlation middleware, so lane answers carry correlation ids and metrics too.
     app.state.fast_lane = {}  # (method, path) -> LaneHandler, filled by the service's bootstrap
     app.add_middleware(FastLane, routes=app.state.fast_lane)
