@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install browser run test bench chaos lint clean
+.PHONY: install browser run test fuzz bench chaos lint clean
 
 install: $(STAMP)
 
@@ -23,6 +23,12 @@ run: install
 
 test: install browser
 	$(BIN)/pytest
+
+# Schemathesis on every service with a larger, random budget per operation (`make test` runs a
+# small fixed one): FUZZ_EXAMPLES Hypothesis cases per operation and role.
+FUZZ_EXAMPLES ?= 200
+fuzz: install
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/fuzz
 
 lint: install
 	$(BIN)/ruff check shared services tests benchmarks
