@@ -21,6 +21,7 @@ import os
 import subprocess
 import sys
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -37,6 +38,7 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
 # One request at a time by default: with several CLI workers, Hypothesis parses lambda sources in threads,
 # which Python 3.11's ast does not survive ("AST constructor recursion depth mismatch" errors).
 WORKERS = int(os.environ.get("FUZZ_WORKERS", "1"))
+PARALLEL = int(os.environ.get("FUZZ_PARALLEL", str(os.cpu_count() or 2)))  # Schemathesis runs at a time
 LARGE_RUN = "FUZZ_EXAMPLES" in os.environ  # `make fuzz`: explore new cases each run
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 # Who calls each service: admin may do everything; the others are the roles its README table names,
@@ -52,11 +54,13 @@ TARGETS = [(service, role) for service, roles in ROLES.items() for role in roles
 pytestmark = [pytest.mark.fuzz, pytest.mark.postgres, pytest.mark.kafka]
 
 
+Key = tuple[str, Role]
+
+
 @dataclass(frozen=True)
-class Target:
-    service: str
-    role: Role
-    url: str
+class Run:
+    returncode: int
+    output: str
 
 
 def build_app(service: str, settings_for: Callable[..., Any], topic_prefix: str) -> Any:
@@ -77,35 +81,39 @@ def build_app(service: str, settings_for: Callable[..., Any], topic_prefix: str)
 
 
 @pytest.fixture(scope="module")
-def running(settings_for) -> Iterator[Callable[[str], str]]:  # noqa: ANN001
-    """Starts each service the first time a test asks for it; all stop when the module ends."""
+def runs(request: pytest.FixtureRequest, settings_for) -> Iterator[dict[Key, Future[Run]]]:  # noqa: ANN001
+    """Starts the services the selected tests need, then runs Schemathesis for every selected target,
+    PARALLEL at a time: the CLI's case generation is CPU-bound and each run is a process of its own."""
+    selected = [item.callspec.params["key"] for item in request.session.items
+                if item.module is request.module and hasattr(item, "callspec")]
     topic_prefix = f"fz{uuid.uuid4().hex[:8]}."
-    urls: dict[str, str] = {}
     with contextlib.ExitStack() as stack:
-        def url_of(service: str) -> str:
-            if service not in urls:
-                urls[service] = stack.enter_context(ThreadedService(build_app(service, settings_for, topic_prefix)))
-            return urls[service]
-        yield url_of
+        urls = {service: stack.enter_context(ThreadedService(build_app(service, settings_for, topic_prefix)))
+                for service in dict.fromkeys(service for service, _ in selected)}
+        pool = stack.enter_context(ThreadPoolExecutor(PARALLEL))
+        yield {(service, role): pool.submit(schemathesis_run, urls[service], role, report_dir(service, role))
+               for service, role in selected}
+        pool.shutdown(cancel_futures=True)  # before the services stop (the stack unwinds in reverse)
 
 
-@pytest.fixture(params=TARGETS, ids=[f"{s}-{r.value}" for s, r in TARGETS])
-def target(request: pytest.FixtureRequest, running: Callable[[str], str]) -> Target:
-    service, role = request.param
-    return Target(service, role, running(service))
+def report_dir(service: str, role: Role) -> Path:
+    # The whole report is kept (var/ is ignored by git) for triage: an assertion shows only its end.
+    path = ROOT / "var" / "fuzz" / f"{service}-{role.value}"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
-def schemathesis_run(target: Target, report_dir: Path) -> subprocess.CompletedProcess[str]:
-    token = as_role(target.role, f"fuzz-{target.role.value}")["Authorization"]
+def schemathesis_run(url: str, role: Role, out: Path) -> Run:
+    token = as_role(role, f"fuzz-{role.value}")["Authorization"]
     command = [
-        str(SCHEMATHESIS), "run", f"{target.url}/openapi.json",
+        str(SCHEMATHESIS), "run", f"{url}/openapi.json",
         "--checks", "all",
         "--header", f"Authorization: {token}",
         "--max-examples", str(EXAMPLES),
         "--workers", str(WORKERS),
         "--request-timeout", "30",
         "--suppress-health-check", "all",
-        "--report", "junit", "--report-dir", str(report_dir),
+        "--report", "junit", "--report-dir", str(out),
         "--no-color",
     ]
     if not LARGE_RUN:
@@ -113,14 +121,13 @@ def schemathesis_run(target: Target, report_dir: Path) -> subprocess.CompletedPr
     else:
         command += ["--generation-database", "none"]  # each fuzz run starts fresh
     # Run where the report goes: the CLI keeps a cache of past crashes (replayed first) in its cwd.
-    return subprocess.run(command, capture_output=True, text=True, timeout=900, check=False, cwd=report_dir)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False, cwd=out)
+    (out / "output.txt").write_text(result.stdout + result.stderr)
+    return Run(result.returncode, result.stdout + result.stderr)
 
 
-def test_no_server_error_and_no_schema_violation(target: Target) -> None:
-    # The whole report is kept (var/ is ignored by git) for triage: the assertion shows only its end.
-    report_dir = ROOT / "var" / "fuzz" / f"{target.service}-{target.role.value}"
-    report_dir.mkdir(parents=True, exist_ok=True)
-    result = schemathesis_run(target, report_dir)
-    (report_dir / "output.txt").write_text(result.stdout + result.stderr)
+@pytest.mark.parametrize("key", TARGETS, ids=[f"{s}-{r.value}" for s, r in TARGETS])
+def test_no_server_error_and_no_schema_violation(key: Key, runs: dict[Key, Future[Run]]) -> None:
+    run = runs[key].result()
     # The CLI's own report: each failing operation, the check that failed, and a curl to reproduce it.
-    assert result.returncode == 0, f"{target.service} as {target.role.value}:\n{result.stdout[-60000:]}{result.stderr}"
+    assert run.returncode == 0, f"{key[0]} as {key[1].value}:\n{run.output[-60000:]}"
