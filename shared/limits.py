@@ -10,10 +10,11 @@ broken answers 422 naming the field; the event store refuses any event still too
 """
 from __future__ import annotations
 
+from datetime import date, datetime, timezone
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 # --- strings (characters, after surrounding whitespace is stripped) ------------------------------
 ID_MAX = 100  # ids a client chooses or refers to: customers, resources, requests (uuids are 36)
@@ -25,7 +26,8 @@ INTERVAL_MAX = len("HH:MM-HH:MM")
 EMAIL_MAX = 254  # the longest address SMTP can carry (RFC 5321)
 LOCATION_MAX = 500  # an address with directions
 REASON_MAX = 2_000  # why a change is made: a few sentences
-TEXT_MAX = 10_000  # descriptions, notes, summaries, comments, findings, plans: a few pages
+TEXT_MAX = 10_000
+TOKEN_MAX = 2_000  # a signed link's token (a survey link's JWT is ~300 characters)  # descriptions, notes, summaries, comments, findings, plans: a few pages
 
 # --- lists and maps (entries) ---------------------------------------------------------------------
 SKILLS_MAX = 50  # skills of one resource
@@ -41,15 +43,63 @@ SKILL_LEVEL_MAX = 5
 SCORE_MAX = 5  # CSAT and survey dimensions: 1..5
 NPS_MAX = 10  # net promoter score: 0..10
 
-Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=ID_MAX)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX)]
-Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=CODE_MAX)]
-TimeZone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TIMEZONE_MAX)]
-Location = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=LOCATION_MAX)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=REASON_MAX)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TEXT_MAX)]
+
+def no_nul(value: str) -> str:
+    """Refuses U+0000: PostgreSQL can store it neither in text nor in jsonb (every event), so it
+    would fail deep inside a command as a server error instead of here as the client's 422."""
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL character (U+0000)")
+    return value
+
+
+NoNul = AfterValidator(no_nul)
+
+
+def _text(max_length: int, min_length: int = 1) -> Any:
+    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length), NoNul]
+
+
+Id = _text(ID_MAX)
+Name = _text(NAME_MAX)
+Code = _text(CODE_MAX)
+TimeZone = _text(TIMEZONE_MAX)
+Location = _text(LOCATION_MAX)
+Reason = _text(REASON_MAX)
+Text = _text(TEXT_MAX)
+# An id in a URL path: bounded and free of NUL like any id sent in a body (422 naming the parameter).
+PathId = Id
+SurveyToken = _text(TOKEN_MAX)
+Cursor = _text(500)  # an opaque paging cursor this API handed out
 # Free text that may also be sent blank (an acknowledgement's message, a note beside a confirmation).
-Remark = Annotated[str, StringConstraints(strip_whitespace=True, max_length=TEXT_MAX)]
+Remark = _text(TEXT_MAX, min_length=0)
+
+# --- instants and dates ---------------------------------------------------------------------------
+# Far enough either way for any service record (history imported from 1900, plans to 2999), near
+# enough that every conversion (to UTC, a day added, PostgreSQL's timestamptz) stays in range:
+# 9999-12-31T23:59:59-23:59 is a valid ISO 8601 string whose UTC time Python cannot represent.
+EARLIEST = datetime(1900, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(2999, 12, 31, tzinfo=timezone.utc)
+OFFSET_MAX = 1_000_000  # rows skipped in a queue page: far beyond any queue, within every integer type
+
+
+def instant_in_range(value: datetime) -> datetime:
+    """An instant with a time zone, between 1900 and 2999 (ValueError otherwise): a naive one is
+    ambiguous, and comparing it with the service's aware instants fails."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("needs a time zone offset (e.g. 2026-03-02T10:00:00+00:00 or ...Z)")
+    if not EARLIEST <= value <= LATEST:
+        raise ValueError(f"must lie between {EARLIEST.year} and {LATEST.year}")
+    return value
+
+
+def day_in_range(value: date) -> date:
+    if not EARLIEST.date() <= value <= LATEST.date():
+        raise ValueError(f"must lie between {EARLIEST.year} and {LATEST.year}")
+    return value
+
+
+Instant = Annotated[datetime, AfterValidator(instant_in_range)]
+Day = Annotated[date, AfterValidator(day_in_range)]
 
 Capacity = Annotated[int, Field(ge=1, le=CAPACITY_MAX)]
 SkillLevel = Annotated[int, Field(ge=1, le=SKILL_LEVEL_MAX)]

@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     # providers). Off unless asked for: Prometheus serves /metrics, and looking for providers on
     # every request costs a hot path a few per cent.
     http_telemetry: bool = False
+    # The largest request body a route reads (bytes): a larger one is refused with 413 before it is
+    # read (by Content-Length, or as it streams in). One 15 MB JSON body held a service's event loop
+    # for 6 s; the largest valid command is well under 200 kB (shared/limits.py).
+    http_max_body_bytes: int = Field(default=1_048_576, ge=1024)
     # Whether a service's hottest command (intake's submit) takes the fast lane past FastAPI's
     # routing and dependency layers when its caller and body check out (shared/http/fast_lane.py).
     http_fast_lane: bool = True

@@ -60,6 +60,7 @@ def bootstrap(settings: FeedbackSettings | None = None, *, clock: Clock | None =
     runtime.consumers.append(ConsumerSpec(consumers.CONSUMER, consumers.TOPICS, consumers.follower(f)))
     app = create_app(service="feedback", runtime=runtime)
     app.state.feedback, app.state.closer = f, closer
+    app.state.public_prefixes.append("/v1/surveys/")  # a survey link's token is in its path, not a header
     app.include_router(api.router)
     app.include_router(handling_api.router)
     return app

@@ -12,11 +12,24 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared import context
 from shared.http.docs import install_docs
 from shared.http.fast_lane import FastLane
+from shared.http.guards import AuthenticateFirst, BodyLimit
 from shared.http.problems import install_problem_handlers
 from shared.http.ratelimit import RATE_LIMITED, RateLimits
 from shared.metrics import HTTP_LATENCY
 
 CORRELATION_HEADER = "x-correlation-id"
+_CORRELATION_KEY = CORRELATION_HEADER.encode()
+_CORRELATION_MAX = 128
+
+
+def correlation_id_of(raw: bytes) -> str | None:
+    """The caller's correlation id if it is one we can carry (printable ASCII, at most 128
+    characters), else None and a new one is made: a bad id is the caller's bookkeeping, not a
+    reason to refuse its request, and it must never reach logs, headers or events as it came."""
+    if not raw or len(raw) > _CORRELATION_MAX or not raw.isascii():
+        return None
+    text = raw.decode("ascii")
+    return text if text.isprintable() and not text.isspace() else None
 
 
 class CorrelationMiddleware:
@@ -30,7 +43,7 @@ class CorrelationMiddleware:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or ())
-        incoming = headers.get(CORRELATION_HEADER.encode(), b"").decode()[:128]
+        incoming = correlation_id_of(headers.get(_CORRELATION_KEY, b""))
         ctx = context.MessageContext(correlation_id=incoming or context.new_id(), causation_id=context.new_id())
         started, status = time.perf_counter(), [500]
 
@@ -72,6 +85,10 @@ def create_app(*, service: str, runtime: Any, version: str = "0.1.0") -> FastAPI
     # Inside the correlation middleware, so lane answers carry correlation ids and metrics too.
     app.state.fast_lane = {}  # (method, path) -> LaneHandler, filled by the service's bootstrap
     app.add_middleware(FastLane, routes=app.state.fast_lane)
+    # Paths whose commands need no bearer token (a service adds its own, e.g. survey links).
+    app.state.public_prefixes = []
+    app.add_middleware(AuthenticateFirst, public_prefixes=app.state.public_prefixes)  # token before body
+    app.add_middleware(BodyLimit, max_bytes=runtime.settings.http_max_body_bytes)
     app.add_middleware(RateLimits, settings=runtime.settings, clock=runtime.clock)  # outside the lane: limits it too
     app.add_middleware(CorrelationMiddleware, service=service)
 

@@ -16,10 +16,11 @@ from typing import Awaitable, Callable, Mapping
 
 from fastapi.responses import Response
 from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.http.problems import problem_for, retry_after_of
+from shared.http.problems import http_problem, problem_for, retry_after_of
 from shared.metrics import FAST_LANE
 
 LaneHandler = Callable[[Headers, bytes], Awaitable[Response | None]]
@@ -39,7 +40,11 @@ class FastLane:
         if scope["type"] != "http" or handler is None:
             await self.app(scope, receive, send)
             return
-        body = await _read_body(receive)
+        try:
+            body = await _read_body(receive)
+        except HTTPException as refused:  # the body limit (413), answered like the app's own refusals
+            await http_problem(refused)(scope, receive, send)
+            return
         try:
             answer = await handler(Headers(scope=scope), body)
         except Exception as exc:

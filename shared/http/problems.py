@@ -46,8 +46,12 @@ async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
 
 
 def http_problem(exc: HTTPException) -> JSONResponse:
-    titles = {401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed", 410: "Gone"}
-    response = problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail))
+    titles = {401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed", 410: "Gone",
+              413: "Content too large", 429: "Too many requests"}
+    extra = {}
+    if exc.status_code == 413 and exc.detail == "Content Too Large":  # shared.http.guards.BodyLimit
+        extra = {"errors": [{"field": "body", "message": "larger than this service accepts (HTTP_MAX_BODY_BYTES)"}]}
+    response = problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail), **extra)
     for name, value in (exc.headers or {}).items():
         response.headers[name] = value
     return response

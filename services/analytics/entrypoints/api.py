@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from shared.auth import Principal, Role, require_roles
 from shared.errors import NotFound
+from shared.limits import PathId
 from shared.privacy import mask
 
 router = APIRouter(prefix="/v1", tags=["history"])
@@ -36,7 +37,7 @@ class Timeline(BaseModel):
 
 @router.get("/requests/{request_id}/timeline", response_model=Timeline)
 async def timeline(
-    request_id: str,
+    request_id: PathId,
     request: Request,
     principal: Principal = Depends(require_roles(Role.agent, Role.dispatcher, Role.analyst)),
 ) -> Timeline:

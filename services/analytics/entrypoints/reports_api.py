@@ -47,12 +47,16 @@ def _instant(field: str, value: str | None, tz: ZoneInfo, end: bool = False) -> 
         return None
     try:
         if len(value) == 10:
-            day = date.fromisoformat(value)
+            day = limits.day_in_range(date.fromisoformat(value))
             return datetime.combine(day + timedelta(days=1) if end else day, time(), tzinfo=tz)
         moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise Invalid(field, f"{value!r} is not a date (YYYY-MM-DD) or an ISO 8601 date-time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+    except ValueError as exc:
+        raise Invalid(field, f"{value!r} is not a date (YYYY-MM-DD) or an ISO 8601 date-time between "
+                             f"{limits.EARLIEST.year} and {limits.LATEST.year}") from exc
+    try:
+        return limits.instant_in_range(moment if moment.tzinfo else moment.replace(tzinfo=tz))
+    except ValueError as exc:
+        raise Invalid(field, str(exc)) from None
 
 
 def filters(request: Request, from_: Annotated[When, Query(alias="from")] = None, to: When = None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import asyncpg
 import structlog
 
 from services.analytics.adapters.archive import Archive
@@ -122,8 +123,11 @@ class ReadModels(Follower):
             status = {v.version: v.status for v in await self.versions.all(conn)}.get(version)
             if status not in ("building", "live", "retired"):
                 return None
-            position = await self.projector(version).checkpoint.read(conn)
-            digest = await self.tables(version).checksum(conn)
+            try:
+                position = await self.projector(version).checkpoint.read(conn)
+                digest = await self.tables(version).checksum(conn)
+            except asyncpg.UndefinedTableError:  # dropped (retired, or a rebuild given up) since it was listed
+                return None
         return {"version": version, "status": status, "position": position, "checksum": digest}
 
 

@@ -11,6 +11,7 @@ from shared.errors import Invalid
 
 KINDS = ("person", "equipment", "partner")
 STATUSES = ("on_duty", "off_duty", "on_leave")
+REQUIRED = ("name", "skills", "capacity")  # an update changes these, never removes them
 NEEDS_APPROVAL = frozenset({"partner"})  # the rule: work given to an external partner is approved first
 
 
@@ -38,6 +39,9 @@ class Resource(Aggregate):
         return resource
 
     def update(self, changes: dict[str, Any], load: int, reason: str, by: str, now: datetime) -> bool:
+        for name in REQUIRED:
+            if name in changes and changes[name] in (None, "", {}, []):
+                raise Invalid(name, "is required: it can be changed, not removed")
         if "capacity" in changes and changes["capacity"] < load:
             raise Invalid("capacity", f"cannot go below the {load} job(s) {self.id} holds now")
         if changes.get("shift") is not None:  # compared in the calendar's own form, not as sent

@@ -15,6 +15,7 @@ from shared.auth import Principal, Role, require_roles
 from shared.db import Conn
 from shared.errors import InvalidTransition, NotFound
 from shared.http.idempotency import Idempotency, idempotency, json_response
+from shared.limits import PathId
 
 router = APIRouter(prefix="/v1", tags=["dispatch"])
 MANAGERS = require_roles(Role.dispatcher)
@@ -80,7 +81,7 @@ def acting(principal: Principal, job: Job) -> str:
 
 
 @router.get("/jobs/{request_id}")
-async def read_job(request_id: str, principal: Principal = Depends(READERS),
+async def read_job(request_id: PathId, principal: Principal = Depends(READERS),
                    d: Dispatch = Depends(dispatch_of)) -> Response:
     async with d.db.connect() as conn:
         job = await handlers.load_job(conn, d, request_id)
@@ -114,7 +115,7 @@ def _simple(method: Callable[..., None]) -> Callable[..., Awaitable[None]]:
 
 
 @router.post("/jobs/{request_id}/allocate")
-async def allocate(request_id: str, body: s.Allocate, principal: Principal = Depends(MANAGERS),
+async def allocate(request_id: PathId, body: s.Allocate, principal: Principal = Depends(MANAGERS),
                    idem: Idempotency = Depends(idempotency("allocate")), d: Dispatch = Depends(dispatch_of)) -> Response:
     """Manual allocation or reassignment; to a partner it waits for approval."""
     return await act(d, idem, request_id, principal, lambda conn, job: handlers.allocate_manually(
@@ -122,39 +123,39 @@ async def allocate(request_id: str, body: s.Allocate, principal: Principal = Dep
 
 
 @router.post("/jobs/{request_id}/approve")
-async def approve(request_id: str, principal: Principal = Depends(MANAGERS),
+async def approve(request_id: PathId, principal: Principal = Depends(MANAGERS),
                   idem: Idempotency = Depends(idempotency("approve")), d: Dispatch = Depends(dispatch_of)) -> Response:
     return await act(d, idem, request_id, principal, lambda conn, job: handlers.approve(conn, d, job, principal.subject))
 
 
 @router.post("/jobs/{request_id}/accept")
-async def accept(request_id: str, principal: Principal = Depends(WORKERS),
+async def accept(request_id: PathId, principal: Principal = Depends(WORKERS),
                  idem: Idempotency = Depends(idempotency("accept")), d: Dispatch = Depends(dispatch_of)) -> Response:
     return await act(d, idem, request_id, principal, _simple(lambda job: job.accept(acting(principal, job), d.clock.now())))
 
 
 @router.post("/jobs/{request_id}/decline")
-async def decline(request_id: str, body: s.Decline, principal: Principal = Depends(WORKERS),
+async def decline(request_id: PathId, body: s.Decline, principal: Principal = Depends(WORKERS),
                   idem: Idempotency = Depends(idempotency("decline")), d: Dispatch = Depends(dispatch_of)) -> Response:
     return await act(d, idem, request_id, principal,
                      lambda conn, job: handlers.decline(conn, d, job, acting(principal, job), body.reason))
 
 
 @router.post("/jobs/{request_id}/start")
-async def start(request_id: str, principal: Principal = Depends(WORKERS),
+async def start(request_id: PathId, principal: Principal = Depends(WORKERS),
                 idem: Idempotency = Depends(idempotency("start")), d: Dispatch = Depends(dispatch_of)) -> Response:
     return await act(d, idem, request_id, principal, _simple(lambda job: job.start(acting(principal, job), d.clock.now())))
 
 
 @router.post("/jobs/{request_id}/notes")
-async def add_note(request_id: str, body: s.Note, principal: Principal = Depends(WORKERS),
+async def add_note(request_id: PathId, body: s.Note, principal: Principal = Depends(WORKERS),
                    idem: Idempotency = Depends(idempotency("note")), d: Dispatch = Depends(dispatch_of)) -> Response:
     return await act(d, idem, request_id, principal, _simple(
         lambda job: job.add_note(principal.subject, body.note, body.milestone, d.clock.now())))
 
 
 @router.post("/jobs/{request_id}/pause")
-async def pause(request_id: str, body: s.Pause | None = None, principal: Principal = Depends(WORKERS),
+async def pause(request_id: PathId, body: s.Pause | None = None, principal: Principal = Depends(WORKERS),
                 idem: Idempotency = Depends(idempotency("pause")), d: Dispatch = Depends(dispatch_of)) -> Response:
     body = body or s.Pause()
     return await act(d, idem, request_id, principal, _simple(
@@ -162,20 +163,20 @@ async def pause(request_id: str, body: s.Pause | None = None, principal: Princip
 
 
 @router.post("/jobs/{request_id}/resume")
-async def resume(request_id: str, principal: Principal = Depends(WORKERS),
+async def resume(request_id: PathId, principal: Principal = Depends(WORKERS),
                  idem: Idempotency = Depends(idempotency("resume")), d: Dispatch = Depends(dispatch_of)) -> Response:
     return await act(d, idem, request_id, principal, _simple(lambda job: job.resume(d.clock.now())))
 
 
 @router.post("/jobs/{request_id}/resolve")
-async def resolve(request_id: str, body: s.Resolve, principal: Principal = Depends(WORKERS),
+async def resolve(request_id: PathId, body: s.Resolve, principal: Principal = Depends(WORKERS),
                   idem: Idempotency = Depends(idempotency("resolve")), d: Dispatch = Depends(dispatch_of)) -> Response:
     return await act(d, idem, request_id, principal, _simple(lambda job: job.resolve(
         acting(principal, job), body.resolution_code, body.summary, d.clock.now())))
 
 
 @router.post("/jobs/{request_id}/escalate")
-async def escalate(request_id: str, body: s.Escalate | None = None, principal: Principal = Depends(ESCALATORS),
+async def escalate(request_id: PathId, body: s.Escalate | None = None, principal: Principal = Depends(ESCALATORS),
                    idem: Idempotency = Depends(idempotency("escalate")), d: Dispatch = Depends(dispatch_of)) -> Response:
     body = body or s.Escalate(reason="escalated by hand")
     return await act(d, idem, request_id, principal, _simple(lambda job: job.escalate(

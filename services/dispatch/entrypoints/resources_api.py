@@ -16,6 +16,7 @@ from shared.auth import Principal, Role
 from shared.db import Conn
 from shared.errors import InvalidTransition, NotFound
 from shared.http.idempotency import Idempotency, idempotency, json_response
+from shared.limits import PathId
 
 router = APIRouter(prefix="/v1", tags=["resources"])
 
@@ -64,7 +65,7 @@ def only_their_own(principal: Principal, resource_id: str) -> None:
 
 
 @router.get("/resources/{resource_id}")
-async def read_resource(resource_id: str, principal: Principal = Depends(WORKERS),
+async def read_resource(resource_id: PathId, principal: Principal = Depends(WORKERS),
                         d: Dispatch = Depends(dispatch_of)) -> Response:
     only_their_own(principal, resource_id)
     async with d.db.connect() as conn:
@@ -87,7 +88,7 @@ async def _change_resource(d: Dispatch, idem: Idempotency, resource_id: str,
 
 
 @router.patch("/resources/{resource_id}")
-async def update_resource(resource_id: str, body: s.UpdateResource, principal: Principal = Depends(MANAGERS),
+async def update_resource(resource_id: PathId, body: s.UpdateResource, principal: Principal = Depends(MANAGERS),
                           idem: Idempotency = Depends(idempotency("update-resource")),
                           d: Dispatch = Depends(dispatch_of)) -> Response:
     changes = body.model_dump(exclude_unset=True, exclude={"reason", "skills"})
@@ -98,7 +99,7 @@ async def update_resource(resource_id: str, body: s.UpdateResource, principal: P
 
 
 @router.post("/resources/{resource_id}/availability")
-async def change_availability(resource_id: str, body: s.ChangeAvailability, principal: Principal = Depends(WORKERS),
+async def change_availability(resource_id: PathId, body: s.ChangeAvailability, principal: Principal = Depends(WORKERS),
                               idem: Idempotency = Depends(idempotency("availability")),
                               d: Dispatch = Depends(dispatch_of)) -> Response:
     only_their_own(principal, resource_id)
@@ -107,7 +108,7 @@ async def change_availability(resource_id: str, body: s.ChangeAvailability, prin
 
 
 @router.get("/resources/{resource_id}/jobs")
-async def work_list(resource_id: str, principal: Principal = Depends(WORKERS),
+async def work_list(resource_id: PathId, principal: Principal = Depends(WORKERS),
                     d: Dispatch = Depends(dispatch_of)) -> Response:
     """The jobs a resource holds now, most urgent first."""
     only_their_own(principal, resource_id)

@@ -1,7 +1,6 @@
 """HTTP bodies of dispatch's API; every field bounded by shared/limits.py."""
 from __future__ import annotations
 
-from datetime import datetime
 from enum import Enum
 from typing import Annotated
 
@@ -12,10 +11,10 @@ from shared import limits
 from shared.limits import Capacity, Code, Id, Name, Reason, Text
 
 SkillName = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1,
-                                             max_length=limits.CODE_MAX)]
-Day = Annotated[str, StringConstraints(strip_whitespace=True, max_length=limits.DATE_MAX)]
-Interval = Annotated[str, StringConstraints(strip_whitespace=True, max_length=limits.INTERVAL_MAX)]
-Weekday = Annotated[str, StringConstraints(max_length=limits.CODE_MAX)]
+                                             max_length=limits.CODE_MAX), limits.NoNul]
+Day = Annotated[str, StringConstraints(strip_whitespace=True, max_length=limits.DATE_MAX), limits.NoNul]
+Interval = Annotated[str, StringConstraints(strip_whitespace=True, max_length=limits.INTERVAL_MAX), limits.NoNul]
+Weekday = Annotated[str, StringConstraints(max_length=limits.CODE_MAX), limits.NoNul]
 
 
 class Body(BaseModel):
@@ -65,9 +64,12 @@ class RegisterResource(Body):
 
 
 class UpdateResource(Body):
-    name: Name | None = None
-    skills: list[SkillIn] | None = Field(default=None, min_length=1, max_length=limits.SKILLS_MAX)
-    capacity: Capacity | None = None
+    """Fields left out stay as they are; null clears zone, team or shift and is refused (422 naming
+    it) for name, skills and capacity, which every resource has (typed without None: the default
+    is not validated, an explicit null is)."""
+    name: Name = Field(default=None)
+    skills: list[SkillIn] = Field(default=None, min_length=1, max_length=limits.SKILLS_MAX)
+    capacity: Capacity = Field(default=None)
     zone: Name | None = None
     team: Name | None = None
     shift: Shift | None = None
@@ -82,7 +84,7 @@ class Availability(str, Enum):
 
 class ChangeAvailability(Body):
     status: Availability
-    until: datetime | None = None
+    until: limits.Instant | None = None
     reason: Reason
 
 

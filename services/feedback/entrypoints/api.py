@@ -16,6 +16,7 @@ from shared import limits
 from shared.auth import Principal, Role, require_roles
 from shared.errors import InvalidTransition, NotFound
 from shared.http.idempotency import Idempotency, idempotency, json_response
+from shared.limits import PathId, SurveyToken
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
 CUSTOMER_SIDE = require_roles(Role.customer, Role.agent)
@@ -73,7 +74,7 @@ def closure_view(c: Closure) -> dict[str, Any]:
 
 
 @router.post("/requests/{request_id}/confirmation")
-async def confirm(request_id: str, body: Confirmation, principal: Principal = Depends(CUSTOMER_SIDE),
+async def confirm(request_id: PathId, body: Confirmation, principal: Principal = Depends(CUSTOMER_SIDE),
                   idem: Idempotency = Depends(idempotency("confirmation")),
                   f: Feedback = Depends(feedback_of)) -> Response:
     """`accepted: true` confirms and closes (a survey is sent); `false` with a reason reopens."""
@@ -85,7 +86,7 @@ async def confirm(request_id: str, body: Confirmation, principal: Principal = De
 
 
 @router.get("/requests/{request_id}/closure")
-async def read_closure(request_id: str, principal: Principal = Depends(CUSTOMER_SIDE),
+async def read_closure(request_id: PathId, principal: Principal = Depends(CUSTOMER_SIDE),
                        f: Feedback = Depends(feedback_of)) -> Response:
     async with f.db.connect() as conn:
         owned_by(principal, request_id)(await f.tables.customer_of(conn, request_id))
@@ -93,7 +94,7 @@ async def read_closure(request_id: str, principal: Principal = Depends(CUSTOMER_
 
 
 @router.get("/requests/{request_id}/survey")
-async def survey_link(request_id: str, principal: Principal = Depends(CUSTOMER_SIDE),
+async def survey_link(request_id: PathId, principal: Principal = Depends(CUSTOMER_SIDE),
                       f: Feedback = Depends(feedback_of)) -> Response:
     """The link to send the customer; it works without an account, once, until it expires."""
     async with f.db.connect() as conn:
@@ -106,7 +107,7 @@ async def survey_link(request_id: str, principal: Principal = Depends(CUSTOMER_S
 
 
 @router.post("/surveys/{token}", status_code=201)
-async def return_survey(token: str, body: Survey, f: Feedback = Depends(feedback_of)) -> Response:
+async def return_survey(token: SurveyToken, body: Survey, f: Feedback = Depends(feedback_of)) -> Response:
     """No account needed: the signed link is the credential."""
     try:
         request_id, survey_id = f.links.read(token, f.clock.now())

@@ -1,7 +1,6 @@
 """Feedback handled by the desk: complaints and other items, call-backs, and the queues."""
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
@@ -14,6 +13,7 @@ from services.feedback.service_layer.handlers import Feedback
 from shared import limits
 from shared.auth import Principal, Role, require_roles
 from shared.http.idempotency import Idempotency, idempotency, json_response
+from shared.limits import PathId
 
 router = APIRouter(prefix="/v1", tags=["handling"])
 
@@ -34,13 +34,13 @@ def item_view(item: Any) -> dict[str, Any]:
 
 
 @router.get("/feedback/{feedback_id}")
-async def read_feedback(feedback_id: str, _: Principal = Depends(DESK), f: Feedback = Depends(feedback_of)) -> Response:
+async def read_feedback(feedback_id: PathId, _: Principal = Depends(DESK), f: Feedback = Depends(feedback_of)) -> Response:
     async with f.db.connect() as conn:
         return json_response(item_view(await handlers.item_of(conn, f, feedback_id)))
 
 
 @router.post("/feedback/{feedback_id}/acknowledge")
-async def acknowledge_feedback(feedback_id: str, body: Acknowledge | None = None, principal: Principal = Depends(DESK),
+async def acknowledge_feedback(feedback_id: PathId, body: Acknowledge | None = None, principal: Principal = Depends(DESK),
                                idem: Idempotency = Depends(idempotency("ack-feedback")),
                                f: Feedback = Depends(feedback_of)) -> Response:
     if (replayed := await idem.replay()) is not None:
@@ -55,7 +55,7 @@ class Findings(Body):
 
 
 @router.post("/feedback/{feedback_id}/investigate")
-async def investigate_feedback(feedback_id: str, body: Findings, principal: Principal = Depends(DESK),
+async def investigate_feedback(feedback_id: PathId, body: Findings, principal: Principal = Depends(DESK),
                                idem: Idempotency = Depends(idempotency("investigate-feedback")),
                                f: Feedback = Depends(feedback_of)) -> Response:
     if (replayed := await idem.replay()) is not None:
@@ -66,7 +66,7 @@ async def investigate_feedback(feedback_id: str, body: Findings, principal: Prin
 
 
 @router.post("/feedback/{feedback_id}/resolve")
-async def resolve_feedback(feedback_id: str, body: Outcome, principal: Principal = Depends(DESK),
+async def resolve_feedback(feedback_id: PathId, body: Outcome, principal: Principal = Depends(DESK),
                            idem: Idempotency = Depends(idempotency("resolve-feedback")),
                            f: Feedback = Depends(feedback_of)) -> Response:
     """Handle it with an outcome (a complaint handled after its deadline says so)."""
@@ -78,7 +78,7 @@ async def resolve_feedback(feedback_id: str, body: Outcome, principal: Principal
 
 
 @router.post("/requests/{request_id}/follow-up")
-async def complete_follow_up(request_id: str, body: Outcome, principal: Principal = Depends(DESK),
+async def complete_follow_up(request_id: PathId, body: Outcome, principal: Principal = Depends(DESK),
                              idem: Idempotency = Depends(idempotency("follow-up")),
                              f: Feedback = Depends(feedback_of)) -> Response:
     if (replayed := await idem.replay()) is not None:
@@ -120,7 +120,7 @@ class OpenAction(Body):
     title: limits.Name
     plan: Text
     owner: limits.Name
-    due_at: datetime
+    due_at: limits.Instant
     answers: list[limits.Id] = Field(default_factory=list, max_length=limits.LINKS_MAX, description="feedback item ids")
 
 
@@ -147,7 +147,7 @@ async def open_action(body: OpenAction, principal: Principal = Depends(DESK),
 
 
 @router.post("/actions/{action_id}/progress")
-async def progress_action(action_id: str, body: Progress, principal: Principal = Depends(DESK),
+async def progress_action(action_id: PathId, body: Progress, principal: Principal = Depends(DESK),
                           idem: Idempotency = Depends(idempotency("progress-action")),
                           f: Feedback = Depends(feedback_of)) -> Response:
     if (replayed := await idem.replay()) is not None:

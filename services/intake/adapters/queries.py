@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Sequence
 
+from shared import limits
 from shared.db import Conn, fetch, ident
 from shared.errors import Invalid
 
@@ -39,7 +40,8 @@ def encode_cursor(received_at: datetime, request_id: str) -> str:
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         at, request_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
-        return datetime.fromisoformat(at), request_id
+        # A forged cursor is input like any other: its instant and id are bounded as if sent plainly.
+        return limits.instant_in_range(datetime.fromisoformat(at)), limits.no_nul(request_id)
     except Exception as exc:
         raise Invalid("cursor", "not a cursor this API handed out") from exc
 

@@ -33,6 +33,9 @@ ALLOWED = {
 }
 UPDATABLE = {"title", "description", "location", "customer.name", "customer.phone", "customer.email"}
 PERSONAL = {"location", "customer.name", "customer.phone", "customer.email"}
+# Every request has these: an update may change them, never remove them (queues and the duplicate
+# hint read them for every agent, so one request without a title broke the desk for everyone).
+REQUIRED = {"title", "description", "customer.name"}
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,9 @@ class ServiceRequest(Aggregate):
         unknown = set(c.fields) - UPDATABLE
         if unknown:
             raise Invalid(sorted(unknown)[0], f"cannot be updated; updatable: {', '.join(sorted(UPDATABLE))}")
+        for name in sorted(REQUIRED & set(c.fields)):
+            if c.fields[name] is None or not str(c.fields[name]).strip():
+                raise Invalid(name, "is required: it can be changed, not removed")
         changed = {k: ev.FieldChange(before=self.details.get(k), after=v)
                    for k, v in c.fields.items() if self.details.get(k) != v}
         if not changed:

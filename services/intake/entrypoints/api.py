@@ -20,6 +20,7 @@ from shared.errors import NotFound
 from shared.http.fast_lane import LaneHandler, is_json
 from shared.http.idempotency import HEADER as IDEMPOTENCY_HEADER
 from shared.http.idempotency import Idempotency, command, json_response
+from shared.limits import PathId
 
 router = APIRouter(prefix="/v1", tags=["requests"])
 CUSTOMER_ROLES = (Role.customer, Role.agent, Role.dispatcher)
@@ -97,7 +98,7 @@ async def submitted(body: s.SubmitRequestBody, idem: Idempotency, intake: Intake
 
 @router.get("/requests/{request_id}", response_model=s.RequestView)
 async def read_request(
-    request_id: str, principal: Principal = Depends(READERS), intake: Intake = Depends(intake_of)
+    request_id: PathId, principal: Principal = Depends(READERS), intake: Intake = Depends(intake_of)
 ) -> Response:
     request = await handlers.get_request(request_id, intake)
     owned_by(principal)(request)
@@ -106,7 +107,7 @@ async def read_request(
 
 @router.post("/requests/{request_id}/acknowledge", response_model=s.RequestView)
 async def acknowledge(
-    request_id: str, http: Request, body: s.AcknowledgeBody | None = None,
+    request_id: PathId, http: Request, body: s.AcknowledgeBody | None = None,
     idem: Idempotency = Depends(command("acknowledge", *DESK_ROLES)),
 ) -> Response:
     principal, intake = idem.principal, intake_of(http)
@@ -117,7 +118,7 @@ async def acknowledge(
 
 @router.post("/requests/{request_id}/triage", response_model=s.RequestView)
 async def triage(
-    request_id: str, body: s.TriageBody, http: Request,
+    request_id: PathId, body: s.TriageBody, http: Request,
     idem: Idempotency = Depends(command("triage", *DESK_ROLES)),
 ) -> Response:
     principal, intake = idem.principal, intake_of(http)
@@ -129,7 +130,7 @@ async def triage(
 
 @router.post("/requests/{request_id}/need-confirmation", response_model=s.RequestView)
 async def confirm_need(
-    request_id: str, body: s.ConfirmNeedBody, http: Request,
+    request_id: PathId, body: s.ConfirmNeedBody, http: Request,
     idem: Idempotency = Depends(command("confirm-need", *DESK_ROLES)),
 ) -> Response:
     principal, intake = idem.principal, intake_of(http)
@@ -140,7 +141,7 @@ async def confirm_need(
 
 @router.patch("/requests/{request_id}", response_model=s.RequestView)
 async def update(
-    request_id: str, body: s.UpdateBody, http: Request,
+    request_id: PathId, body: s.UpdateBody, http: Request,
     idem: Idempotency = Depends(command("update", *CUSTOMER_ROLES)),
 ) -> Response:
     principal, intake = idem.principal, intake_of(http)
@@ -154,7 +155,7 @@ async def update(
 
 @router.post("/requests/{request_id}/contacts", response_model=s.RequestView)
 async def record_contact(
-    request_id: str, body: s.ContactBody, http: Request,
+    request_id: PathId, body: s.ContactBody, http: Request,
     idem: Idempotency = Depends(command("contact", *DESK_ROLES)),
 ) -> Response:
     principal, intake = idem.principal, intake_of(http)
@@ -165,7 +166,7 @@ async def record_contact(
 
 @router.post("/requests/{request_id}/withdraw", response_model=s.RequestView)
 async def withdraw(
-    request_id: str, body: s.WithdrawBody, http: Request,
+    request_id: PathId, body: s.WithdrawBody, http: Request,
     idem: Idempotency = Depends(command("withdraw", *CUSTOMER_ROLES)),
 ) -> Response:
     principal, intake = idem.principal, intake_of(http)
@@ -175,7 +176,7 @@ async def withdraw(
 
 @router.post("/requests/{request_id}/merge", response_model=s.RequestView)
 async def merge(
-    request_id: str, body: s.MergeBody, http: Request,
+    request_id: PathId, body: s.MergeBody, http: Request,
     idem: Idempotency = Depends(command("merge", *DESK_ROLES)),
 ) -> Response:
     principal, intake = idem.principal, intake_of(http)

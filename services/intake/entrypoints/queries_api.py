@@ -1,8 +1,6 @@
 """Intake's reads over the requests read model: search, a customer's requests, the queues."""
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Depends, Query
 
 from services.intake.adapters.queries import Filters
@@ -11,6 +9,7 @@ from services.intake.entrypoints.api import CUSTOMER_SIDE, DESK, intake_of
 from services.intake.entrypoints.schemas import Channel, Page, RequestSummary
 from services.intake.entrypoints.views import summary
 from services.intake.service_layer.handlers import Intake
+from shared import limits
 from shared.auth import Principal, Role
 
 router = APIRouter(prefix="/v1", tags=["queues and search"])
@@ -22,13 +21,13 @@ async def search(
     status: str | None = Query(None, pattern=STATUSES),
     priority: Priority | None = None,
     channel: Channel | None = None,
-    category: str | None = Query(None, max_length=200),
-    owner: str | None = Query(None, max_length=100),
-    customer_id: str | None = Query(None, max_length=100),
-    received_from: datetime | None = Query(None, alias="from"),
-    received_to: datetime | None = Query(None, alias="to"),
+    category: limits.Name | None = Query(None),
+    owner: limits.Id | None = Query(None),
+    customer_id: limits.Id | None = Query(None),
+    received_from: limits.Instant | None = Query(None, alias="from"),
+    received_to: limits.Instant | None = Query(None, alias="to"),
     limit: int = Query(50, ge=1, le=500),
-    cursor: str | None = Query(None, max_length=500),
+    cursor: limits.Cursor | None = Query(None),
     principal: Principal = Depends(CUSTOMER_SIDE),
     intake: Intake = Depends(intake_of),
 ) -> Page:
@@ -48,7 +47,7 @@ async def search(
 
 @router.get("/queues/awaiting-response", response_model=list[RequestSummary])
 async def awaiting_response(
-    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=limits.OFFSET_MAX),
     _: Principal = Depends(DESK), intake: Intake = Depends(intake_of),
 ) -> list[RequestSummary]:
     """Not yet acknowledged, by priority then response deadline, with SLA-risk flags."""
@@ -60,7 +59,7 @@ async def awaiting_response(
 
 @router.get("/queues/triage", response_model=list[RequestSummary])
 async def triage_queue(
-    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=limits.OFFSET_MAX),
     _: Principal = Depends(DESK), intake: Intake = Depends(intake_of),
 ) -> list[RequestSummary]:
     """Open requests no agent has triaged yet (self-service or uncategorised), most urgent first."""

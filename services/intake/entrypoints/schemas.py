@@ -16,7 +16,8 @@ LongText = limits.Text
 # Both patterns bound the length too: a phone number has at most 31 characters.
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()\-]{5,30}$")]
 Email = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=limits.EMAIL_MAX, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    str, StringConstraints(strip_whitespace=True, max_length=limits.EMAIL_MAX, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+    limits.NoNul,
 ]
 
 
@@ -92,15 +93,17 @@ class ConfirmNeedBody(Body):
     note: Remark | None = None
 
 
+# In a change, a field left out stays as it is; null clears an optional field and is refused (422
+# naming it) for one every request has: those are typed without None, and the default is not validated.
 class CustomerChanges(Body):
-    name: Text | None = None
+    name: Text = Field(default=None)
     phone: Phone | None = None
     email: Email | None = None
 
 
 class UpdateBody(Body):
-    title: Text | None = None
-    description: LongText | None = None
+    title: Text = Field(default=None)
+    description: LongText = Field(default=None)
     location: Location | None = None
     customer: CustomerChanges | None = None
     reason: Reason
@@ -110,7 +113,7 @@ class ContactBody(Body):
     via: ContactVia
     direction: Direction
     summary: LongText
-    at: datetime | None = Field(default=None, description="when it happened; default now")
+    at: limits.Instant | None = Field(default=None, description="when it happened; default now")
 
 
 class WithdrawBody(Body):
