@@ -44,14 +44,18 @@ def named(response: httpx.Response) -> list[str]:
 
 # --- (a) the reproduction ------------------------------------------------------------------------
 
-async def test_a_shift_of_100_000_holidays_is_refused_naming_the_field_and_nothing_is_recorded(dispatch: DispatchApi):
+@pytest.mark.parametrize("count, status, field", [
+    (100_000, 413, "body"),  # ~1.3 MB as an event: more than Kafka takes; the body is over the 1 MB limit
+    (50_000, 422, "shift.holidays"),  # ~650 kB: within the body limit, far over the bound on holidays
+])
+async def test_a_shift_of_100_000_holidays_is_refused_naming_the_field_and_nothing_is_recorded(
+        dispatch: DispatchApi, count: int, status: int, field: str):
     resource_id = f"res-{uuid.uuid4().hex[:8]}"
     body = {"id": resource_id, "name": "Tech", "skills": ["repair"], "capacity": 1,
-            "shift": {**SHIFT, "holidays": days(100_000)}}  # ~1.3 MB as an event: more than Kafka takes
+            "shift": {**SHIFT, "holidays": days(count)}}
     response = await dispatch.call("POST", "/v1/resources", json=body)
-    assert response.status_code == 422, response.status_code
-    assert named(response) == ["shift.holidays"]
-    assert "shift.holidays" in response.json()["detail"]
+    assert response.status_code == status, response.status_code
+    assert named(response) == [field]
     assert await events_of(dispatch, f"resource-{resource_id}") == 0
     assert (await dispatch.call("GET", f"/v1/resources/{resource_id}")).status_code == 404
 
