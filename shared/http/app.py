@@ -5,7 +5,7 @@ import time
 from typing import Any
 
 from fastapi import FastAPI, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -13,7 +13,7 @@ from shared import context
 from shared.http.docs import install_docs
 from shared.http.fast_lane import FastLane
 from shared.http.guards import AuthenticateFirst, BodyLimit
-from shared.http.problems import install_problem_handlers
+from shared.http.problems import PROBLEM_JSON, install_problem_handlers
 from shared.http.ratelimit import RATE_LIMITED, RateLimits
 from shared.metrics import HTTP_LATENCY
 
@@ -65,6 +65,10 @@ class CorrelationMiddleware:
                 ).observe(time.perf_counter() - started)
 
 
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {PROBLEM_JSON: {"schema": {"type": "object"}}}}
+
+
 def create_app(*, service: str, runtime: Any, version: str = "0.1.0") -> FastAPI:
     """`runtime` (a ServiceRuntime) provides the lifespan, readiness, database and tokens."""
     app = FastAPI(
@@ -72,10 +76,15 @@ def create_app(*, service: str, runtime: Any, version: str = "0.1.0") -> FastAPI
         version=version,
         lifespan=runtime.lifespan,
         telemetry=None if runtime.settings.http_telemetry else {"tracing": False, "metrics": False, "logs": False},
+        # Every operation's possible refusals, so the schema and the behaviour agree (Schemathesis
+        # checks each answer against them): problem details, as shared.http.problems writes them.
         responses={
             401: {"description": "Missing or invalid bearer token"},
             403: {"description": "Role not allowed"},
-            422: {"description": "Invalid input (problem details naming the field)"},
+            404: _problem("No such object (an id in the path or the body names none)"),
+            409: _problem("Conflict: the object's state does not allow this, or it already exists"),
+            413: _problem("Body larger than this service accepts (HTTP_MAX_BODY_BYTES)"),
+            422: _problem("Invalid input (problem details naming the field)"),
             429: RATE_LIMITED,
         },
     )
@@ -110,7 +119,8 @@ def create_app(*, service: str, runtime: Any, version: str = "0.1.0") -> FastAPI
             body["reasons"] = stalled
         return JSONResponse(body, status_code=200 if body["status"] == "ready" else 503)
 
-    @app.get("/metrics", tags=["operations"])
+    # Prometheus' text format, declared as such (FastAPI would document application/json).
+    @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 

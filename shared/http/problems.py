@@ -13,12 +13,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from shared.db import is_unavailable
 from shared.errors import EventTooLarge, Invalid, InvalidTransition, NotFound
 from shared.eventstore import ConcurrencyError
 
 PROBLEM_JSON = "application/problem+json"
+_UNPARSABLE = "There was an error parsing the body"  # fastapi.routing's detail for an undecodable body
 RETRY_AFTER_SECONDS = 2  # when the app carries no settings saying otherwise
 # Every exception type an unreachable database shows up as derives from one of these (is_unavailable
 # then decides); they are handled inside the app, unlike `Exception`, which Starlette answers
@@ -33,6 +35,8 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
 
 
 def _field(loc: tuple[Any, ...]) -> str:
+    if len(loc) == 2 and loc[0] == "body" and isinstance(loc[1], int):
+        return "body"  # a JSON decode error: FastAPI puts the character position there, not a field
     parts = [str(p) for p in loc]
     if parts and parts[0] in {"body", "query", "path", "header"}:
         parts = parts[1:] or parts
@@ -51,14 +55,34 @@ def http_problem(exc: HTTPException) -> JSONResponse:
     extra = {}
     if exc.status_code == 413 and exc.detail == "Content Too Large":  # shared.http.guards.BodyLimit
         extra = {"errors": [{"field": "body", "message": "larger than this service accepts (HTTP_MAX_BODY_BYTES)"}]}
+    if exc.status_code == 400 and exc.detail == _UNPARSABLE:
+        # FastAPI's answer to a body it cannot decode at all (not UTF-8): invalid input like any
+        # other, so the documented 422 naming the body, as for a JSON syntax error.
+        return problem(422, "Invalid request", "body: not valid UTF-8 JSON",
+                       errors=[{"field": "body", "message": "not valid UTF-8 JSON"}])
     response = problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail), **extra)
     for name, value in (exc.headers or {}).items():
         response.headers[name] = value
     return response
 
 
-async def _http(_: Request, exc: HTTPException) -> JSONResponse:
-    return http_problem(exc)
+async def _http(request: Request, exc: HTTPException) -> JSONResponse:
+    response = http_problem(exc)
+    if exc.status_code == 405:
+        response.headers["Allow"] = _allowed(request)
+    return response
+
+
+def _allowed(request: Request) -> str:
+    """Every method some route serves at this path: Starlette's 405 names only the first route
+    whose path matched (e.g. POST for /v1/requests, which GET serves too), and RFC 9110 asks for
+    all of them."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
 
 
 def problem_for(exc: Exception, retry_after: int = RETRY_AFTER_SECONDS) -> JSONResponse | None:
