@@ -14,7 +14,8 @@ from datetime import date, datetime, timezone
 from functools import lru_cache
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, GetJsonSchemaHandler, StringConstraints
+from pydantic.json_schema import JsonSchemaValue
 
 # --- strings (characters, after surrounding whitespace is stripped) ------------------------------
 ID_MAX = 100  # ids a client chooses or refers to: customers, resources, requests (uuids are 36)
@@ -52,7 +53,25 @@ def no_nul(value: str) -> str:
     return value
 
 
-NoNul = AfterValidator(no_nul)
+# The same rule in the schema, for clients and Schemathesis: no NUL anywhere, and, for a text that
+# must not be empty, not blank either (surrounding whitespace is stripped before the length is
+# judged). Stated as `not` a pattern rather than as `pattern` so that each type keeps its own
+# pattern (an email's), and so tests/api/hostile.py, which picks valid values by pattern, still can.
+NUL = "\\x00"
+NUL_OR_BLANK = "\\x00|^\\s*$"
+
+
+class _NoNulValidator(AfterValidator):
+    """`no_nul` for validation, and the rule shown in the schema: documentation only, so
+    validation stays one `in` test, no regex (intake's submit is the hot path)."""
+
+    def __get_pydantic_json_schema__(self, schema: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema["not"] = {"pattern": NUL_OR_BLANK if json_schema.get("minLength", 0) else NUL}
+        return json_schema
+
+
+NoNul = _NoNulValidator(no_nul)
 
 
 def _text(max_length: int, min_length: int = 1) -> Any:
@@ -98,8 +117,45 @@ def day_in_range(value: date) -> date:
     return value
 
 
-Instant = Annotated[datetime, AfterValidator(instant_in_range)]
-Day = Annotated[date, AfterValidator(day_in_range)]
+def _iso_text(what: str) -> BeforeValidator:
+    """Refuses numbers, and strings that are numbers: pydantic would read them as Unix times
+    (`until: 0` is 1970), but the schema says, and clients are told, ISO 8601 text. A check
+    before pydantic's own, not Strict: FastAPI validates Python objects, where Strict would refuse
+    every string too."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, (int, float, bool)) or (isinstance(value, str) and _is_number(value)):
+            raise ValueError(f"must be {what}")
+        return value
+
+    return BeforeValidator(check)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+class _Years:
+    """The year bounds in the schema, as a pattern beside its format (documentation only; the
+    validators above judge): so clients, and Schemathesis, send what is accepted."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+
+    def __get_pydantic_json_schema__(self, schema: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return {**handler(schema), "pattern": self.pattern}
+
+
+# An instant in 1901-2998 lies within the bounds whatever its offset; a day in 1900-2999 does.
+_INSTANT_YEARS = _Years(r"^(?:19(?:0[1-9]|[1-9]\d)|2(?:[0-8]\d\d|9(?:[0-8]\d|9[0-8])))-")
+Instant = Annotated[datetime, _iso_text("an ISO 8601 date-time string"), AfterValidator(instant_in_range),
+                    _INSTANT_YEARS]
+Day = Annotated[date, _iso_text("an ISO 8601 date string (YYYY-MM-DD)"), AfterValidator(day_in_range),
+                _Years(r"^(?:19|2\d)\d\d-")]
 
 Capacity = Annotated[int, Field(ge=1, le=CAPACITY_MAX)]
 SkillLevel = Annotated[int, Field(ge=1, le=SKILL_LEVEL_MAX)]

@@ -38,8 +38,17 @@ class Channel(str, enum.Enum):
 
 
 Text = Annotated[str | None, Query(min_length=1, max_length=limits.NAME_MAX)]
-When = Annotated[str | None, Query(max_length=40, description="a date (YYYY-MM-DD, inclusive) or an ISO 8601 "
-                                                              "date-time; without an offset, in the report timezone")]
+# A subset of what `_instant` accepts, as a pattern in the schema only (clients and Schemathesis
+# generate from it; `_instant` still judges): a calendar day in 1900-2999 (not 29 February: a
+# pattern cannot tell leap years), or a date-time in 1901-2998, inside the bounds whatever its zone.
+_MONTH_DAY = (r"(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)"
+              r"|(?:0[13578]|1[02])-31)")
+_TIME = r"T(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,6})?)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)?"
+_INNER_YEAR = r"(?:19(?:0[1-9]|[1-9]\d)|2(?:[0-8]\d\d|9(?:[0-8]\d|9[0-8])))"
+WHEN_PATTERN = rf"^(?:(?:19\d\d|2\d\d\d)-{_MONTH_DAY}|{_INNER_YEAR}-{_MONTH_DAY}{_TIME})$"
+When = Annotated[str | None, Query(max_length=40, json_schema_extra={"pattern": WHEN_PATTERN},
+                                   description="a date (YYYY-MM-DD, inclusive) or an ISO 8601 date-time; "
+                                               "without an offset, in the report timezone")]
 
 
 def _instant(field: str, value: str | None, tz: ZoneInfo, end: bool = False) -> datetime | None:
