@@ -5,8 +5,8 @@ The size limit is our own rather than FastAPI's `max_body_size`: Starlette's lim
 plain text and replaces any answer the app gives to an over-long request with it, where every
 answer here is problem details naming the field.
 
-Authentication before the body: a request for a route that needs a bearer token is refused
-(401) before a byte of its body is read or parsed, unless its token is valid.
+Authentication before the body: a request with a body is refused (401) before a byte of it is
+read or parsed unless its bearer token is valid, on every path but those declared public.
 
 FastAPI reads and parses a route's body before it solves the route's dependencies, so the token
 check in `shared.auth.authenticated` would come after the parse: anyone without a token could make
