@@ -23,9 +23,8 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import authenticated
-from shared.http.problems import http_problem
+from shared.http.problems import TOO_LARGE, http_problem
 
-TOO_LARGE = "Content Too Large"  # shared.http.problems names the field (body) for this refusal
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 

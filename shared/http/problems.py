@@ -20,6 +20,7 @@ from shared.errors import EventTooLarge, Invalid, InvalidTransition, NotFound
 from shared.eventstore import ConcurrencyError
 
 PROBLEM_JSON = "application/problem+json"
+TOO_LARGE = "Content Too Large"  # the detail of a body refused for its size (shared.http.guards.BodyLimit)
 _UNPARSABLE = "There was an error parsing the body"  # fastapi.routing's detail for an undecodable body
 RETRY_AFTER_SECONDS = 2  # when the app carries no settings saying otherwise
 # Every exception type an unreachable database shows up as derives from one of these (is_unavailable
@@ -53,7 +54,7 @@ def http_problem(exc: HTTPException) -> JSONResponse:
     titles = {401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed", 410: "Gone",
               413: "Content too large", 429: "Too many requests"}
     extra = {}
-    if exc.status_code == 413 and exc.detail == "Content Too Large":  # shared.http.guards.BodyLimit
+    if exc.status_code == 413 and exc.detail == TOO_LARGE:
         extra = {"errors": [{"field": "body", "message": "larger than this service accepts (HTTP_MAX_BODY_BYTES)"}]}
     if exc.status_code == 400 and exc.detail == _UNPARSABLE:
         # FastAPI's answer to a body it cannot decode at all (not UTF-8): invalid input like any
