@@ -14,6 +14,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -39,9 +40,9 @@ def bodies(n: int = 2000) -> list[bytes]:
     }) for i in range(n)]
 
 
-def start(args: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+def start(args: list[str], env: dict[str, str], port: int, cwd: Path = ROOT) -> subprocess.Popen[bytes]:
     log = open(ROOT / "var" / f"bench-{port}.log", "ab")
-    process = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=log, stderr=log)
+    process = subprocess.Popen([sys.executable, *args], cwd=cwd, env=env, stdout=log, stderr=log)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:

@@ -21,8 +21,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from shared import context
 from shared.aio import wait_or_timeout
 from shared.applied import AppliedRecord
+from shared.contracts import ContractViolation
 from shared.db import Conn, Database, is_unavailable
 from shared.envelope import Envelope, MalformedMessage, from_kafka
+from shared.events import UnknownEventType
 from shared.metrics import (
     CONSUMER_APPLIED,
     CONSUMER_DEAD_LETTERED,
@@ -30,11 +32,13 @@ from shared.metrics import (
     CONSUMER_LAG,
     CONSUMER_LATE,
     CONSUMER_SKIPPED,
+    CONSUMER_UNKNOWN,
 )
 
 log = structlog.get_logger(__name__)
 
 Handler = Callable[[Conn, Envelope], Awaitable[None]]
+Decoder = Callable[[Envelope], Envelope]
 
 
 def dead_letter_topic(consumer: str) -> str:
@@ -57,11 +61,15 @@ class ConsumerRunner:
         backoff_seconds: float = 0.2,
         after_commit: Iterable[Callable[[], None]] = (),
         ensure_topic: Callable[[str], Awaitable[None]] | None = None,
+        decode: Decoder | None = None,
     ) -> None:
+        """`decode`: types each record into its published contract (`shared.contracts.decoded`)
+        before anything is applied; a record of an unknown type is then skipped and counted, one
+        that does not fit its type is dead-lettered at once."""
         self.name, self.consumer, self.producer, self.db = name, consumer, producer, db
         self.handler, self.max_attempts, self.backoff = handler, max_attempts, backoff_seconds
         self.after_commit = list(after_commit)
-        self.ensure_topic = ensure_topic
+        self.ensure_topic, self.decode = ensure_topic, decode
         self.applied = AppliedRecord(schema)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -93,8 +101,11 @@ class ConsumerRunner:
         for record, mark in zip(records, marks, strict=True):
             if mark is not None and mark[0] in known:
                 self._skipped(record, mark[0])
-            elif isinstance(env := _parse(record), MalformedMessage):
-                await self._dead_letter(record, env, attempts=1)
+            elif isinstance(env := _parse(record, self.decode), (MalformedMessage, ContractViolation)):
+                await self._dead_letter(record, env, attempts=1)  # it can never apply as it is
+            elif isinstance(env, UnknownEventType):
+                CONSUMER_UNKNOWN.labels(self.name, record.topic).inc()
+                log.info("unknown event type skipped", type=str(env), consumer=self.name, topic=record.topic)
             elif not await self._process(record, env, stop):
                 break  # stopping mid-way: the rest is redelivered to whoever comes next
             finished = record.offset + 1
@@ -205,13 +216,16 @@ def _identity(record: ConsumerRecord) -> tuple[str, str, int] | None:
         return None
 
 
-def _parse(record: ConsumerRecord) -> Envelope | MalformedMessage:
+def _parse(record: ConsumerRecord, decode: Decoder | None) -> Envelope | MalformedMessage | ContractViolation \
+        | UnknownEventType:
     try:
         env = from_kafka(record.headers, record.key, record.value)
         uuid.UUID(env.id)  # the applied record keys on it
         if not 0 < env.stream_version < 2**31:
             raise MalformedMessage(f"stream version out of range: {env.stream_version}")
-        return env
+        return decode(env) if decode is not None else env
+    except (ContractViolation, UnknownEventType) as exc:
+        return exc
     except ValueError as exc:  # MalformedMessage included
         return exc if isinstance(exc, MalformedMessage) else MalformedMessage(f"event id is not a UUID: {exc}")
 

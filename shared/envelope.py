@@ -11,7 +11,7 @@ from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 
 from shared.errors import EventTooLarge
-from shared.events import parse_event_type
+from shared.events import DomainEvent, parse_event_type
 
 _FORMAT = JSONFormat()
 CONTENT_TYPE = "application/json"
@@ -33,6 +33,8 @@ class Envelope:
     data: dict[str, Any] = field(default_factory=dict)
     position: int | None = None
     personal: tuple[str, ...] = ()  # paths in `data` holding a customer's personal data
+    # The typed contract of `data` (shared.contracts), once a consumer has decoded it; never sent.
+    event: DomainEvent | None = field(default=None, compare=False, repr=False)
 
     @property
     def service(self) -> str:

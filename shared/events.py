@@ -87,6 +87,9 @@ class EventRegistry:
     def type_of(self, event: DomainEvent) -> str:
         return event_type(self.service, type(event).event_name(), event.version)
 
+    def get(self, name: str) -> type[DomainEvent] | None:
+        return self._classes.get(name)
+
     def classes(self) -> list[type[DomainEvent]]:
         return list(self._classes.values())
 

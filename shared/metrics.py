@@ -18,6 +18,10 @@ CONSUMER_GAPS = Counter(
     "Events applied ahead of a missing earlier version of their stream (a gap opened)",
     ["consumer", "topic"],
 )
+CONSUMER_UNKNOWN = Counter(
+    "servicetrail_consumer_unknown_events_total",
+    "Records of an event type (or version) this consumer's contracts do not know, skipped", ["consumer", "topic"]
+)
 CONSUMER_LATE = Counter(
     "servicetrail_consumer_late_events_total",
     "Events applied after a later version of their stream (a redrive or republish filling a gap)",

@@ -18,6 +18,7 @@ from shared.broker_watch import BrokerWatch
 from shared.checkpoint import Lease
 from shared.clock import Clock, SystemClock
 from shared.consumer import ConsumerRunner, Handler, dead_letter_topic
+from shared.contracts import Reactions, decoded
 from shared.db import Database, HeldConnection
 from shared.envelope import Envelope
 from shared.eventstore import EventStore, GroupCommitAppender
@@ -220,5 +221,6 @@ class ServiceRuntime:
             backoff_seconds=self.settings.consumer_retry_backoff_seconds,
             after_commit=[self.wake_followers],
             ensure_topic=lambda topic: ensure_topics(self.settings, [topic]),
+            decode=decoded if isinstance(spec.handler, Reactions) else None,
         )
 

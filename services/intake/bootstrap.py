@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from services.intake.adapters.projection import RequestsProjection
 from services.intake.adapters.queries import RequestQueries
-from services.intake.domain.events import registry
+from shared.contracts.intake import registry
 from services.intake.domain.model import Rules, ServiceRequest
 from services.intake.entrypoints import api, consumers, queries_api
 from services.intake.service_layer.handlers import Intake

@@ -29,7 +29,9 @@ BODY_VALUES: list[Any] = [
 ]
 # Whole bodies no JSON parser should take, and JSON no schema here takes.
 RAW_BODIES = [b'{"title": "\xff\xfe"}', b"\xff" * 64, b'{"a": ', b"[]", b"null", b"0", b'"x"',
-              b"[" * 5_000 + b"]" * 5_000, b'{"a": "\\ud800"}', b'{"a": 1e999999}']
+              b"[" * 5_000 + b"]" * 5_000, b'{"a": "\\ud800"}', b'{"a": 1e999999}',
+              # The stall: ~15 MB of JSON took a service's event loop for seconds.
+              b'{"title": "x", "a": [' + b"0," * 7_500_000 + b'0]}']
 # Request headers everybody sends to every route, bad as they come (raw bytes as on the wire).
 HEADERS = [(b"x-correlation-id", b"\xff\xfe"), (b"x-correlation-id", b"x" * 10_000),
            (b"idempotency-key", b"\xff\xfe"), (b"idempotency-key", b"k" * 10_000),

@@ -15,12 +15,12 @@ async def runner_for(db, schema, broker):
     stops, tasks, producers = [], [], []
     settings = Settings(kafka_bootstrap_servers=broker.bootstrap, kafka_idempotence=broker.idempotence)
 
-    async def start(topic: str, group: str, handler, schema: str = schema) -> asyncio.Event:  # noqa: ANN001
+    async def start(topic: str, group: str, handler, schema: str = schema, decode=None) -> asyncio.Event:  # noqa: ANN001
         producer = make_producer(settings, "test-dlq")
         await producer.start()
         runner = ConsumerRunner(
             name=group, consumer=make_consumer(settings, group, topic), producer=producer,
-            db=db, schema=schema, handler=handler, max_attempts=3, backoff_seconds=0.01,
+            db=db, schema=schema, handler=handler, max_attempts=3, backoff_seconds=0.01, decode=decode,
         )
         stop = asyncio.Event()
         stops.append(stop)

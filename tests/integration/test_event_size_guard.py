@@ -9,7 +9,7 @@ from typing import AsyncIterator
 
 import pytest
 
-from services.dispatch.domain.events import registry
+from shared.contracts.dispatch import registry
 from services.dispatch.domain.resources import Resource
 from shared import limits
 from shared.clock import FrozenClock

@@ -11,9 +11,9 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.dispatch.domain import events as dispatch
-from services.feedback.domain import events as feedback
-from services.intake.domain import events as intake
+from shared.contracts import dispatch as dispatch
+from shared.contracts import feedback as feedback
+from shared.contracts import intake as intake
 from shared.envelope import Envelope, source_of
 from shared.events import DomainEvent
 from shared.repository import personal_paths

@@ -20,9 +20,9 @@ from services.analytics.domain.folds import DIMENSIONS, FOLDS
 from services.analytics.domain.measures import measures, ping_pongs
 from services.analytics.domain.records import FeedbackFact, ResourceFact
 from services.analytics.service_layer.projector import routes
-from services.dispatch.domain import events as dispatch
-from services.feedback.domain import events as feedback
-from services.intake.domain import events as intake
+from shared.contracts import dispatch as dispatch
+from shared.contracts import feedback as feedback
+from shared.contracts import intake as intake
 from shared.envelope import Envelope
 from shared.events import DomainEvent
 from tests.support.history import History, Journey

@@ -7,8 +7,8 @@ from typing import Annotated
 import pytest
 from pydantic import ValidationError
 
-from services.intake.domain.events import RequestReceived
-from services.intake.domain.events import registry as intake_registry
+from shared.contracts.intake import RequestReceived
+from shared.contracts.intake import registry as intake_registry
 from shared.envelope import Envelope, MalformedMessage, from_kafka, to_kafka
 from shared.events import PERSONAL, DomainEvent, EventRegistry, UnknownEventType, parse_event_type
 

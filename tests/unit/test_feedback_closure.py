@@ -9,9 +9,9 @@ import jwt
 import pytest
 
 from services.feedback.adapters.survey_links import AUDIENCE, BadSurveyLink, ExpiredSurveyLink, SurveyLinks
-from services.feedback.domain import events as ev
 from services.feedback.domain.closure import Closure
 from shared.clock import FrozenClock
+from shared.contracts import feedback as ev
 from shared.errors import Invalid, InvalidTransition
 
 WAIT = timedelta(days=3)

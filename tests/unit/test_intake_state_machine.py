@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from services.intake.domain import commands as cmd
-from services.intake.domain import events as ev
+from shared.contracts import intake as ev
 from services.intake.domain.model import Rules, ServiceRequest, Status
 from services.intake.domain.priority import Level
 from shared.clock import FrozenClock

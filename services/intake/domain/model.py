@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import Enum
 
 from services.intake.domain import commands as cmd
-from services.intake.domain import events as ev
+from shared.contracts import intake as ev
 from services.intake.domain.categories import CategoryTree
 from services.intake.domain.priority import DEFAULT_MATRIX, Level, Matrix, Priority, prioritise
 from services.intake.domain.sla import DEFAULT_POLICY, SlaPolicy, spec_of

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from shared.events import DomainEvent, EventRegistry
 
@@ -64,14 +64,31 @@ class JobOpened(DomainEvent):
 
 @registry.register
 class JobReprioritised(DomainEvent):
-    """The request was triaged again: the job follows its new priority and deadlines."""
+    """The request was triaged again: the job follows its newest triage, whole: priority, category
+    and the skills it needs, the calendar its clocks run on, and the deadlines.
+
+    v2 added `category`, `required_skills` and `calendar`. `required_skills` None means category
+    and skills stayed as they were, `calendar` None that the calendar did: what every v1 record
+    meant, since v1 carried priority and deadlines only. This code always records all three.
+    """
+
+    version: ClassVar[int] = 2
 
     request_id: str
     priority: str
     emergency: bool
+    category: str | None
+    required_skills: list[str] | None
+    calendar: dict[str, Any] | None
     respond_by: datetime
     resolve_by: datetime
     reprioritised_at: datetime
+
+
+@registry.upcaster("JobReprioritised", 1)
+def upcast_v1_v2(data: dict[str, Any]) -> dict[str, Any]:
+    # No defaults on the v2 fields, so a v1 payload reads only through here, never by accident.
+    return {**data, "category": None, "required_skills": None, "calendar": None}
 
 
 @registry.register
