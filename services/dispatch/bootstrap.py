@@ -6,7 +6,6 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.dispatch.adapters.tables import DispatchTables
-from services.dispatch.domain.events import registry
 from services.dispatch.domain.model import Job
 from services.dispatch.domain.resources import Resource
 from services.dispatch.entrypoints import api, consumers, resources_api
@@ -14,6 +13,7 @@ from services.dispatch.service_layer.background import Allocator, SlaScheduler
 from services.dispatch.service_layer.handlers import Dispatch
 from services.dispatch.settings import DispatchSettings
 from shared.clock import Clock
+from shared.contracts.dispatch import registry
 from shared.http.app import create_app
 from shared.repository import EventSourcedRepository
 from shared.service import ConsumerSpec, ServiceRuntime

@@ -1,4 +1,5 @@
-"""Dispatch's real app with a frozen clock, fed RequestTriaged events through the real broker."""
+"""Dispatch's real app with a frozen clock, fed RequestTriaged events through the real broker:
+hand-made ones (`DispatchApi.triage`), or the very records intake's own code writes (`IntakeDesk`)."""
 from __future__ import annotations
 
 import dataclasses
@@ -9,10 +10,18 @@ from typing import Any
 
 import httpx
 
+from services.intake.domain import commands as cmd
+from services.intake.domain.categories import CategoryTree
+from services.intake.domain.model import Rules, ServiceRequest
+from services.intake.domain.priority import Level
 from shared.auth import Role
 from shared.calendar import BusinessCalendar
 from shared.clock import FrozenClock
+from shared.contracts import intake
 from shared.envelope import Envelope
+from shared.eventstore import EventStore
+from shared.eventstore.store import stamp
+from shared.repository import EventSourcedRepository
 from tests.support.app import as_role
 from tests.support.events import new_event
 from tests.support.kafka import produce
@@ -69,3 +78,41 @@ class DispatchApi:
 
         await until(ready, timeout=30)
         return found
+
+
+class IntakeDesk:
+    """Intake's real aggregate and repository, on dispatch's clock: the RequestTriaged records
+    dispatch consumes are exactly the ones intake's code writes (a contract test, not hand-made
+    payloads). Each area given is a category `fault > <area> > x`, needing skill `<area>`."""
+
+    def __init__(self, dispatch: DispatchApi, *areas: str) -> None:
+        self.dispatch = dispatch
+        self.rules = Rules(categories=CategoryTree({"fault": {area: ["x"] for area in areas}}))
+        self.repository = EventSourcedRepository(EventStore("intake", "intake"), intake.registry, ServiceRequest,
+                                                 "request", dispatch.clock)
+
+    async def submit(self, area: str, urgency: Level, impact: Level) -> ServiceRequest:
+        body = cmd.SubmitRequest(
+            customer=cmd.CustomerDetails(id="cust-1", name="Ann"), channel="phone", kind="fault",
+            title="Printer jams", description="On every page", urgency=urgency, impact=impact, taken_by="agent-1",
+            category=f"fault > {area} > x")
+        request = ServiceRequest.submit(str(uuid.uuid4()), body, self.dispatch.clock.now(), self.rules)
+        await self._publish(request)
+        return request
+
+    async def retriage(self, request: ServiceRequest, reason: str, area: str | None = None,
+                       urgency: Level | None = None, impact: Level | None = None) -> intake.RequestTriaged:
+        change = cmd.Retriage(request.id, "agent-1", reason, urgency=urgency, impact=impact,
+                              category=f"fault > {area} > x" if area else None)
+        request.retriage(change, self.dispatch.clock.now(), self.rules)
+        await self._publish(request)
+        assert request.triage is not None
+        return request.triage
+
+    async def _publish(self, request: ServiceRequest) -> None:
+        events = request.take_pending()
+        stamped = stamp(self.repository.envelopes(events), self.repository.stream_id(request.id), request.version)
+        request.version += len(events)
+        # Only the triage: RequestReceived carries the customer's personal data, which intake's
+        # relay would encrypt, and dispatch has nothing to do with it anyway.
+        await produce(self.dispatch.bootstrap, "intake.events", [e for e in stamped if e.name == "RequestTriaged"])

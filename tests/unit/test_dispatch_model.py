@@ -5,13 +5,15 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 import pytest
+from pydantic import ValidationError
 
-from services.dispatch.domain import events as ev
 from services.dispatch.domain.model import Job
 from services.dispatch.domain.resources import Resource
 from services.dispatch.domain.skills import SkillMap
 from shared.calendar import BusinessCalendar
 from shared.clock import FrozenClock
+from shared.contracts import dispatch as ev
+from shared.contracts import intake
 from shared.errors import Invalid, InvalidTransition
 
 UTC = timezone.utc
@@ -37,14 +39,15 @@ def hours(n: float) -> timedelta:
 
 def job_data(priority: str = "P3", *, emergency: bool = False, received_at: datetime = T0,
              respond_by: datetime | None = None, resolve_by: datetime | None = None,
-             calendar: dict | None = None) -> dict:
-    return {
-        "request_id": "req-1", "priority": priority, "kind": "fault", "category": "facilities > plumbing",
-        "emergency": emergency, "received_at": received_at,
-        "respond_by": respond_by or received_at + hours(4),
-        "resolve_by": resolve_by or received_at + hours(24),
-        "calendar": calendar or ALWAYS_SPEC,
-    }
+             calendar: dict | None = None, category: str = "fault > facilities > plumbing",
+             triaged_at: datetime | None = None) -> intake.RequestTriaged:
+    """Intake's RequestTriaged, typed as its contract says (the calendar travels in `sla`)."""
+    return intake.RequestTriaged(
+        request_id="req-1", priority=priority, urgency="medium", impact="medium", kind="fault", channel="phone",
+        category=category, emergency=emergency, received_at=received_at,
+        respond_by=respond_by or received_at + hours(4), resolve_by=resolve_by or received_at + hours(24),
+        sla=intake.SlaTargets(policy="test", respond="4h", resolve="24h", calendar=calendar or ALWAYS_SPEC),
+        triaged_by="agent-1", needs_review=False, triaged_at=triaged_at or received_at)
 
 
 def open_job(clock: FrozenClock, priority: str = "P3", **kwargs) -> Job:
@@ -511,6 +514,118 @@ def test_reopening_on_business_hours_budgets_the_original_open_time_from_the_reo
     job.reopen("again", jan(9, 15))  # Friday 15:00: 2 h Friday, 8 h Monday, 2 h Tuesday
     fresh = job.clocks["resolution"]
     assert (fresh.started_at, fresh.budget, fresh.deadline()) == (jan(9, 15), hours(12), jan(13, 11))
+
+
+# --- re-triage: the job follows the newest RequestTriaged whole (issue 12, symptom 3) ----------------
+
+RECEIVED_LATE = datetime(2026, 1, 5, 16, 38, 38, tzinfo=UTC)  # Monday, 21 min 22 s before business hours end
+
+
+def test_a_retriage_from_business_hours_p3_to_24x7_p1_puts_both_clocks_on_24x7_with_intakes_deadlines():
+    p3 = job_data("P3", received_at=RECEIVED_LATE, respond_by=RECEIVED_LATE + timedelta(days=1),
+                  resolve_by=RECEIVED_LATE + timedelta(days=3), calendar=WEEKDAY_SPEC)
+    job = Job.open(p3, ["facilities"], RECEIVED_LATE)
+    assert job.clocks["response"].budget == hours(8)
+    retriaged_at = RECEIVED_LATE + timedelta(minutes=1)
+    p1 = job_data("P1", emergency=True, received_at=RECEIVED_LATE, respond_by=jan(5, 17, 38) + timedelta(seconds=38),
+                  resolve_by=jan(5, 20, 38) + timedelta(seconds=38), calendar=ALWAYS_SPEC, triaged_at=retriaged_at)
+
+    job.reprioritise(p1, ["facilities"], retriaged_at)
+
+    # Before: the clocks stayed on business hours, 1,282 s of open time to 17:00: a false breach at 17:00.
+    response, resolution = job.clocks["response"], job.clocks["resolution"]
+    assert (response.calendar, response.budget.total_seconds(), response.deadline()) == (
+        BusinessCalendar.always_open(), 3_600, p1.respond_by)
+    assert (resolution.calendar, resolution.budget.total_seconds(), resolution.deadline()) == (
+        BusinessCalendar.always_open(), 14_400, p1.resolve_by)
+    assert job.timers(SHARE)["resolution_breach"] == p1.resolve_by == datetime(2026, 1, 5, 20, 38, 38, tzinfo=UTC)
+    events = job.take_pending()
+    assert names(events) == ["JobOpened", "JobReprioritised", "JobEscalated"]  # upgraded to P1: fast track
+    reprioritised = events[1]
+    assert ev.registry.type_of(reprioritised) == "servicetrail.dispatch.JobReprioritised.v2"
+    assert (reprioritised.priority, reprioritised.calendar, reprioritised.required_skills) == ("P1", ALWAYS_SPEC,
+                                                                                             ["facilities"])
+    assert _snapshot(Job.rehydrate(events, len(events))) == _snapshot(job)
+
+
+def test_a_retriage_from_24x7_p1_to_business_hours_p2_puts_both_clocks_on_business_hours():
+    received = jan(5, 14)  # Monday
+    p1 = job_data("P1", emergency=True, received_at=received, respond_by=jan(5, 15), resolve_by=jan(5, 18),
+                  calendar=ALWAYS_SPEC)
+    job = Job.open(p1, ["facilities"], received)
+    job.allocate("r1", "greedy", None, 1, "dispatch", None, jan(5, 14, 1))
+    job.accept("r1", jan(5, 14, 5))
+    job.take_pending()
+    # Intake's P2: 4 open hours (Mon 14-17, Tue 09-10) and one open day, on business hours.
+    p2 = job_data("P2", received_at=received, respond_by=jan(6, 10), resolve_by=jan(6, 14), calendar=WEEKDAY_SPEC,
+                  triaged_at=jan(5, 14, 30))
+
+    job.reprioritise(p2, ["facilities"], jan(5, 14, 30))
+
+    # Before: the 24x7 calendar was kept, 72,000 s (20 h round the clock) instead of 14,400.
+    response, resolution = job.clocks["response"], job.clocks["resolution"]
+    assert (response.calendar, response.budget.total_seconds(), response.deadline()) == (WEEKDAYS, 14_400, jan(6, 10))
+    assert (resolution.calendar, resolution.budget.total_seconds(), resolution.deadline()) == (
+        WEEKDAYS, 28_800, jan(6, 14))
+    assert names(job.take_pending()) == ["JobReprioritised"]
+    assert (job.priority, job.terms.emergency, job.status, job.holder) == ("P2", False, "accepted", "r1")
+    assert job.timers(SHARE) == {"response_warning": jan(5, 17), "response_breach": jan(6, 10),  # 3 h, then 4 h
+                                 "resolution_warning": jan(6, 12), "resolution_breach": jan(6, 14)}  # 6 h, then 8 h
+
+
+def test_a_retriage_onto_another_calendar_keeps_the_pauses_already_counted():
+    job = open_job(FrozenClock())  # P3, 24x7, received Monday 09:00
+    job.allocate("r1", "greedy", None, 1, "dispatch", None, jan(5, 9, 10))
+    job.start("r1", jan(5, 9, 30))
+    job.pause("parts", None, jan(5, 10))
+    job.resume(jan(5, 11))  # 1 h waiting on parts
+    p2 = job_data("P2", received_at=T0, respond_by=jan(5, 13), resolve_by=jan(6, 9), calendar=WEEKDAY_SPEC)
+
+    job.reprioritise(p2, ["repair"], jan(5, 12))
+
+    resolution = job.clocks["resolution"]
+    assert (resolution.calendar, resolution.budget, resolution.paused_for) == (WEEKDAYS, hours(8), hours(1))
+    assert resolution.deadline() == jan(6, 10)  # intake's Tuesday 09:00, an hour later for the wait
+    response = job.clocks["response"]
+    assert response.stopped and response.calendar.is_always_open  # met on the terms of its time
+
+
+def test_a_retriage_to_another_category_takes_the_skills_it_needs():
+    job = open_job(FrozenClock())
+    job.take_pending()
+    printer = job_data(category="fault > equipment > printer", triaged_at=T0 + timedelta(minutes=5))
+
+    job.reprioritise(printer, ["equipment"], T0 + timedelta(minutes=5))
+
+    (reprioritised,) = job.take_pending()
+    assert (reprioritised.category, reprioritised.required_skills) == ("fault > equipment > printer", ["equipment"])
+    assert (job.terms.category, job.terms.required_skills) == ("fault > equipment > printer", ("equipment",))
+    assert (job.clocks["response"].budget, job.clocks["resolution"].budget) == (hours(4), hours(24))
+
+
+def test_a_retriage_to_the_same_terms_records_nothing():
+    job = open_job(FrozenClock())
+    job.take_pending()
+    job.reprioritise(job_data(triaged_at=T0 + hours(1)), ["repair"], T0 + hours(1))
+    assert not job.changed
+
+
+def test_an_old_v1_job_reprioritised_still_folds_with_calendar_category_and_skills_unchanged():
+    opened = Job.open(job_data(received_at=T0, respond_by=jan(6, 9), resolve_by=jan(8, 9), calendar=WEEKDAY_SPEC),
+                      ["facilities"], T0).take_pending()
+    v1 = {"request_id": "req-1", "priority": "P2", "emergency": False, "respond_by": "2026-01-05T13:00:00+00:00",
+          "resolve_by": "2026-01-06T09:00:00+00:00", "reprioritised_at": "2026-01-05T10:00:00+00:00"}
+    with pytest.raises(ValidationError):
+        ev.JobReprioritised.model_validate(v1)  # no defaults on the v2 fields: v1 reads only through the upcaster
+
+    upcast = ev.registry.decode("servicetrail.dispatch.JobReprioritised.v1", v1)
+    job = Job.rehydrate([*opened, upcast], 2)
+
+    assert (upcast.category, upcast.required_skills, upcast.calendar) == (None, None, None)
+    assert (job.priority, job.terms.category, job.terms.required_skills) == (
+        "P2", "fault > facilities > plumbing", ("facilities",))
+    response = job.clocks["response"]
+    assert (response.calendar, response.budget, response.deadline()) == (WEEKDAYS, hours(4), jan(5, 13))
 
 
 # --- releasing and rebuilding ----------------------------------------------------------------------

@@ -89,6 +89,12 @@ class SlaClock:
             return replace(self, paused_for=self._paused_for_until(at), paused_at=None, stopped_at=at)
         return replace(self, stopped_at=self._not_before(at, self.started_at, "started"))
 
+    def retarget(self, calendar: BusinessCalendar, deadline: datetime) -> SlaClock:
+        """The clock as a re-triage sets it: on `calendar`, with the open time there from its start
+        to `deadline` as its budget, so its deadline is the triage's one. Pauses already counted
+        stay counted (and still push the deadline back by their length)."""
+        return replace(self, calendar=calendar, budget=calendar.business_time_between(self.started_at, deadline))
+
     def used(self, at: datetime) -> timedelta:
         """Business time counted against the budget up to `at`, pauses excluded; frozen while paused or stopped."""
         at = _utc(at, "at")

@@ -1,14 +1,14 @@
 """The job aggregate (the work a request needs) and the resource aggregate (who or what does it)."""
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Sequence
 
-from services.dispatch.domain import events as ev
 from services.dispatch.domain.clocks import SlaClock
+from services.dispatch.domain.terms import Terms
 from shared.aggregate import Aggregate
-from shared.calendar import BusinessCalendar
+from shared.contracts import dispatch as ev
+from shared.contracts import intake
 from shared.errors import Invalid, InvalidTransition
 
 HOLDING = frozenset({"allocated", "accepted", "in_progress", "paused"})  # a resource's capacity is taken
@@ -29,7 +29,13 @@ class Job(Aggregate):
         self.fired: set[str] = set()  # "response_warning", "resolution_breach", "p1_unallocated", ...
         self.escalation: str | None = None
         self.open_since: datetime | None = None  # when it last started waiting for a first allocation
-        self.terms: dict[str, Any] = {}  # priority, emergency, respond_by, resolve_by: as last triaged
+        self._terms: Terms | None = None
+
+    @property
+    def terms(self) -> Terms:
+        """What the job owes as intake last triaged it (set from JobOpened on)."""
+        assert self._terms is not None, "a job has terms once opened"
+        return self._terms
 
     @property
     def holder(self) -> str | None:
@@ -37,15 +43,15 @@ class Job(Aggregate):
 
     @property
     def priority(self) -> str:
-        return self.terms["priority"]
+        return self.terms.priority
 
     @property
     def respond_by(self) -> datetime:
-        return self.terms["respond_by"]
+        return self.terms.respond_by
 
     @property
     def resolve_by(self) -> datetime:
-        return self.terms["resolve_by"]
+        return self.terms.resolve_by
 
     def _require(self, action: str, *allowed: str) -> None:
         if self.status not in allowed:
@@ -56,29 +62,32 @@ class Job(Aggregate):
             raise InvalidTransition(f"cannot {action} job {self.request_id}: it is not allocated to {resource_id}")
 
     @classmethod
-    def open(cls, data: dict[str, Any], required_skills: list[str], now: datetime) -> "Job":
+    def open(cls, triaged: intake.RequestTriaged, required_skills: Sequence[str], now: datetime) -> "Job":
         job = cls()
         job.record(ev.JobOpened(
-            request_id=data["request_id"], priority=data["priority"], kind=data["kind"],
-            category=data.get("category"), required_skills=required_skills, zone=data.get("zone"),
-            emergency=data.get("emergency", False), received_at=data["received_at"],
-            respond_by=data["respond_by"], resolve_by=data["resolve_by"], calendar=data["calendar"], opened_at=now,
+            request_id=triaged.request_id, priority=triaged.priority, kind=triaged.kind, category=triaged.category,
+            required_skills=list(required_skills), zone=None,  # intake records no zone yet (issue 12, symptom 6)
+            emergency=triaged.emergency, received_at=triaged.received_at, respond_by=triaged.respond_by,
+            resolve_by=triaged.resolve_by, calendar=triaged.sla.calendar, opened_at=now,
         ))
-        if job.opened and job.opened.emergency:
+        if job.terms.emergency:
             job.escalate("team_lead", "p1", "P1: the emergency fast track escalates at once", "dispatch", now)
         return job
 
-    def reprioritise(self, data: dict[str, Any], now: datetime) -> None:
-        """Follow a new triage; a job upgraded to P1 takes the emergency fast track at once."""
+    def reprioritise(self, triaged: intake.RequestTriaged, required_skills: Sequence[str], now: datetime) -> None:
+        """Follow a new triage whole (`Terms`); a job upgraded to P1 takes the emergency fast track at once."""
         if self.status in ("resolved", "released"):
             return
-        terms = {"priority": data["priority"], "emergency": data.get("emergency", False),
-                 "respond_by": _instant(data["respond_by"]), "resolve_by": _instant(data["resolve_by"])}
-        if terms == self.terms:
-            return
-        was_emergency = self.terms.get("emergency", False)
-        self.record(ev.JobReprioritised(request_id=self.request_id, reprioritised_at=now, **terms))
-        if terms["emergency"] and not was_emergency:
+        new = Terms.triaged(triaged, required_skills)
+        if new == self.terms:
+            return  # intake triaged it again to the same terms: nothing for the job to follow
+        was_emergency = self.terms.emergency
+        self.record(ev.JobReprioritised(
+            request_id=self.request_id, priority=new.priority, emergency=new.emergency, category=new.category,
+            required_skills=list(new.required_skills), calendar=new.calendar.to_spec(), respond_by=new.respond_by,
+            resolve_by=new.resolve_by, reprioritised_at=now,
+        ))
+        if new.emergency and not was_emergency:
             self.escalate("team_lead", "p1", "upgraded to P1: the emergency fast track escalates at once", "dispatch", now)
 
     def request_allocation(self, resource_id: str, by: str, reason: str, now: datetime) -> None:
@@ -188,21 +197,16 @@ class Job(Aggregate):
 
     def when_JobOpened(self, e: ev.JobOpened) -> None:
         self.request_id, self.opened, self.status, self.open_since = e.request_id, e, "open", e.opened_at
-        self.terms = {"priority": e.priority, "emergency": e.emergency, "respond_by": e.respond_by,
-                      "resolve_by": e.resolve_by}
-        calendar = BusinessCalendar.from_spec(e.calendar)
-        self.clocks = {"response": SlaClock.start("response", calendar, e.received_at, e.respond_by),
-                       "resolution": SlaClock.start("resolution", calendar, e.received_at, e.resolve_by)}
+        self._terms = terms = Terms.opened(e)
+        self.clocks = {"response": SlaClock.start("response", terms.calendar, e.received_at, e.respond_by),
+                       "resolution": SlaClock.start("resolution", terms.calendar, e.received_at, e.resolve_by)}
 
     def when_JobReprioritised(self, e: ev.JobReprioritised) -> None:
-        self.terms = {"priority": e.priority, "emergency": e.emergency, "respond_by": e.respond_by,
-                      "resolve_by": e.resolve_by}
-        # New budgets for the clocks still running; pauses so far still count.
-        for name, deadline in (("response", e.respond_by), ("resolution", e.resolve_by)):
-            clock = self.clocks[name]
-            if not clock.stopped:
-                budget = clock.calendar.business_time_between(clock.started_at, deadline)
-                self.clocks[name] = dataclasses.replace(clock, budget=budget)
+        self._terms = terms = self.terms.reprioritised(e)
+        # The clocks not yet stopped move to the new calendar and deadlines, so dispatch's
+        # deadlines are intake's; a stopped clock was met or missed on the terms of its time.
+        self._clock("response", lambda c: c.retarget(terms.calendar, terms.respond_by))
+        self._clock("resolution", lambda c: c.retarget(terms.calendar, terms.resolve_by))
 
     def when_AllocationRequested(self, e: ev.AllocationRequested) -> None:
         self.status, self.pending_resource = "awaiting_approval", e.resource_id
@@ -274,7 +278,3 @@ class Job(Aggregate):
         clock = self.clocks[name]
         if not clock.stopped:
             self.clocks[name] = change(clock)
-
-
-def _instant(value: Any) -> datetime:
-    return value if isinstance(value, datetime) else datetime.fromisoformat(value)

@@ -4,9 +4,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from services.dispatch.domain import events as ev
 from shared.aggregate import Aggregate
 from shared.calendar import BusinessCalendar
+from shared.contracts import dispatch as ev
 from shared.errors import Invalid
 
 KINDS = ("person", "equipment", "partner")

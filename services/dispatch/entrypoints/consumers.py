@@ -1,12 +1,12 @@
-"""Dispatch's reactions to intake: open a job for every triaged request, release it when the
-request is withdrawn or merged, take it up again when the request is reopened."""
+"""Dispatch's reactions to intake, read through intake's published contracts: open a job for every
+triaged request (and follow every re-triage), release it when the request is withdrawn or merged,
+take it up again when the request is reopened."""
 from __future__ import annotations
-
-from typing import Awaitable, Callable
 
 from services.dispatch.service_layer import handlers
 from services.dispatch.service_layer.handlers import Dispatch
 from shared.aggregate import IdSource
+from shared.contracts import Reactions, intake
 from shared.db import Conn
 from shared.envelope import Envelope
 
@@ -14,19 +14,27 @@ CONSUMER = "dispatch"
 TOPICS = ("intake.events",)
 
 
-def intake_follower(d: Dispatch) -> Callable[[Conn, Envelope], Awaitable[None]]:
-    async def handle(conn: Conn, env: Envelope) -> None:
-        ids = IdSource(f"{CONSUMER}:{env.id}")
-        data = env.data
-        if env.name == "RequestTriaged":
-            await handlers.open_job(conn, {**data, "calendar": data["sla"]["calendar"]}, d, ids)
-        elif env.name in ("RequestWithdrawn", "RequestMerged"):
-            reason = "withdrawn" if env.name == "RequestWithdrawn" else "merged"
-            await handlers.follow_request(conn, env.subject, d, ids, lambda job, now: job.release(reason, now))
-        elif env.name == "RequestReopened":
-            reason = str(data.get("reason") or "reopened")
-            await handlers.follow_request(conn, env.subject, d, ids, lambda job, now: job.reopen(reason, now),
-                                          reallocate=True)
+def ids_for(env: Envelope) -> IdSource:
+    # Seeded by the record, so a redelivered record repeats the same event ids (stored once).
+    return IdSource(f"{CONSUMER}:{env.id}")
 
-    return handle
 
+def intake_follower(d: Dispatch) -> Reactions:
+    async def triaged(conn: Conn, event: intake.RequestTriaged, env: Envelope) -> None:
+        await handlers.open_job(conn, event, d, ids_for(env))
+
+    async def withdrawn(conn: Conn, event: intake.RequestWithdrawn, env: Envelope) -> None:
+        await handlers.follow_request(conn, event.request_id, d, ids_for(env),
+                                      lambda job, now: job.release("withdrawn", now))
+
+    async def merged(conn: Conn, event: intake.RequestMerged, env: Envelope) -> None:
+        await handlers.follow_request(conn, event.request_id, d, ids_for(env),
+                                      lambda job, now: job.release("merged", now))
+
+    async def reopened(conn: Conn, event: intake.RequestReopened, env: Envelope) -> None:
+        reason = event.reason or "reopened"
+        await handlers.follow_request(conn, event.request_id, d, ids_for(env),
+                                      lambda job, now: job.reopen(reason, now), reallocate=True)
+
+    return Reactions({intake.RequestTriaged: triaged, intake.RequestWithdrawn: withdrawn,
+                      intake.RequestMerged: merged, intake.RequestReopened: reopened})

@@ -16,6 +16,7 @@ from services.dispatch.domain.skills import SkillMap
 from shared.aggregate import IdSource
 from shared.calendar import BusinessCalendar
 from shared.clock import Clock
+from shared.contracts import intake
 from shared.db import Conn, Database
 from shared.errors import Invalid, InvalidTransition, NotFound
 from shared.repository import EventSourcedRepository
@@ -63,7 +64,7 @@ def need(job: Job, now: datetime) -> JobNeed:
     assert job.opened is not None
     clock = job.clocks["response"]
     risk = min(1.0, clock.used(now) / clock.budget) if clock.budget.total_seconds() > 0 else 1.0
-    return JobNeed(id=job.request_id, priority=job.priority, required_skills=tuple(job.opened.required_skills),
+    return JobNeed(id=job.request_id, priority=job.priority, required_skills=job.terms.required_skills,
                    zone=job.opened.zone, risk=risk)
 
 
@@ -90,13 +91,15 @@ async def allocate_auto(conn: Conn, d: Dispatch, job: Job, strategy: str = "auto
     return None
 
 
-async def open_job(conn: Conn, data: dict[str, Any], d: Dispatch, ids: IdSource) -> None:
-    """On RequestTriaged: open the job and allocate it in the same transaction when someone is free."""
-    if await d.jobs.get(conn, data["request_id"]) is not None:
-        await follow_request(conn, data["request_id"], d, ids, lambda job, now: job.reprioritise(data, now))
+async def open_job(conn: Conn, triaged: intake.RequestTriaged, d: Dispatch, ids: IdSource) -> None:
+    """On RequestTriaged: open the job and allocate it in the same transaction when someone is free.
+    On a re-triage the job follows the new terms, and one still waiting is offered by its new skills."""
+    skills = d.skills.required(triaged.kind, triaged.category)
+    job = await d.jobs.get(conn, triaged.request_id)
+    if job is not None:
+        await _follow(conn, job, d, ids, lambda j, now: j.reprioritise(triaged, skills, now), reallocate=True)
         return
-    skills = d.skills.required(data["kind"], data.get("category"))
-    job = Job.open(data, skills, d.clock.now())
+    job = Job.open(triaged, skills, d.clock.now())
     reserved = await allocate_auto(conn, d, job)
     await save_job(d, conn, job, None, ids, reserved)
 
@@ -105,16 +108,22 @@ async def follow_request(conn: Conn, request_id: str, d: Dispatch, ids: IdSource
                          act: Callable[[Job, datetime], None], reallocate: bool = False) -> None:
     """Apply what intake decided (release, reopen) to the job, inside the consuming transaction."""
     job = await d.jobs.get(conn, request_id)
-    if job is None:
-        return
+    if job is not None:
+        await _follow(conn, job, d, ids, act, reallocate)
+
+
+async def _follow(conn: Conn, job: Job, d: Dispatch, ids: IdSource, act: Callable[[Job, datetime], None],
+                  reallocate: bool) -> None:
     before = job.holder
     try:
         act(job, d.clock.now())
     except InvalidTransition as exc:
-        log.info("intake's change does not apply to the job now", request_id=request_id, reason=str(exc))
+        log.info("intake's change does not apply to the job now", request_id=job.request_id, reason=str(exc))
         return
-    reserved = await allocate_auto(conn, d, job) if reallocate else None
-    await save_job(d, conn, job, before, ids, reserved)
+    # Only a job left waiting is offered: one someone holds keeps its holder.
+    reserved = await allocate_auto(conn, d, job) if reallocate and job.status == "open" else None
+    if job.changed:
+        await save_job(d, conn, job, before, ids, reserved)
 
 
 async def change_job(d: Dispatch, request_id: str, seed: str | None, check: Check, mutate: Mutation) -> Job:
@@ -142,8 +151,7 @@ async def allocate_manually(conn: Conn, d: Dispatch, job: Job, resource_id: str,
     resource = await d.resources.get(conn, resource_id)
     if resource is None:
         raise NotFound(f"no resource {resource_id!r}")
-    assert job.opened is not None
-    missing = sorted(set(job.opened.required_skills) - set(resource.skills))
+    missing = sorted(set(job.terms.required_skills) - set(resource.skills))
     if missing:
         raise Invalid("resource_id", f"{resource_id} lacks the skills this job needs: {', '.join(missing)}")
     now = d.clock.now()
