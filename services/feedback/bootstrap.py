@@ -10,13 +10,13 @@ from services.feedback.adapters.survey_links import SurveyLinks
 from services.feedback.adapters.tables import FeedbackTables
 from services.feedback.domain.actions import ImprovementAction
 from services.feedback.domain.closure import Closure, FollowUpRule
-from services.feedback.domain.events import registry
 from services.feedback.domain.items import FeedbackItem
-from services.feedback.entrypoints import api, consumers, handling_api
+from services.feedback.entrypoints import actions_api, api, consumers, handling_api
 from services.feedback.service_layer.closer import Closer
 from services.feedback.service_layer.handlers import Feedback
 from services.feedback.settings import FeedbackSettings
 from shared.clock import Clock
+from shared.contracts.feedback import registry
 from shared.http.app import create_app
 from shared.keys import configured_secret
 from shared.repository import EventSourcedRepository
@@ -63,4 +63,5 @@ def bootstrap(settings: FeedbackSettings | None = None, *, clock: Clock | None =
     app.state.public_prefixes.append("/v1/surveys/")  # a survey link's token is in its path, not a header
     app.include_router(api.router)
     app.include_router(handling_api.router)
+    app.include_router(actions_api.router)
     return app

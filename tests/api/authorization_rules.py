@@ -89,7 +89,7 @@ FEEDBACK = {
     ("POST", "/v1/surveys/{token}"): Rule(public=True, body={"csat": 5}),
     ("POST", "/v1/feedback"): Rule((C, A), owner=C, body=lambda t: {"kind": "complaint", "text": "slow",
                                                                      "request_id": t["request_id"]}),
-    ("GET", "/v1/feedback/{feedback_id}"): Rule((A,)),
+    ("GET", "/v1/feedback/{feedback_id}"): Rule((C, A), owner=C),  # a customer reads the items they gave
     ("POST", "/v1/feedback/{feedback_id}/acknowledge"): Rule((A,)),
     ("POST", "/v1/feedback/{feedback_id}/investigate"): Rule((A,), body={"findings": "the van broke down"}),
     ("POST", "/v1/feedback/{feedback_id}/resolve"): Rule((A,), body={"outcome": "apologised"}),
@@ -99,6 +99,7 @@ FEEDBACK = {
     ("GET", "/v1/queues/confirmations"): Rule((A,)),
     ("POST", "/v1/actions"): Rule((A,), body={"title": "Vans", "plan": "service them", "owner": "fleet",
                                               "due_at": "2026-04-01T00:00:00+00:00"}),
+    ("GET", "/v1/actions/{action_id}"): Rule((A,)),
     ("POST", "/v1/actions/{action_id}/progress"): Rule((A,), body={"stage": "do", "note": "booked"}),
     ("GET", "/v1/queues/actions"): Rule((A,)),
     **PROBES,

@@ -1,40 +1,69 @@
 """Feedback over HTTP and through the broker: confirmation, closing by silence, surveys, feedback."""
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
+from services.intake.domain.priority import Level
 from shared.auth import Role
 from tests.api.conftest import MONDAY_10
+from tests.api.feedback_support import IntakeRequest, issue_resolved
 from tests.support.app import as_role
-from tests.support.events import new_event
 from tests.support.kafka import produce
 from tests.support.waiting import until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
 
-async def resolved_request(feedback, broker) -> tuple[str, str]:  # noqa: ANN001
-    """A request of a new customer, resolved by dispatch: as the other services would publish it."""
-    app, client, _ = feedback
-    request_id, customer = str(uuid.uuid4()), f"cust-{uuid.uuid4().hex[:8]}"
-    received = dataclasses.replace(new_event(request_id, "RequestReceived"), stream_id=f"request-{request_id}",
-                                   stream_version=1, data={"request_id": request_id, "customer": {"id": customer}})
-    resolved = dataclasses.replace(new_event(request_id, "IssueResolved"), type="servicetrail.dispatch.IssueResolved.v1",
-                                   source="/servicetrail/dispatch", stream_id=f"job-{request_id}", stream_version=5,
-                                   data={"request_id": request_id, "resolution_code": "fixed", "summary": "done"})
-    await produce(broker.bootstrap, "intake.events", [received])
-    await produce(broker.bootstrap, "dispatch.events", [resolved])
+async def closure_status(client: Any, request_id: str) -> str | None:  # noqa: ANN401
+    r = await client.get(f"/v1/requests/{request_id}/closure", headers=as_role(Role.agent))
+    return r.json()["status"] if r.status_code == 200 else None
 
-    async def awaiting() -> bool:
-        r = await client.get(f"/v1/requests/{request_id}/closure", headers=as_role(Role.agent))
-        return r.status_code == 200 and r.json()["status"] == "awaiting_confirmation"
+
+async def resolved_request(feedback, broker, **submitted: Any) -> tuple[str, str]:  # noqa: ANN001
+    """A request of a new customer, resolved by dispatch: as intake and dispatch publish it."""
+    app, client, _ = feedback
+    request = IntakeRequest(f"cust-{uuid.uuid4().hex[:8]}", MONDAY_10, **submitted)
+    await produce(broker.bootstrap, "intake.events", request.records(MONDAY_10))
+    await produce(broker.bootstrap, "dispatch.events", [issue_resolved(request.id, MONDAY_10)])
+
+    async def awaiting() -> bool:  # the closure is read once feedback knows whose request it is, too
+        return await closure_status(client, request.id) == "awaiting_confirmation"
 
     await until(awaiting, timeout=30)
-    return request_id, customer
+    return request.id, request.customer
+
+
+async def test_the_resolution_reaches_the_confirmation_as_dispatch_published_it(feedback, broker):
+    app, client, _ = feedback
+    request_id, _ = await resolved_request(feedback, broker)
+    d = app.state.feedback
+    async with d.db.connect() as conn:
+        (asked,) = await d.closures.store.read_stream(conn, f"closure-{request_id}")
+    assert asked.name == "ConfirmationRequested"
+    assert (asked.data["resolution_code"], asked.data["summary"]) == ("fixed", "new drum fitted")
+
+
+async def test_withdrawn_and_merged_requests_close_without_a_survey(feedback, broker):
+    app, client, _ = feedback
+    customer = f"cust-{uuid.uuid4().hex[:8]}"
+    withdrawn, duplicate, kept = (IntakeRequest(customer, MONDAY_10) for _ in range(3))
+    records = [*withdrawn.records(MONDAY_10), *duplicate.records(MONDAY_10), *kept.records(MONDAY_10)]
+    await produce(broker.bootstrap, "intake.events", [*records, *withdrawn.withdraw(MONDAY_10),
+                                                      *duplicate.merge_into(kept, MONDAY_10)])
+
+    async def settled() -> bool:
+        return [await closure_status(client, r.id) for r in (withdrawn, duplicate, kept)] == ["closed", "closed", "open"]
+
+    await until(settled, timeout=30)
+    d = app.state.feedback
+    async with d.db.connect() as conn:
+        ends = [[(e.name, e.data.get("how")) for e in await d.closures.store.read_stream(conn, f"closure-{r.id}")]
+                for r in (withdrawn, duplicate)]
+    assert ends == [[("RequestClosed", "withdrawn")], [("RequestClosed", "merged")]]
 
 
 async def test_a_customer_confirms_and_the_request_closes_with_a_survey(feedback, broker):
@@ -149,16 +178,14 @@ async def test_a_complaint_not_handled_in_a_day_escalates_once_and_late_handling
     assert [e.name for e in events] == ["FeedbackReceived", "FeedbackAcknowledged", "FeedbackEscalated",
                                         "FeedbackInvestigated", "FeedbackResolved"]
     assert events[-1].data["within_deadline"] is False
-    assert (await client.get(f"/v1/feedback/{item_id}", headers=as_role(Role.customer, "cust-y"))).status_code == 403
+    assert (await client.get(f"/v1/feedback/{item_id}", headers=as_role(Role.customer, "cust-y"))).status_code == 200
+    assert (await client.get(f"/v1/feedback/{item_id}", headers=as_role(Role.customer, "cust-z"))).status_code == 404
     clock.set(MONDAY_10)
 
 
 async def test_a_p1_gets_a_call_back_after_closing_which_the_desk_completes(feedback, broker):
     app, client, clock = feedback
-    request_id, customer = await resolved_request(feedback, broker)
-    triaged = dataclasses.replace(new_event(request_id, "RequestTriaged"), stream_id=f"request-{request_id}",
-                                  stream_version=2, data={"request_id": request_id, "priority": "P1", "kind": "fault"})
-    await produce(broker.bootstrap, "intake.events", [triaged])
+    request_id, customer = await resolved_request(feedback, broker, urgency=Level.high, impact=Level.high)
     d = app.state.feedback
 
     async def knows_priority() -> bool:

@@ -5,9 +5,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from services.feedback.domain import events as ev
 from services.feedback.domain.actions import ImprovementAction
 from services.feedback.domain.items import DEFAULT_DEADLINES, FeedbackItem
+from shared.contracts import feedback as ev
 from shared.errors import Invalid, InvalidTransition
 
 T0 = datetime(2026, 3, 2, 10, tzinfo=timezone.utc)
@@ -40,9 +40,10 @@ def test_a_complaint_goes_acknowledged_investigating_resolved_and_says_whether_i
 
 def test_a_late_resolution_is_recorded_as_not_within_the_deadline():
     complaint = item()
+    complaint.acknowledge("a1", None, T0 + timedelta(hours=29))
     complaint.resolve("sorted", "a1", T0 + timedelta(hours=30))
-    (resolved,) = complaint.take_pending()
-    assert resolved.within_deadline is False
+    resolved = complaint.take_pending()[-1]
+    assert resolved.within_deadline is False and complaint.outcome == "sorted"
 
 
 def test_only_an_unhandled_complaint_past_its_deadline_escalates_and_only_once():
@@ -52,6 +53,7 @@ def test_only_an_unhandled_complaint_past_its_deadline_escalates_and_only_once()
     assert not complaint.escalate_if_late(T0 + timedelta(hours=48))
     assert len(complaint.take_pending()) == 1
     handled = item()
+    handled.acknowledge("a1", None, T0 + timedelta(hours=1))
     handled.resolve("done", "a1", T0 + timedelta(hours=1))
     assert not handled.escalate_if_late(T0 + timedelta(days=3))
     assert not item("suggestion").escalate_if_late(T0 + timedelta(days=30))
@@ -62,6 +64,8 @@ def test_an_action_goes_round_the_cycle_and_a_failed_check_goes_back_to_plan():
     for stage in ("do", "check", "plan", "do", "check", "act", "done"):
         action.progress(stage, stage, "lead", T0)
     assert action.stage == "done" and action.answers == ["f1"]
+    assert (action.title, action.plan) == ("SMS", "send SMS")
+    assert [step["stage"] for step in action.history] == ["do", "check", "plan", "do", "check", "act", "done"]
     with pytest.raises(InvalidTransition, match="done"):
         action.progress("plan", "again", "lead", T0)
 

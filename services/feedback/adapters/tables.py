@@ -74,10 +74,10 @@ class FeedbackTables:
                                  f"WHERE status = 'awaiting_confirmation' ORDER BY closes_at LIMIT $1", limit)
         return [dict(r) for r in rows]
 
-    async def save_action(self, conn: Conn, action: ImprovementAction, title: str | None = None) -> None:
+    async def save_action(self, conn: Conn, action: ImprovementAction) -> None:
         await execute(conn, f"INSERT INTO {self.s}.actions VALUES ($1, $2, $3, $4, $5, $6::text[]) "
                             f"ON CONFLICT (id) DO UPDATE SET stage = EXCLUDED.stage",
-                      action.id, title or "", action.owner, action.stage, action.due_at, action.answers)
+                      action.id, action.title, action.owner, action.stage, action.due_at, action.answers)
 
     async def open_actions(self, conn: Conn, limit: int) -> list[dict[str, Any]]:
         rows = await fetch(conn, f"SELECT id, title, owner, stage, due_at, answers FROM {self.s}.actions "

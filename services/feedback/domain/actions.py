@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from services.feedback.domain import events as ev
 from shared.aggregate import Aggregate
+from shared.contracts import feedback as ev
 from shared.errors import Invalid, InvalidTransition
 
 STAGES = ("plan", "do", "check", "act", "done")
@@ -13,9 +13,12 @@ STAGES = ("plan", "do", "check", "act", "done")
 class ImprovementAction(Aggregate):
     def __init__(self) -> None:
         super().__init__()
-        self.id, self.stage, self.owner = "", "plan", ""
+        self.id, self.stage, self.owner, self.title, self.plan = "", "plan", "", "", ""
         self.due_at: datetime | None = None
         self.answers: list[str] = []
+        self.opened_by = ""
+        self.opened_at: datetime | None = None
+        self.history: list[dict[str, object]] = []  # each step: stage, note, by, at
 
     @classmethod
     def open(cls, action_id: str, title: str, plan: str, owner: str, due_at: datetime, answers: list[str],
@@ -38,6 +41,8 @@ class ImprovementAction(Aggregate):
 
     def when_ImprovementActionOpened(self, e: ev.ImprovementActionOpened) -> None:
         self.id, self.owner, self.due_at, self.answers = e.action_id, e.owner, e.due_at, list(e.answers)
+        self.title, self.plan, self.opened_by, self.opened_at = e.title, e.plan, e.opened_by, e.opened_at
 
     def when_ImprovementActionProgressed(self, e: ev.ImprovementActionProgressed) -> None:
         self.stage = e.stage
+        self.history.append({"stage": e.stage, "note": e.note, "by": e.by, "at": e.at})

@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from services.feedback.domain import events as ev
 from shared.aggregate import Aggregate
+from shared.contracts import feedback as ev
 from shared.errors import Invalid, InvalidTransition
 
 DIMENSIONS = ("reliability", "responsiveness", "assurance", "empathy", "tangibles")

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.feedback.adapters.survey_links import BadSurveyLink, ExpiredSurveyLink
 from services.feedback.domain.closure import Closure
-from services.feedback.service_layer import handlers
+from services.feedback.service_layer import handlers, handling
 from services.feedback.service_layer.handlers import Feedback
 from shared import limits
 from shared.auth import Principal, Role, require_roles
@@ -128,6 +128,6 @@ async def give_feedback(body: FeedbackBody, principal: Principal = Depends(CUSTO
     if body.request_id:
         async with f.db.connect() as conn:
             owned_by(principal, body.request_id)(await f.tables.customer_of(conn, body.request_id))
-    event = await handlers.receive(f, body.kind.value, body.request_id, body.text, principal.subject, idem.seed)
+    event = await handling.receive(f, body.kind.value, body.request_id, body.text, principal.subject, idem.seed)
     return await idem.remember(201, {"id": event.feedback_id, "kind": event.kind, "request_id": event.request_id,
                                      "respond_by": event.respond_by})

@@ -1,29 +1,41 @@
-"""Feedback's reactions: whose request it is (intake), and when the work is resolved (dispatch)."""
+"""Feedback's reactions to other services' facts, read through their published contracts: whose
+request it is and what it is (intake), when the work is resolved (dispatch), and requests that
+end without a resolution (withdrawn, merged)."""
 from __future__ import annotations
-
-from typing import Awaitable, Callable
 
 from services.feedback.service_layer import handlers
 from services.feedback.service_layer.handlers import Feedback
 from shared.aggregate import IdSource
+from shared.contracts import Reactions, dispatch, intake
 from shared.db import Conn
 from shared.envelope import Envelope
 
 CONSUMER = "feedback"
 TOPICS = ("intake.events", "dispatch.events")
-GONE = {"RequestWithdrawn": "withdrawn", "RequestMerged": "merged"}
 
 
-def follower(f: Feedback) -> Callable[[Conn, Envelope], Awaitable[None]]:
-    async def handle(conn: Conn, env: Envelope) -> None:
-        ids = IdSource(f"{CONSUMER}:{env.id}")
-        if env.name == "RequestReceived":
-            await f.tables.note_request(conn, env.subject, customer_id=env.data["customer"]["id"])
-        elif env.name == "RequestTriaged":
-            await f.tables.note_request(conn, env.subject, priority=env.data["priority"], kind=env.data["kind"])
-        elif env.name == "IssueResolved":
-            await handlers.on_resolved(conn, f, env.subject, env.data, ids)
-        elif env.name in GONE:
-            await handlers.on_gone(conn, f, env.subject, GONE[env.name], ids)
+def _ids(env: Envelope) -> IdSource:
+    """Ids derived from the event's: a redelivered event records the same facts, never twice."""
+    return IdSource(f"{CONSUMER}:{env.id}")
 
-    return handle
+
+def follower(f: Feedback) -> Reactions:
+    async def received(conn: Conn, event: intake.RequestReceived, env: Envelope) -> None:
+        await f.tables.note_request(conn, event.request_id, customer_id=event.customer.id)
+
+    async def triaged(conn: Conn, event: intake.RequestTriaged, env: Envelope) -> None:
+        # The newest triage decides whether closing it calls for a call-back (priority, kind).
+        await f.tables.note_request(conn, event.request_id, priority=event.priority, kind=event.kind)
+
+    async def resolved(conn: Conn, event: dispatch.IssueResolved, env: Envelope) -> None:
+        await handlers.on_resolved(conn, f, event, _ids(env))
+
+    async def withdrawn(conn: Conn, event: intake.RequestWithdrawn, env: Envelope) -> None:
+        await handlers.on_gone(conn, f, event.request_id, "withdrawn", _ids(env))
+
+    async def merged(conn: Conn, event: intake.RequestMerged, env: Envelope) -> None:
+        await handlers.on_gone(conn, f, event.request_id, "merged", _ids(env))
+
+    return Reactions({intake.RequestReceived: received, intake.RequestTriaged: triaged,
+                      dispatch.IssueResolved: resolved, intake.RequestWithdrawn: withdrawn,
+                      intake.RequestMerged: merged})

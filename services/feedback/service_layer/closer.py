@@ -2,7 +2,8 @@
 answered; escalate complaints nobody handled by their deadline."""
 from __future__ import annotations
 
-from services.feedback.service_layer.handlers import Feedback, close_due, escalate_late_complaints
+from services.feedback.service_layer.handlers import Feedback, close_due
+from services.feedback.service_layer.handling import escalate_late_complaints
 from shared.follower import Follower
 
 
