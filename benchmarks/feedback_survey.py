@@ -17,6 +17,7 @@ from services.feedback.bootstrap import bootstrap
 from services.feedback.service_layer import handlers
 from services.feedback.settings import FeedbackSettings
 from shared.aggregate import IdSource
+from shared.contracts import dispatch
 from shared.migrations import migrate
 from shared.runtime.embedded import free_port
 
@@ -35,7 +36,9 @@ async def prepare(url: str, bootstrap_servers: str) -> list[bytes]:
         request_id = str(uuid.uuid4())
         async with f.db.begin() as conn:
             await f.tables.note_request(conn, request_id, customer_id="bench")
-            await handlers.on_resolved(conn, f, request_id, {"resolution_code": "x", "summary": "y"}, IdSource())
+            resolved = dispatch.IssueResolved(request_id=request_id, resource_id="bench", resolution_code="x",
+                                              summary="y", resolved_at=f.clock.now())
+            await handlers.on_resolved(conn, f, resolved, IdSource())
         closure = await handlers.answer(f, request_id, True, None, "bench", None, lambda _: None)
         assert closure.survey_id and closure.survey_expires
         tokens.append(f.links.mint(request_id, closure.survey_id, closure.survey_expires))

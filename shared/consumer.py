@@ -25,6 +25,7 @@ from shared.contracts import ContractViolation
 from shared.db import Conn, Database, is_unavailable
 from shared.envelope import Envelope, MalformedMessage, from_kafka
 from shared.events import UnknownEventType
+from shared.eventstore.store import ConcurrencyError
 from shared.metrics import (
     CONSUMER_APPLIED,
     CONSUMER_DEAD_LETTERED,
@@ -144,6 +145,11 @@ class ConsumerRunner:
                     log.warning("database unavailable; waiting", error=repr(exc), consumer=self.name)
                     if await wait_or_timeout(stop, 1.0):
                         return False
+                    continue
+                if isinstance(exc, ConcurrencyError):
+                    # Another partition's event changed the same aggregate meanwhile (a request's
+                    # facts arrive on two topics): not this event's fault, so try again at once.
+                    log.info("aggregate changed meanwhile; applying again", event_id=env.id, consumer=self.name)
                     continue
                 failures += 1
                 log.warning("handler failed", error=repr(exc), attempt=failures, event_id=env.id)

@@ -8,13 +8,13 @@ from fastapi import FastAPI
 
 from services.intake.adapters.projection import RequestsProjection
 from services.intake.adapters.queries import RequestQueries
-from shared.contracts.intake import registry
 from services.intake.domain.model import Rules, ServiceRequest
 from services.intake.entrypoints import api, consumers, queries_api
 from services.intake.service_layer.handlers import Intake
 from services.intake.settings import IntakeSettings
 from shared.batching import BatchLoader
 from shared.clock import Clock
+from shared.contracts.intake import registry
 from shared.http.app import create_app
 from shared.repository import EventSourcedRepository
 from shared.service import ConsumerSpec, ServiceRuntime

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -132,7 +132,31 @@ class RequestMerged(DomainEvent):
 
 @registry.register
 class RequestReopened(DomainEvent):
+    """v2: `rejected_at`, when the customer rejected the resolution: facts other services recorded
+    before it no longer move the request (they may arrive after the rejection)."""
+
+    version: ClassVar[int] = 2
     request_id: str
     reason: str
     reopen_count: int
+    rejected_at: datetime
     reopened_at: datetime
+
+
+@registry.upcaster("RequestReopened", 1)
+def upcast_v1_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """v1 knew only when intake reopened the request: the best bound it gives for the rejection."""
+    return {**data, "rejected_at": data["reopened_at"]}
+
+
+@registry.register
+class RequestProgressed(DomainEvent):
+    """Another service's fact moved the request along its lifecycle (intake's consumer records it,
+    so intake's answers and rules follow the whole process, not only intake's own steps)."""
+
+    request_id: str
+    status: str  # the request's lifecycle state from now on
+    cause: str  # the fact's full ce_type
+    cause_id: str  # and its event id
+    happened_at: datetime  # when the fact was recorded by its producer: older facts never override newer
+    recorded_at: datetime

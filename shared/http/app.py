@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from fastapi import FastAPI, Response
+from fastapi import Depends, FastAPI, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -15,6 +15,7 @@ from shared.http.fast_lane import FastLane
 from shared.http.guards import AuthenticateFirst, BodyLimit
 from shared.http.problems import PROBLEM_JSON, install_problem_handlers
 from shared.http.ratelimit import RATE_LIMITED, RateLimits
+from shared.http.strict_query import no_unknown_query
 from shared.metrics import HTTP_LATENCY
 
 CORRELATION_HEADER = "x-correlation-id"
@@ -75,6 +76,7 @@ def create_app(*, service: str, runtime: Any, version: str = "0.1.0") -> FastAPI
         title=f"ServiceTrail {service}",
         version=version,
         lifespan=runtime.lifespan,
+        dependencies=[Depends(no_unknown_query)],  # an unknown query parameter is a 422, never ignored
         telemetry=None if runtime.settings.http_telemetry else {"tracing": False, "metrics": False, "logs": False},
         # Every operation's possible refusals, so the schema and the behaviour agree (Schemathesis
         # checks each answer against them): problem details, as shared.http.problems writes them.

@@ -144,7 +144,12 @@ async def test_feedback(feedback, broker):  # noqa: ANN001
         if "{request_id}" not in op[1] and not rules.FEEDBACK[op].owner:
             return Case(foreign, foreign, "unused")
         request_id, customer = await resolved_request(feedback, broker)  # fresh: a confirmation closes it
-        return Case({**shared, "request_id": request_id}, foreign, customer)
+        own = {**shared, "request_id": request_id}
+        if "{feedback_id}" in op[1]:  # an item the customer gave: theirs to read (the desk's is a stranger's)
+            given = await client.post("/v1/feedback", json={"kind": "praise", "text": "quick"},
+                                      headers=as_role(Role.customer, customer))
+            own["feedback_id"] = given.json()["id"]
+        return Case(own, foreign, customer)
 
     await matrix(client, rules.FEEDBACK, prepare)
 

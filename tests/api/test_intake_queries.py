@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 
 from shared.auth import Role
+from shared.contracts import dispatch, feedback
 from shared.envelope import Envelope
 from tests.api.conftest import MONDAY_10, IntakeApi
+from tests.support.events import published
 from tests.support.kafka import create_topics, header, produce, read_topic
 from tests.support.waiting import until
 
@@ -81,15 +83,6 @@ async def reopen_reasons(intake: IntakeApi, db, request_id: str) -> list[str]:  
     async with db.connect() as conn:
         stream = await intake.store.read_stream(conn, f"request-{request_id}")
     return [e.data["reason"] for e in stream if e.name == "RequestReopened"]
-
-
-def feedback_event(request_id: str, name: str, version: int, **data: Any) -> Envelope:
-    return Envelope(
-        id=str(uuid.uuid4()), source="/servicetrail/feedback", type=f"servicetrail.feedback.{name}.v1",
-        subject=request_id, time=datetime.now(timezone.utc), stream_id=f"confirmation-{request_id}",
-        stream_version=version, correlation_id=str(uuid.uuid4()), causation_id=None,
-        data={"request_id": request_id, **data},
-    )
 
 
 def iso(at: datetime) -> str:
@@ -264,10 +257,26 @@ async def test_the_triage_queue_holds_what_no_agent_has_triaged(intake: IntakeAp
     assert uncategorised in await queue_ids(intake, "triage")
 
 
+def resolved_then_rejected(request_id: str, round_: int, reason: str) -> tuple[list[Envelope], Envelope]:
+    """Dispatch allocating and resolving the job, then the customer rejecting it, as published."""
+    start = datetime.now(timezone.utc) + timedelta(minutes=10 * round_)
+    work = [published(dispatch.ResourceAllocated(request_id=request_id, resource_id="tech-1", strategy="auto",
+                                                 allocated_by="dispatch", allocated_at=start), 2 * round_, "job",
+                      start),
+            published(dispatch.IssueResolved(request_id=request_id, resource_id="tech-1", resolution_code="fixed",
+                                             summary="done", resolved_at=start), 2 * round_ + 1, "job",
+                      start + timedelta(minutes=1))]
+    at = start + timedelta(minutes=2)
+    return work, published(feedback.ResolutionRejected(request_id=request_id, reason=reason, rejected_by="customer",
+                                                       rejected_at=at), 2 * round_, "closure", at)
+
+
 async def test_a_rejected_resolution_reopens_the_request_once_per_event(intake: IntakeApi, broker, db):
-    await create_topics(broker.bootstrap, "feedback.events")
+    await create_topics(broker.bootstrap, "dispatch.events", "feedback.events")
     request_id = (await intake.created())["id"]
-    first = feedback_event(request_id, "ResolutionRejected", 1, reason="still broken")
+    work, first = resolved_then_rejected(request_id, 1, "still broken")
+    await produce(broker.bootstrap, "dispatch.events", work)
+    await until(lambda: detail_says(intake, request_id, "resolved"))
     await produce(broker.bootstrap, "feedback.events", [first])
 
     async def reopened(count: int) -> bool:
@@ -275,7 +284,9 @@ async def test_a_rejected_resolution_reopens_the_request_once_per_event(intake: 
         return body["status"] == "reopened" and body["reopen_count"] == count
     await until(lambda: reopened(1))
 
-    second = feedback_event(request_id, "ResolutionRejected", 2, reason="broken again")
+    work, second = resolved_then_rejected(request_id, 2, "broken again")
+    await produce(broker.bootstrap, "dispatch.events", work)
+    await until(lambda: detail_says(intake, request_id, "resolved"))
     await produce(broker.bootstrap, "feedback.events", [first, second])  # a redelivery, then a new one
     async def reopened_twice() -> bool:
         return len(await reopen_reasons(intake, db, request_id)) >= 2
@@ -285,20 +296,26 @@ async def test_a_rejected_resolution_reopens_the_request_once_per_event(intake: 
     assert (body["status"], body["reopen_count"]) == ("reopened", 2)
 
 
+async def detail_says(intake: IntakeApi, request_id: str, status: str) -> bool:
+    return (await request(intake, request_id))["status"] == status
+
+
 async def test_a_request_closed_by_feedback_can_no_longer_be_withdrawn(intake: IntakeApi, broker):
     await create_topics(broker.bootstrap, "feedback.events")
     cid = unique("cust")
     request_id = await submit_for(intake, cid)
     await projected(intake, cid, [request_id])
-    await produce(broker.bootstrap, "feedback.events", [feedback_event(request_id, "RequestClosed", 1)])
+    now = datetime.now(timezone.utc)
+    closed = feedback.RequestClosed(request_id=request_id, how="auto", closed_at=now)
+    await produce(broker.bootstrap, "feedback.events", [published(closed, 1, "closure", now)])
 
-    async def closed() -> bool:
-        return [i["stage"] for i in await search(intake, customer_id=cid)] == ["closed"]
-    await until(closed)
+    async def closed_in_list() -> bool:
+        return [i["status"] for i in await search(intake, customer_id=cid)] == ["closed"]
+    await until(closed_in_list)
     response = await intake.command(request_id, "withdraw", {"reason": "never mind"})
     assert response.status_code == 409, response.text
     assert response.headers["content-type"] == PROBLEM and "closed" in response.json()["detail"]
-    assert (await request(intake, request_id))["status"] == "triaged"
+    assert (await request(intake, request_id))["status"] == "closed"
 
 
 async def test_published_events_carry_the_contract_envelope(intake: IntakeApi, broker):

@@ -112,7 +112,7 @@ class Journey:
 
     def reopened(self, at: datetime, count: int) -> Journey:
         return self._intake(intake.RequestReopened(request_id=self.id, reason="still broken", reopen_count=count,
-                                                   reopened_at=at), at)
+                                                   rejected_at=at, reopened_at=at), at)
 
     def allocated(self, at: datetime, resource_id: str, previous: str | None = None) -> Journey:
         return self._dispatch(dispatch.ResourceAllocated(

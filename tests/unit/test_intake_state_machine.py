@@ -91,7 +91,7 @@ def test_a_withdrawn_request_refuses_further_work_but_still_takes_contacts(clock
         lambda: request.withdraw(cmd.Withdraw("r1", "a", "again"), clock.now()),
         lambda: request.update(cmd.UpdateRequest("r1", "a", "x", {"title": "y"}), clock.now()),
         lambda: request.confirm_need(cmd.ConfirmNeed("r1", "a", "what"), clock.now()),
-        lambda: request.reopen(cmd.Reopen("r1", "no"), clock.now()),
+        lambda: request.reopen(cmd.Reopen("r1", "no", clock.now()), clock.now()),
     ):
         with pytest.raises(InvalidTransition, match="withdrawn"):
             attempt()
@@ -112,11 +112,19 @@ def test_a_duplicate_merges_only_into_an_open_request_of_the_same_customer(clock
         submit(clock, request_id="r4").merge_into(duplicate, cmd.Merge("r4", "r2", "a", "dup"), clock.now())
 
 
+def follow(request: ServiceRequest, clock: FrozenClock, *facts: str) -> None:
+    for fact in facts:
+        clock.advance(minutes=1)
+        request.progress(cmd.FollowFact(request.id, fact, f"servicetrail.{fact}.v1", "e", clock.now()), clock.now())
+
+
 def test_a_rejected_resolution_reopens_and_counts_reopens(clock):
     request = submit(clock)
     request.acknowledge(cmd.Acknowledge("r1", "a"), clock.now())
-    request.reopen(cmd.Reopen("r1", "still broken"), clock.now())
-    request.reopen(cmd.Reopen("r1", "still broken again"), clock.now())
+    follow(request, clock, "dispatch.ResourceAllocated", "dispatch.IssueResolved")
+    request.reopen(cmd.Reopen("r1", "still broken", clock.now()), clock.now())
+    follow(request, clock, "dispatch.ResourceAllocated", "dispatch.IssueResolved")
+    request.reopen(cmd.Reopen("r1", "still broken again", clock.now()), clock.now())
     reopened = request.take_pending()[-1]
     assert reopened.reopen_count == 2 and request.status is Status.reopened
     request.acknowledge(cmd.Acknowledge("r1", "a", "looking again"), clock.now())

@@ -98,8 +98,13 @@ class RequestsProjection:
         await self._set(conn, d["request_id"], at, **_triaged(d, rows[0][0]))
 
     async def _on_RequestAcknowledged(self, conn: Conn, d: dict[str, Any], at: datetime) -> None:
-        await self._set(conn, d["request_id"], at, status="acknowledged",
-                        acknowledged_at=datetime.fromisoformat(d["acknowledged_at"]))
+        # As the aggregate: answering a request someone already holds leaves it with them.
+        await fetch(conn, f"UPDATE {self.s}.requests SET updated_at = $2, acknowledged_at = $3, status = CASE "
+                          f"WHEN status IN ('triaged', 'reopened') THEN 'acknowledged' ELSE status END WHERE id = $1",
+                    d["request_id"], at, datetime.fromisoformat(d["acknowledged_at"]))
+
+    async def _on_RequestProgressed(self, conn: Conn, d: dict[str, Any], at: datetime) -> None:
+        await self._set(conn, d["request_id"], at, status=d["status"])
 
     async def _on_NeedConfirmed(self, conn: Conn, d: dict[str, Any], at: datetime) -> None:
         await self._set(conn, d["request_id"], at, need_confirmed_at=datetime.fromisoformat(d["confirmed_at"]))

@@ -10,11 +10,12 @@ from shared import limits
 from shared.db import Conn, fetch, ident
 from shared.errors import Invalid
 
-OPEN_CLAUSE = "status IN ('triaged', 'acknowledged', 'reopened') AND stage IS DISTINCT FROM 'closed'"
-# Never answered: a reopened request still owes its first response if nobody acknowledged it.
-AWAITING_CLAUSE = "acknowledged_at IS NULL AND status IN ('triaged', 'reopened') AND stage IS DISTINCT FROM 'closed'"
+# The lifecycle's open states (domain/lifecycle.py); the partial indexes of intake_0005 use this.
+OPEN_CLAUSE = "status IN ('triaged', 'acknowledged', 'allocated', 'in_progress', 'paused', 'reopened')"
+# Never answered, whoever holds it meanwhile.
+AWAITING_CLAUSE = f"acknowledged_at IS NULL AND {OPEN_CLAUSE}"
 COLUMNS = (
-    "id, customer_id, customer_name, channel, kind, category, title, priority, emergency, status, stage, "
+    "id, customer_id, customer_name, channel, kind, category, title, priority, emergency, status, "
     "owner, triaged_by, needs_review, received_at, respond_by, resolve_by, respond_risk_at, acknowledged_at, "
     "merged_into, reopen_count, contacts"
 )
@@ -78,13 +79,12 @@ class RequestQueries:
 
     async def awaiting_response(self, conn: Conn, limit: int, offset: int) -> list[dict[str, Any]]:
         return await self._rows(
-            conn, "WHERE status = 'triaged' AND stage IS DISTINCT FROM 'closed' "
-                  "ORDER BY priority_rank, respond_by, id LIMIT $1 OFFSET $2", limit, offset)
+            conn, f"WHERE {AWAITING_CLAUSE} ORDER BY priority_rank, respond_by, id LIMIT $1 OFFSET $2", limit, offset)
 
     async def triage_queue(self, conn: Conn, limit: int, offset: int) -> list[dict[str, Any]]:
         return await self._rows(
-            conn, "WHERE needs_review AND status IN ('triaged', 'acknowledged', 'reopened') "
-                  "ORDER BY priority_rank, respond_by, id LIMIT $1 OFFSET $2", limit, offset)
+            conn, f"WHERE needs_review AND {OPEN_CLAUSE} ORDER BY priority_rank, respond_by, id LIMIT $1 OFFSET $2",
+            limit, offset)
 
     async def open_of_customers(self, conn: Conn, customer_ids: Sequence[str]) -> dict[str, list[tuple[str, str, str]]]:
         """Each customer's latest 50 open requests: (id, title, description)."""
@@ -99,16 +99,6 @@ class RequestQueries:
         for customer_id, *request in rows:
             found.setdefault(customer_id, []).append(tuple(request))  # type: ignore[arg-type]
         return found
-
-    async def stage_of(self, conn: Conn, request_id: str) -> str | None:
-        rows = await fetch(conn, f"SELECT stage FROM {self.s}.requests WHERE id = $1", request_id)
-        return rows[0][0] if rows else None
-
-    async def set_stage(self, conn: Conn, request_id: str, stage: str, at: datetime) -> None:
-        """Record where other services have the request; an older fact never overrides a newer one."""
-        await fetch(conn, f"INSERT INTO {self.s}.requests AS r (id, stage, stage_at) VALUES ($1, $2, $3) "
-                          f"ON CONFLICT (id) DO UPDATE SET stage = EXCLUDED.stage, stage_at = EXCLUDED.stage_at "
-                          f"WHERE r.stage_at IS NULL OR r.stage_at <= EXCLUDED.stage_at", request_id, stage, at)
 
     async def _rows(self, conn: Conn, tail: str, *params: Any) -> list[dict[str, Any]]:
         rows = await fetch(conn, f"SELECT {COLUMNS} FROM {self.s}.requests {tail}", *params)

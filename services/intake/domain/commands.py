@@ -96,3 +96,15 @@ class Merge:
 class Reopen:
     request_id: str
     reason: str
+    rejected_at: datetime  # when the customer rejected the resolution (feedback's fact)
+
+
+@dataclass(frozen=True)
+class FollowFact:
+    """Another service recorded a fact about the request (see `lifecycle.FACTS`)."""
+
+    request_id: str
+    fact: str  # "<service>.<EventName>", a key of lifecycle.FACTS
+    cause: str  # its full ce_type
+    cause_id: str
+    happened_at: datetime

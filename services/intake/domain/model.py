@@ -3,34 +3,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
 
 from services.intake.domain import commands as cmd
-from shared.contracts import intake as ev
 from services.intake.domain.categories import CategoryTree
+from services.intake.domain.lifecycle import OPEN, Status, after_fact, command_allowed
 from services.intake.domain.priority import DEFAULT_MATRIX, Level, Matrix, Priority, prioritise
 from services.intake.domain.sla import DEFAULT_POLICY, SlaPolicy, spec_of
 from shared.aggregate import Aggregate
+from shared.contracts import intake as ev
 from shared.errors import Invalid, InvalidTransition
 
 SELF_SERVICE = "self-service"
 AUTO = "auto"
 
 
-class Status(str, Enum):
-    triaged = "triaged"
-    acknowledged = "acknowledged"
-    reopened = "reopened"
-    withdrawn = "withdrawn"
-    merged = "merged"
-
-
-OPEN = frozenset({Status.triaged, Status.acknowledged, Status.reopened})
-ALLOWED = {
-    "acknowledge": frozenset({Status.triaged, Status.reopened}),
-    "triage": OPEN, "confirm the need of": OPEN, "update": OPEN, "withdraw": OPEN,
-    "merge": OPEN, "reopen": OPEN, "record a contact on": frozenset(Status),
-}
 UPDATABLE = {"title", "description", "location", "customer.name", "customer.phone", "customer.email"}
 PERSONAL = {"location", "customer.name", "customer.phone", "customer.email"}
 # Every request has these: an update may change them, never remove them (queues and the duplicate
@@ -50,7 +36,8 @@ class Rules:
 class ServiceRequest(Aggregate):
     def __init__(self) -> None:
         super().__init__()
-        self.id, self.status = "", Status.triaged
+        self.id, self.status = "", Status.received
+        self.progress_at: datetime | None = None  # when the latest outside fact (or reopening) happened
         self.received: ev.RequestReceived | None = None
         self.triage: ev.RequestTriaged | None = None
         self.acknowledged: ev.RequestAcknowledged | None = None
@@ -66,8 +53,9 @@ class ServiceRequest(Aggregate):
         return self.received.customer.id
 
     def _require(self, action: str) -> None:
-        if self.status not in ALLOWED[action]:
-            raise InvalidTransition(f"cannot {action} request {self.id}: it is {self.status.value}")
+        if not command_allowed(action, self.status, self.acknowledged is not None):
+            detail = " and already acknowledged" if action == "acknowledge" and self.acknowledged else ""
+            raise InvalidTransition(f"cannot {action} request {self.id}: it is {self.status.value}{detail}")
 
     @classmethod
     def submit(cls, request_id: str, c: cmd.SubmitRequest, now: datetime, rules: Rules) -> "ServiceRequest":
@@ -161,8 +149,20 @@ class ServiceRequest(Aggregate):
 
     def reopen(self, c: cmd.Reopen, now: datetime) -> None:
         self._require("reopen")
-        self.record(ev.RequestReopened(request_id=self.id, reason=c.reason,
-                                       reopen_count=self.reopen_count + 1, reopened_at=now))
+        self.record(ev.RequestReopened(request_id=self.id, reason=c.reason, reopen_count=self.reopen_count + 1,
+                                       rejected_at=c.rejected_at, reopened_at=now))
+
+    def progress(self, c: cmd.FollowFact, now: datetime) -> bool:
+        """Follow another service's fact (`lifecycle.FACTS`); False when it changes nothing: the
+        request is final, the fact would not move it, or a newer fact already came."""
+        if self.progress_at is not None and c.happened_at < self.progress_at:
+            return False
+        status = after_fact(c.fact, self.status, self.acknowledged is not None)
+        if status is None:
+            return False
+        self.record(ev.RequestProgressed(request_id=self.id, status=status.value, cause=c.cause, cause_id=c.cause_id,
+                                         happened_at=c.happened_at, recorded_at=now))
+        return True
 
     def when_RequestReceived(self, e: ev.RequestReceived) -> None:
         self.id, self.received = e.request_id, e
@@ -171,9 +171,14 @@ class ServiceRequest(Aggregate):
 
     def when_RequestTriaged(self, e: ev.RequestTriaged) -> None:
         self.triage = e
+        if self.status is Status.received:
+            self.status = Status.triaged
 
     def when_RequestAcknowledged(self, e: ev.RequestAcknowledged) -> None:
-        self.acknowledged, self.status = e, Status.acknowledged
+        # Answering a request someone already holds does not take it back from them.
+        self.acknowledged = e
+        if self.status in (Status.triaged, Status.reopened):
+            self.status = Status.acknowledged
 
     def when_NeedConfirmed(self, e: ev.NeedConfirmed) -> None:
         self.need = e
@@ -192,4 +197,8 @@ class ServiceRequest(Aggregate):
         self.status, self.merged_into = Status.merged, e.into_request_id
 
     def when_RequestReopened(self, e: ev.RequestReopened) -> None:
-        self.status, self.reopen_count = Status.reopened, e.reopen_count
+        # Facts from before the reopening no longer count.
+        self.status, self.reopen_count, self.progress_at = Status.reopened, e.reopen_count, e.rejected_at
+
+    def when_RequestProgressed(self, e: ev.RequestProgressed) -> None:
+        self.status, self.progress_at = Status(e.status), e.happened_at

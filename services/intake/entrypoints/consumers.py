@@ -1,8 +1,10 @@
-"""Intake's reactions to other services' events, read through their published contracts: where
-the request stands, and reopening it when the customer rejects the resolution."""
+"""Intake's reactions to other services' events, read through their published contracts: the
+request follows them along its lifecycle (`domain/lifecycle.py`), and a rejected resolution
+reopens it."""
 from __future__ import annotations
 
-from services.intake.domain.commands import Reopen
+from services.intake.domain.commands import FollowFact, Reopen
+from services.intake.domain.lifecycle import FACTS
 from services.intake.service_layer import handlers
 from services.intake.service_layer.handlers import Intake
 from shared.aggregate import IdSource
@@ -13,21 +15,22 @@ from shared.events import DomainEvent
 
 CONSUMER = "intake"
 TOPICS = ("dispatch.events", "feedback.events")
-STAGES: dict[type[DomainEvent], str] = {
-    dispatch.ResourceAllocated: "allocated", dispatch.WorkStarted: "in_progress", dispatch.WorkPaused: "paused",
-    dispatch.WorkResumed: "in_progress", dispatch.IssueResolved: "resolved",
-    feedback.ResolutionConfirmed: "confirmed", feedback.ResolutionRejected: "reopened",
-    feedback.RequestClosed: "closed",
-}
+_FOLLOWED: tuple[type[DomainEvent], ...] = (
+    dispatch.ResourceAllocated, dispatch.AllocationDeclined, dispatch.WorkStarted, dispatch.WorkPaused,
+    dispatch.WorkResumed, dispatch.IssueResolved, feedback.RequestClosed,
+)
 
 
 def stage_follower(intake: Intake) -> Reactions:
-    async def stage(conn: Conn, event: DomainEvent, env: Envelope) -> None:
-        await intake.queries.set_stage(conn, event.subject, STAGES[type(event)], env.time)
+    async def follow(conn: Conn, event: DomainEvent, env: Envelope) -> None:
+        fact = f"{env.service}.{env.name}"
+        assert fact in FACTS, fact
+        await handlers.follow_fact(conn, FollowFact(event.subject, fact, env.type, env.id, env.time), intake,
+                                   IdSource(f"{CONSUMER}:{env.id}"))
 
     async def rejected(conn: Conn, event: feedback.ResolutionRejected, env: Envelope) -> None:
         reason = event.reason or "the customer rejected the resolution"
-        await handlers.reopen(conn, Reopen(event.request_id, reason), intake, IdSource(f"{CONSUMER}:{env.id}"))
-        await stage(conn, event, env)
+        await handlers.reopen(conn, Reopen(event.request_id, reason, event.rejected_at), intake,
+                              IdSource(f"{CONSUMER}:{env.id}"))
 
-    return Reactions({**{cls: stage for cls in STAGES}, feedback.ResolutionRejected: rejected})
+    return Reactions({**{cls: follow for cls in _FOLLOWED}, feedback.ResolutionRejected: rejected})

@@ -4,6 +4,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query
 
 from services.intake.adapters.queries import Filters
+from services.intake.domain.lifecycle import Status
 from services.intake.domain.priority import Priority
 from services.intake.entrypoints.api import CUSTOMER_SIDE, DESK, intake_of
 from services.intake.entrypoints.schemas import Channel, Page, RequestSummary
@@ -13,12 +14,11 @@ from shared import limits
 from shared.auth import Principal, Role
 
 router = APIRouter(prefix="/v1", tags=["queues and search"])
-STATUSES = "^(triaged|acknowledged|reopened|withdrawn|merged)$"
 
 
 @router.get("/requests", response_model=Page)
 async def search(
-    status: str | None = Query(None, pattern=STATUSES),
+    status: Status | None = None,
     priority: Priority | None = None,
     channel: Channel | None = None,
     category: limits.Name | None = Query(None),
@@ -35,7 +35,7 @@ async def search(
     if principal.role is Role.customer:
         customer_id = principal.subject
     filters = Filters(
-        status=status, priority=priority.value if priority else None, channel=channel.value if channel else None,
+        status=status.value if status else None, priority=priority.value if priority else None, channel=channel.value if channel else None,
         category=intake.rules.categories.resolve(category) if category else None, owner=owner,
         customer_id=customer_id, received_from=received_from, received_to=received_to,
     )

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from services.intake.domain.lifecycle import Status
 from services.intake.domain.priority import Level
 from shared import limits
 from shared.limits import Id, Location, Reason, Remark
@@ -140,7 +141,7 @@ class Duplicate(BaseModel):
 
 class RequestView(BaseModel):
     id: str
-    status: str
+    status: Status  # the request's lifecycle state: one vocabulary across the services
     priority: str | None = None
     emergency: bool = False
     respond_by: datetime | None = None
@@ -180,8 +181,7 @@ class RequestSummary(BaseModel):
     title: str
     priority: str | None = None
     emergency: bool | None = None
-    status: str
-    stage: str | None = None
+    status: Status  # the request's lifecycle state: one vocabulary across the services
     owner: str | None = None
     needs_review: bool
     received_at: datetime

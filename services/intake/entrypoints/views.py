@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from services.intake.domain.lifecycle import OPEN
 from services.intake.domain.model import ServiceRequest
 from services.intake.entrypoints.schemas import RequestSummary
 
@@ -33,7 +34,7 @@ def view(request: ServiceRequest) -> dict[str, Any]:
 
 
 def summary(row: dict[str, Any], now: datetime) -> RequestSummary:
-    awaiting = row["status"] in ("triaged", "reopened") and row["acknowledged_at"] is None
+    awaiting = row["status"] in OPEN and row["acknowledged_at"] is None
     respond_by, risk_at = row["respond_by"], row["respond_risk_at"]
     return RequestSummary(
         **{k: v for k, v in row.items() if k in RequestSummary.model_fields},

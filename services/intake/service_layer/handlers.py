@@ -90,10 +90,7 @@ async def change(
 
 
 async def withdraw(c: cmd.Withdraw, intake: Intake, seed: str | None, check: Check) -> ServiceRequest:
-    async def apply(request: ServiceRequest) -> None:
-        async with intake.db.connect() as conn:
-            if await intake.queries.stage_of(conn, request.id) == "closed":
-                raise InvalidTransition(f"cannot withdraw request {request.id}: it is closed")
+    def apply(request: ServiceRequest) -> None:
         request.withdraw(c, intake.clock.now())
 
     return await change(intake, c.request_id, seed, check, apply)
@@ -108,6 +105,17 @@ async def merge(c: cmd.Merge, intake: Intake, seed: str | None, check: Check) ->
         request.merge_into(target, c, intake.clock.now())
 
     return await change(intake, c.request_id, seed, check, apply)
+
+
+async def follow_fact(conn: Conn, c: cmd.FollowFact, intake: Intake, ids: IdSource) -> None:
+    """Another service's fact about the request (inside the consuming transaction)."""
+    try:
+        request = await get_request(c.request_id, intake, conn)
+    except NotFound:
+        log.warning("a fact about a request intake does not know", request_id=c.request_id, cause=c.cause)
+        return
+    if request.progress(c, intake.clock.now()):
+        await intake.requests.save(conn, c.request_id, request, ids)
 
 
 async def reopen(conn: Conn, c: cmd.Reopen, intake: Intake, ids: IdSource) -> None:
