@@ -9,13 +9,15 @@ from services.intake.domain.categories import CategoryTree
 from services.intake.domain.model import Rules
 from services.intake.domain.priority import DEFAULT_MATRIX, matrix_from_spec
 from services.intake.domain.sla import DEFAULT_POLICY, SlaPolicy
+from services.intake.domain.zones import ZoneMap
 from shared.settings import ServiceSettings
 
 
 class IntakeSettings(ServiceSettings):
     service: str = "intake"
     # {"categories": {...tree...}, "priority_matrix": {"high": {"high": "P1", ...}, ...},
-    #  "sla_policy": {"name": ..., "calendars": [...], "targets": {...}, "by_category": {...}}}
+    #  "sla_policy": {"name": ..., "calendars": [...], "targets": {...}, "by_category": {...}},
+    #  "zones": {"<location prefix>": "<zone>", ...}}
     intake_rules_file: Path | None = None
 
     def rules(self) -> Rules:
@@ -24,4 +26,5 @@ class IntakeSettings(ServiceSettings):
             policy=SlaPolicy.from_spec(spec["sla_policy"]) if "sla_policy" in spec else DEFAULT_POLICY,
             matrix=matrix_from_spec(spec["priority_matrix"]) if "priority_matrix" in spec else DEFAULT_MATRIX,
             categories=CategoryTree(spec.get("categories")),
+            zones=ZoneMap(dict(spec.get("zones", {}))),
         )

@@ -48,8 +48,16 @@ class RequestReceived(DomainEvent):
     urgency: str
     impact: str
     location: Annotated[str | None, PERSONAL] = None
+    zone: str | None = None  # v2: as the client named it (None: looked up from the location at triage)
     owner: str
     received_at: datetime
+
+    version: ClassVar[int] = 2
+
+
+@registry.upcaster("RequestReceived", 1)
+def upcast_received_v1_v2(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "zone": None}  # v1 requests named no zone
 
 
 @registry.register
@@ -62,6 +70,7 @@ class RequestTriaged(DomainEvent):
     channel: str
     category: str | None = None
     emergency: bool
+    zone: str | None = None  # v2: where the work is, for dispatch's same-zone score
     received_at: datetime  # the SLA clocks run from here, however late the (re)triage
     respond_by: datetime
     resolve_by: datetime
@@ -70,6 +79,13 @@ class RequestTriaged(DomainEvent):
     needs_review: bool
     reason: str | None = None
     triaged_at: datetime
+
+    version: ClassVar[int] = 2
+
+
+@registry.upcaster("RequestTriaged", 1)
+def upcast_triaged_v1_v2(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "zone": None}  # before v2 intake recorded no zone
 
 
 @registry.register
@@ -144,7 +160,7 @@ class RequestReopened(DomainEvent):
 
 
 @registry.upcaster("RequestReopened", 1)
-def upcast_v1_v2(data: dict[str, Any]) -> dict[str, Any]:
+def upcast_reopened_v1_v2(data: dict[str, Any]) -> dict[str, Any]:
     """v1 knew only when intake reopened the request: the best bound it gives for the rejection."""
     return {**data, "rejected_at": data["reopened_at"]}
 

@@ -28,6 +28,7 @@ class SubmitRequest:
     taken_by: str
     category: str | None = None
     location: str | None = None
+    zone: str | None = None  # named by the client; else looked up from the location
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from services.intake.domain.categories import CategoryTree
 from services.intake.domain.lifecycle import OPEN, Status, after_fact, command_allowed
 from services.intake.domain.priority import DEFAULT_MATRIX, Level, Matrix, Priority, prioritise
 from services.intake.domain.sla import DEFAULT_POLICY, SlaPolicy, spec_of
+from services.intake.domain.zones import ZoneMap
 from shared.aggregate import Aggregate
 from shared.contracts import intake as ev
 from shared.errors import Invalid, InvalidTransition
@@ -31,6 +32,7 @@ class Rules:
     policy: SlaPolicy = DEFAULT_POLICY
     matrix: Matrix = field(default_factory=lambda: DEFAULT_MATRIX)
     categories: CategoryTree = field(default_factory=CategoryTree)
+    zones: ZoneMap = field(default_factory=ZoneMap)
 
 
 class ServiceRequest(Aggregate):
@@ -64,7 +66,7 @@ class ServiceRequest(Aggregate):
         request.record(ev.RequestReceived(
             request_id=request_id, customer=ev.Customer(**c.customer.__dict__), channel=c.channel, kind=c.kind,
             category=category, title=c.title, description=c.description, urgency=c.urgency.value,
-            impact=c.impact.value, location=c.location, owner=c.taken_by, received_at=now,
+            impact=c.impact.value, location=c.location, zone=c.zone, owner=c.taken_by, received_at=now,
         ))
         request._triage(c.urgency, c.impact, category, c.taken_by, None, now, rules)
         return request
@@ -86,7 +88,8 @@ class ServiceRequest(Aggregate):
         self.record(ev.RequestTriaged(
             request_id=self.id, priority=priority.value, urgency=urgency.value, impact=impact.value,
             kind=self.received.kind, channel=self.received.channel, category=category,
-            emergency=priority is Priority.P1, received_at=self.received.received_at,
+            emergency=priority is Priority.P1, zone=self.received.zone or rules.zones.zone_of(self.details.get("location")),
+            received_at=self.received.received_at,
             respond_by=deadlines.respond_by, resolve_by=deadlines.resolve_by,
             sla=ev.SlaTargets(policy=rules.policy.name, respond=str(deadlines.target.respond),
                               resolve=str(deadlines.target.resolve), calendar=spec_of(deadlines.calendar)),

@@ -87,7 +87,7 @@ async def submitted(body: s.SubmitRequestBody, idem: Idempotency, intake: Intake
     c = cmd.SubmitRequest(
         customer=cmd.CustomerDetails(**body.customer.model_dump()), channel=body.channel.value,
         kind=body.kind.value, category=body.category, title=body.title, description=body.description,
-        urgency=body.urgency, impact=body.impact, location=body.location,
+        urgency=body.urgency, impact=body.impact, location=body.location, zone=body.zone,
         taken_by="self-service" if principal.role is Role.customer else principal.subject,
     )
     request, duplicates = await handlers.submit_request(c, intake, IdSource(idem.seed))

@@ -74,6 +74,7 @@ class SubmitRequestBody(Body):
     urgency: Level
     impact: Level
     location: Location | None = None
+    zone: limits.Name | None = None  # else looked up from the location (INTAKE_RULES_FILE "zones")
 
 
 class AcknowledgeBody(Body):
@@ -155,6 +156,7 @@ class RequestView(BaseModel):
     urgency: str
     impact: str
     location: str | None = None
+    zone: str | None = None  # as dispatch's allocation counts it
     customer: CustomerOut
     owner: str
     triaged_by: str | None = None

@@ -21,7 +21,7 @@ def view(request: ServiceRequest) -> dict[str, Any]:
         "emergency": triage.emergency, "respond_by": triage.respond_by, "resolve_by": triage.resolve_by,
         "sla_policy": triage.sla.policy, "channel": received.channel, "kind": received.kind,
         "category": triage.category, "title": d["title"], "description": d["description"],
-        "urgency": triage.urgency, "impact": triage.impact, "location": d.get("location"),
+        "urgency": triage.urgency, "impact": triage.impact, "location": d.get("location"), "zone": triage.zone,
         "customer": {"id": received.customer.id, "name": d["customer.name"], "phone": d.get("customer.phone"),
                      "email": d.get("customer.email")},
         "owner": received.owner, "triaged_by": triage.triaged_by, "needs_review": triage.needs_review,
