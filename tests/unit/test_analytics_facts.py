@@ -1,7 +1,8 @@
 """Analytics facts: folding the services' events into request, feedback and resource facts. Pure.
 
 Payloads come from the services' own event classes (through `tests.support.history`), dumped exactly as
-on the wire, so times arrive as ISO strings; every expected number below is worked out by hand.
+on the wire, and are decoded by their full ce_type into the published contracts, as analytics reads
+them, before they fold; every expected number below is worked out by hand.
 """
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from services.analytics.adapters.fact_tables import FEEDBACK, REQUESTS, RESOURCE
 from services.analytics.domain.facts import RequestFact
 from services.analytics.domain.folds import DIMENSIONS, FOLDS
 from services.analytics.domain.measures import measures, ping_pongs
-from services.analytics.domain.records import FeedbackFact, ResourceFact
+from services.analytics.domain.records import FEEDBACK_EVENTS, RESOURCE_EVENTS, FeedbackFact, ResourceFact
 from services.analytics.service_layer.projector import routes
+from shared.contracts import decode
 from shared.contracts import dispatch as dispatch
 from shared.contracts import feedback as feedback
 from shared.contracts import intake as intake
@@ -35,10 +37,15 @@ def t(hour: int, minute: int = 0, day: int = 4) -> datetime:
     return datetime(2024, 3, day, hour, minute, tzinfo=timezone.utc)
 
 
+def typed(env: Envelope) -> DomainEvent:
+    """The event as analytics reads it: decoded from the wire by its full ce_type."""
+    return decode(env.type, env.data)
+
+
 def fold(envelopes: Iterable[Envelope], request_id: str = "r1") -> RequestFact:
     fact = RequestFact(request_id)
     for env in envelopes:
-        fact.apply(env.name, env.data, env.time)
+        fact.apply(typed(env), env.time)
     return fact
 
 
@@ -112,7 +119,7 @@ def test_a_happy_journey_records_who_when_and_how():
     assert (fact.channel, fact.kind, fact.category, fact.owner) == ("phone", "fault", "it > printer", "agent-1")
     assert (fact.priority, fact.emergency) == ("P2", False)
     assert fact.received_at == t(9) and fact.triaged_at == t(9, 10)
-    assert fact.respond_by == t(13, 10) and fact.resolve_by == t(9, 10, day=5)  # parsed from ISO strings
+    assert fact.respond_by == t(13, 10) and fact.resolve_by == t(9, 10, day=5)  # parsed by the contract
     assert fact.acknowledged_at == t(9, 25) and fact.ack_in_time is True
     assert fact.first_allocated_at == t(9, 40) and fact.resource_id == "res-a" and fact.path == ["res-a"]
     assert fact.started_at == t(10)
@@ -603,7 +610,7 @@ def test_a_feedback_fact_folds_receipt_acknowledgement_resolution_and_escalation
 
     fact = FeedbackFact("f1")
     for env in h.envelopes:
-        fact.apply(env.name, env.data, env.time)
+        fact.apply(typed(env), env.time)
 
     assert asdict(fact) == {
         "feedback_id": "f1", "kind": "complaint", "request_id": "r1", "received_at": t(10),
@@ -619,7 +626,7 @@ def test_a_feedback_fact_about_no_request_has_no_request_id():
 
     fact = FeedbackFact("f2")
     for env in h.envelopes:
-        fact.apply(env.name, env.data, env.time)
+        fact.apply(typed(env), env.time)
 
     assert (fact.kind, fact.request_id, fact.resolved_at, fact.within_deadline) == ("suggestion", None, t(12), True)
     assert fact.acknowledged_at is None and fact.escalated is False
@@ -636,7 +643,7 @@ def test_a_resource_fact_folds_registration_and_updates_including_team():
 
     fact = ResourceFact("res-a")
     for env in h.envelopes:
-        fact.apply(env.name, env.data, env.time)
+        fact.apply(typed(env), env.time)
 
     assert asdict(fact) == {"resource_id": "res-a", "name": "Alice", "kind": "person", "team": "south", "zone": None,
                             "capacity": 3}
@@ -644,12 +651,12 @@ def test_a_resource_fact_folds_registration_and_updates_including_team():
 
 def test_a_resource_update_can_rename_and_rezone():
     fact = ResourceFact("res-a")
-    fact.apply("ResourceRegistered", dispatch.ResourceRegistered(
+    fact.apply(dispatch.ResourceRegistered(
         resource_id="res-a", name="Alice", kind="person", skills={}, capacity=1, zone="z1", team="north",
-        registered_by="admin", registered_at=t(8)).model_dump(mode="json"), t(8))
-    fact.apply("ResourceUpdated", dispatch.ResourceUpdated(
+        registered_by="admin", registered_at=t(8)), t(8))
+    fact.apply(dispatch.ResourceUpdated(
         resource_id="res-a", changes={"name": "Alice B.", "zone": "z2"}, reason="married, moved", updated_by="admin",
-        updated_at=t(9)).model_dump(mode="json"), t(9))
+        updated_at=t(9)), t(9))
 
     assert (fact.name, fact.zone, fact.team, fact.capacity) == ("Alice B.", "z2", "north", 1)
 
@@ -658,8 +665,7 @@ def test_a_resource_update_can_rename_and_rezone():
 
 
 def routed(service: str, event: DomainEvent) -> list:
-    env = History().record(service, "stream-1", event, t(9))
-    return routes(env.name, env.subject, env.data)
+    return routes(typed(History().record(service, "stream-1", event, t(9))))
 
 
 def test_resource_events_route_to_the_resource_by_subject():
@@ -715,17 +721,7 @@ def test_events_no_fact_folds_route_nowhere(service: str, event: DomainEvent):
     assert routed(service, event) == []
 
 
-# --- unknown and unfolded events ---------------------------------------------------------------------------------
-
-
-def test_unknown_event_names_are_ignored():
-    fact = fold(happy_path().envelopes)
-    before = asdict(fact)
-
-    fact.apply("RequestTeleported", {"request_id": "r1", "clock": "response", "kind": "complaint"}, t(18))
-    fact.apply("", {}, t(18))
-
-    assert asdict(fact) == before
+# --- events no fact folds ---------------------------------------------------------------------------------
 
 
 def test_service_events_that_say_nothing_about_the_fact_are_ignored():
@@ -741,8 +737,7 @@ def test_service_events_that_say_nothing_about_the_fact_are_ignored():
     assert asdict(fold(h.envelopes)) == before
 
 
-def test_every_folded_event_name_is_one_the_services_publish():
-    published = {cls.event_name() for reg in (intake.registry, dispatch.registry, feedback.registry)
-                 for cls in reg.classes()}
+def test_every_folded_event_is_a_published_contract():
+    published = {cls for reg in (intake.registry, dispatch.registry, feedback.registry) for cls in reg.classes()}
 
-    assert set(FOLDS) <= published
+    assert set(FOLDS) | FEEDBACK_EVENTS | RESOURCE_EVENTS <= published

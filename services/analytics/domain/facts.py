@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any
 
 from services.analytics.domain.folds import FOLDS
+from shared.events import DomainEvent
 
 
 @dataclass
@@ -66,11 +66,11 @@ class RequestFact:
     follow_ups: int = 0
     follow_ups_done: int = 0
 
-    def apply(self, name: str, data: dict[str, Any], at: datetime) -> None:
-        """Fold one event (by its name); events that say nothing about these facts are ignored."""
-        fold = FOLDS.get(name)
+    def apply(self, event: DomainEvent, at: datetime) -> None:
+        """Fold one event (by its contract); events that say nothing about these facts are ignored."""
+        fold = FOLDS.get(type(event))
         if fold is not None:
-            fold(self, data, at)
+            fold(self, event, at)
 
     def _stop_work(self, at: datetime) -> None:
         if self.working_since is not None:

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
 
-from services.analytics.domain.folds import first_of, parse_time
+from services.analytics.domain.folds import first_of
+from shared.contracts import dispatch as d
+from shared.contracts import feedback as fb
+from shared.events import DomainEvent
 
 
 @dataclass
@@ -20,15 +22,15 @@ class FeedbackFact:
     within_deadline: bool | None = None
     escalated: bool = False
 
-    def apply(self, name: str, data: dict[str, Any], at: datetime) -> None:
-        if name == "FeedbackReceived":
-            self.kind, self.request_id = data["kind"], data.get("request_id")
-            self.received_at, self.respond_by = at, parse_time(data["respond_by"])
-        elif name == "FeedbackAcknowledged":
+    def apply(self, event: DomainEvent, at: datetime) -> None:
+        if isinstance(event, fb.FeedbackReceived):
+            self.kind, self.request_id = event.kind, event.request_id
+            self.received_at, self.respond_by = at, event.respond_by
+        elif isinstance(event, fb.FeedbackAcknowledged):
             self.acknowledged_at = first_of(self.acknowledged_at, at)
-        elif name == "FeedbackResolved":
-            self.resolved_at, self.within_deadline = at, bool(data["within_deadline"])
-        elif name == "FeedbackEscalated":
+        elif isinstance(event, fb.FeedbackResolved):
+            self.resolved_at, self.within_deadline = at, event.within_deadline
+        elif isinstance(event, fb.FeedbackEscalated):
             self.escalated = True
 
 
@@ -41,17 +43,21 @@ class ResourceFact:
     zone: str | None = None
     capacity: int = 1
 
-    def apply(self, name: str, data: dict[str, Any], at: datetime) -> None:
-        if name == "ResourceRegistered":
-            self.name, self.kind, self.team = data["name"], data["kind"], data.get("team")
-            self.zone, self.capacity = data.get("zone"), int(data["capacity"])
-        elif name == "ResourceUpdated":
-            for key in ("name", "team", "zone", "capacity"):
-                if key in data["changes"]:
-                    setattr(self, key, data["changes"][key])
+    def apply(self, event: DomainEvent, at: datetime) -> None:
+        if isinstance(event, d.ResourceRegistered):
+            self.name, self.kind, self.team = event.name, event.kind, event.team
+            self.zone, self.capacity = event.zone, event.capacity
+        elif isinstance(event, d.ResourceUpdated):
+            # The contract leaves the changed values untyped (any resource field may change):
+            # every one is read, and the capacity made a number, before anything is set.
+            changes = {k: event.changes[k] for k in ("name", "team", "zone", "capacity") if k in event.changes}
+            if "capacity" in changes:
+                changes["capacity"] = int(changes["capacity"])
+            for key, value in changes.items():
+                setattr(self, key, value)
 
 
-FEEDBACK_EVENTS = frozenset({"FeedbackReceived", "FeedbackAcknowledged", "FeedbackResolved", "FeedbackEscalated"})
-RESOURCE_EVENTS = frozenset({"ResourceRegistered", "ResourceUpdated"})
+FEEDBACK_EVENTS = frozenset({fb.FeedbackReceived, fb.FeedbackAcknowledged, fb.FeedbackResolved, fb.FeedbackEscalated})
+RESOURCE_EVENTS = frozenset({d.ResourceRegistered, d.ResourceUpdated})
 FEEDBACK_FIELDS = tuple(f.name for f in fields(FeedbackFact))
 RESOURCE_FIELDS = tuple(f.name for f in fields(ResourceFact))

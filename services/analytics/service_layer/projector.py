@@ -11,37 +11,41 @@ from __future__ import annotations
 import gc
 from collections import defaultdict
 from datetime import datetime
-from typing import Any
+from typing import Any, Sequence
 
 import structlog
 from prometheus_client import Counter
 
-from services.analytics.adapters.archive import Archive
+from services.analytics.adapters.archive import Archive, Row
+from services.analytics.adapters.decoding import Decoders
 from services.analytics.adapters.fact_tables import FEEDBACK, REQUESTS, RESOURCES, FactTables, Table
 from services.analytics.domain.folds import FOLDS
 from services.analytics.domain.records import FEEDBACK_EVENTS, RESOURCE_EVENTS
 from shared.checkpoint import Checkpoint, Lease
 from shared.db import Database
+from shared.events import DomainEvent
 from shared.follower import Follower
 
 log = structlog.get_logger(__name__)
 EVENTS_NOT_FOLDED = Counter("servicetrail_analytics_events_not_folded_total",
-                            "Archived events whose data did not fit their name, skipped by the fold", ["event"])
+                            "Archived events a fold could not read (a version newer than this code, or data that "
+                            "does not fit its contract), skipped by the fold", ["event"])
 
-Event = tuple[int, str, str, datetime, dict[str, Any]]
-Routed = list[tuple[int, str, datetime, dict[str, Any], list[tuple[Table, str]]]]
+FOLDED = frozenset(FOLDS) | FEEDBACK_EVENTS | RESOURCE_EVENTS  # the contracts some fact folds
+Routed = list[tuple[int, DomainEvent, datetime, list[tuple[Table, str]]]]
 _CACHE_LIMIT = 500_000
 
 
-def routes(name: str, subject: str, data: dict[str, Any]) -> list[tuple[Table, str]]:
+def routes(event: DomainEvent) -> list[tuple[Table, str]]:
     """Which facts an event folds into."""
-    if name in RESOURCE_EVENTS:
-        return [(RESOURCES, subject)]
+    cls = type(event)
+    if cls in RESOURCE_EVENTS:
+        return [(RESOURCES, event.resource_id)]  # type: ignore[attr-defined]
     found: list[tuple[Table, str]] = []
-    if name in FEEDBACK_EVENTS:
-        found.append((FEEDBACK, data["feedback_id"]))
-    if name in FOLDS and data.get("request_id"):
-        found.append((REQUESTS, data["request_id"]))
+    if cls in FEEDBACK_EVENTS:
+        found.append((FEEDBACK, event.feedback_id))  # type: ignore[attr-defined]
+    if cls in FOLDS and (request_id := getattr(event, "request_id", None)):
+        found.append((REQUESTS, request_id))
     return found
 
 
@@ -56,6 +60,7 @@ class FactProjector(Follower):
         self.position: int | None = None  # as of our last commit; None = cache unknown
         self.complete = False  # the cache holds every fact there is
         self.folded = self.skipped = 0
+        self.decoders = Decoders(FOLDED)
 
     async def run_once(self) -> int:
         # Folding allocates many small objects that are never cyclic garbage; with a large cache,
@@ -82,15 +87,15 @@ class FactProjector(Follower):
             dirty: dict[Table, dict[str, tuple[Any, int]]] = defaultdict(dict)
             done = 0
             while done < self.flush_every:
-                events = await self.archive.page(conn, position, self.batch_size)
-                if not events:
+                rows = await self.archive.page(conn, position, self.batch_size)
+                if not rows:
                     break
-                routed = [(p, name, at, data, routes(name, subject, data)) for p, name, subject, at, data in events]
+                routed = self._read(rows)
                 if not self.complete:
                     await self._prefetch(conn, routed)
                 self._fold(routed, dirty)
-                position, done = events[-1][0], done + len(events)
-                if len(events) < self.batch_size:
+                position, done = rows[-1][0], done + len(rows)
+                if len(rows) < self.batch_size:
                     break
             if done:
                 for table, facts in dirty.items():
@@ -111,27 +116,44 @@ class FactProjector(Follower):
             for fact in await self.tables.load(conn, table, keys):
                 self.cache[table][getattr(fact, table.key)] = fact
 
+    def _read(self, rows: Sequence[Row]) -> Routed:
+        """Each row as its typed contract, with the facts it folds into. A row no fact folds is
+        passed over undecoded. One this code cannot read (a version newer than it knows, or data
+        that does not fit its contract, archived before the archive read contracts) is skipped,
+        alike by every fold of the archive (so a rebuild still equals the live version), counted
+        and logged: never a read model stuck behind one event."""
+        routed: Routed = []
+        decoder_of = self.decoders.get
+        for position, ce_type, _, at, text in rows:
+            decoder = decoder_of(ce_type)
+            if decoder is None:
+                continue
+            try:
+                event = decoder(text)
+            except (ValueError, LookupError) as exc:  # ValidationError, ContractViolation, UnknownEventType
+                self._unfoldable(position, ce_type.split(".")[2], exc, ce_type)
+                continue
+            routed.append((position, event, at, routes(event)))
+        return routed
+
     def _fold(self, routed: Routed, dirty: dict[Table, dict[str, tuple[Any, int]]]) -> None:
-        for position, name, at, data, targets in routed:
+        for position, event, at, targets in routed:
             for table, key in targets:
                 cache = self.cache[table]
                 fact = cache.get(key)
                 if fact is None:
                     fact = cache[key] = table.model(key)
                 try:
-                    fact.apply(name, data, at)
-                except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                    # Not the shape its name promises: skipped alike by every fold of the archive
-                    # (so a rebuild still equals the live version), counted and logged, never a
-                    # read model stuck behind one event.
-                    self._unfoldable(position, name, exc)
+                    fact.apply(event, at)
+                except (TypeError, ValueError) as exc:  # an untyped value in a contract (a resource's changes)
+                    self._unfoldable(position, type(event).event_name(), exc)
                     continue
                 dirty[table][key] = (fact, position)
 
-    def _unfoldable(self, position: int, name: str, exc: Exception) -> None:
+    def _unfoldable(self, position: int, name: str, exc: Exception, ce_type: str | None = None) -> None:
         self.skipped += 1
         EVENTS_NOT_FOLDED.labels(name).inc()
-        log.warning("event not folded", position=position, event_name=name, error=repr(exc),
+        log.warning("event not folded", position=position, event_name=name, type=ce_type, error=repr(exc),
                     version=self.tables.version)
 
     def _forget(self) -> None:
