@@ -174,5 +174,6 @@ class RequestProgressed(DomainEvent):
     status: str  # the request's lifecycle state from now on
     cause: str  # the fact's full ce_type
     cause_id: str  # and its event id
+    resource_id: str | None = None  # who holds the job from now on, when the fact is an allocation
     happened_at: datetime  # when the fact was recorded by its producer: older facts never override newer
     recorded_at: datetime

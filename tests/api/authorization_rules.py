@@ -22,6 +22,7 @@ Body = dict[str, Any] | Callable[[Target], dict[str, Any]] | None
 class Rule:
     roles: tuple[Role, ...] = ()  # besides admin
     owner: Role | None = None  # this role may use only its own object; a stranger's answers `foreign`
+    holder: Role | None = None  # this role too, for the objects whose work it holds or held
     foreign: int = 404  # a stranger's object does not exist for them
     pending: int | None = None  # the owner role still awaiting approval for the object (a partner)
     body: Body = None
@@ -45,7 +46,7 @@ def submit(target: Target) -> dict[str, Any]:
 INTAKE = {
     ("POST", "/v1/requests"): Rule((C, A, D), owner=C, foreign=403, body=submit),  # customers for themselves
     ("GET", "/v1/requests"): Rule((C, A, D)),  # a customer's search is narrowed to their own
-    ("GET", REQ): Rule((C, A, D, T), owner=C),
+    ("GET", REQ): Rule((C, A, D, T), owner=C, holder=T),  # technicians: requests whose job they hold(held)
     ("PATCH", REQ): Rule((C, A, D), owner=C, body={"title": "Still jams", "reason": "more detail"}),
     ("POST", f"{REQ}/acknowledge"): Rule((A, D)),
     ("POST", f"{REQ}/triage"): Rule((A, D), body={"urgency": "high", "reason": "worse"}),

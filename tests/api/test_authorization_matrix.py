@@ -17,13 +17,16 @@ import httpx
 import pytest
 
 from shared.auth import Role
+from shared.contracts import dispatch
 from tests.api import authorization_rules as rules
 from tests.api.analytics_support import analytics_app
 from tests.api.conftest import IntakeApi
 from tests.api.dispatch_support import DispatchApi
 from tests.api.test_feedback import resolved_request
 from tests.support.app import as_role
+from tests.support.events import published
 from tests.support.history import History, Journey
+from tests.support.kafka import create_topics, produce
 from tests.support.waiting import until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
@@ -40,6 +43,7 @@ class Case:
     subject: str
     pending: rules.Target | None = None
     pending_subject: str = ""
+    holder_subject: str = ""  # who holds the own object's work, for a rule with a holder role
 
 
 Prepare = Callable[[Op], Awaitable[Case]]
@@ -61,7 +65,7 @@ def expected(rule: rules.Rule, role: Role | None, whose: str) -> frozenset[int] 
         return frozenset({401})
     if role is not Role.admin and role not in rule.roles:
         return frozenset({403})
-    if role is rule.owner and whose == "foreign":
+    if role in (rule.owner, rule.holder) and whose == "foreign":
         return frozenset({rule.foreign})
     if role is rule.owner and whose == "pending":
         return ALLOWED - {409} if rule.pending == 200 else frozenset({rule.pending})
@@ -75,7 +79,10 @@ def calls(rule: rules.Rule, case: Case) -> list[tuple[Role | None, str, rules.Ta
         found += [(rule.owner, "own", case.own, case.subject), (rule.owner, "foreign", case.foreign, case.subject)]
         if rule.pending is not None and case.pending is not None:
             found.append((rule.owner, "pending", case.pending, case.pending_subject))
-    found += [(role, "own", case.own, None) for role in Role if role is not rule.owner]
+    if rule.holder is not None:
+        found += [(rule.holder, "own", case.own, case.holder_subject),
+                  (rule.holder, "foreign", case.foreign, case.holder_subject)]
+    found += [(role, "own", case.own, None) for role in Role if role not in (rule.owner, rule.holder)]
     return [*found, (None, "own", case.own, None)]
 
 
@@ -99,14 +106,28 @@ async def matrix(client: httpx.AsyncClient, table: dict[Op, rules.Rule], prepare
     assert not wrong, "\n".join(wrong)
 
 
-async def test_intake(intake: IntakeApi):
+async def test_intake(intake: IntakeApi, broker):  # noqa: ANN001
+    await create_topics(broker.bootstrap, "dispatch.events")
+
     async def prepare(op: Op) -> Case:
         mine, theirs = f"cust-{uuid.uuid4().hex[:8]}", f"cust-{uuid.uuid4().hex[:8]}"
         ids = [(await intake.created(customer={"id": c, "name": "Ann Example"}))["id"] for c in (mine, mine, theirs)]
+        technician = ""
+        if rules.INTAKE[op].holder is not None:  # dispatch gives the own request's job to a technician
+            technician = f"tech-{uuid.uuid4().hex[:8]}"
+            now = datetime.now(timezone.utc)
+            await produce(broker.bootstrap, "dispatch.events", [published(dispatch.ResourceAllocated(
+                request_id=ids[0], resource_id=technician, strategy="auto", allocated_by="dispatch", allocated_at=now),
+                2, "job", now)])
+            await until(lambda: held(intake, ids[0], technician))
         return Case({"request_id": ids[0], "customer": mine, "into": ids[1]},
-                    {"request_id": ids[2], "customer": theirs, "into": ids[1]}, mine)
+                    {"request_id": ids[2], "customer": theirs, "into": ids[1]}, mine, holder_subject=technician)
 
     await matrix(intake.client, rules.INTAKE, prepare)
+
+
+async def held(intake: IntakeApi, request_id: str, technician: str) -> bool:
+    return (await intake.get(f"/v1/requests/{request_id}", Role.technician, technician)).status_code == 200
 
 
 async def test_dispatch(dispatch: DispatchApi):

@@ -145,3 +145,29 @@ async def _is(intake: IntakeApi, request_id: str, state: str) -> bool:
 def _agent() -> dict[str, str]:
     from tests.support.app import as_role
     return as_role(Role.agent, "agent-1")
+
+
+async def test_a_technician_reads_the_requests_whose_job_they_hold_or_held_and_no_others(intake: IntakeApi, broker):
+    """Symptom 10: intake showed any request, contact details included, to any technician, while
+    dispatch answered 404 for the same job."""
+    await create_topics(broker.bootstrap, "dispatch.events")
+    request_id = (await intake.created())["id"]
+    first = published(dispatch.ResourceAllocated(request_id=request_id, resource_id="tech-ann", strategy="auto",
+                                                 allocated_by="dispatch", allocated_at=at(1)), 2, "job", at(1))
+    await produce(broker.bootstrap, "dispatch.events", [first])
+    await until(lambda: _is(intake, request_id, "allocated"))
+
+    async def reads(technician: str) -> int:
+        return (await intake.get(f"/v1/requests/{request_id}", Role.technician, technician)).status_code
+
+    assert (await reads("tech-ann"), await reads("tech-bob")) == (200, 404)
+    handed_on = published(dispatch.ResourceAllocated(request_id=request_id, resource_id="tech-bob", strategy="manual",
+                                                     allocated_by="dispatcher-1", previous_resource_id="tech-ann",
+                                                     allocated_at=at(2)), 3, "job", at(2))
+    await produce(broker.bootstrap, "dispatch.events", [handed_on])
+
+    async def bob_reads() -> bool:
+        return await reads("tech-bob") == 200
+    await until(bob_reads)  # the same state, a new holder: still recorded
+    assert await reads("tech-ann") == 200  # who held it may still read it
+    assert await reads("tech-cyd") == 404

@@ -109,3 +109,4 @@ class FollowFact:
     cause: str  # its full ce_type
     cause_id: str
     happened_at: datetime
+    resource_id: str | None = None  # for an allocation: who holds the job now

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from services.intake.domain import commands as cmd
 from services.intake.domain.categories import CategoryTree
-from services.intake.domain.lifecycle import OPEN, Status, after_fact, command_allowed
+from services.intake.domain.lifecycle import FINAL, OPEN, WITH_A_HOLDER, Status, after_fact, command_allowed
 from services.intake.domain.priority import DEFAULT_MATRIX, Level, Matrix, Priority, prioritise
 from services.intake.domain.sla import DEFAULT_POLICY, SlaPolicy, spec_of
 from services.intake.domain.zones import ZoneMap
@@ -40,6 +40,8 @@ class ServiceRequest(Aggregate):
         super().__init__()
         self.id, self.status = "", Status.received
         self.progress_at: datetime | None = None  # when the latest outside fact (or reopening) happened
+        self.holder: str | None = None  # the resource dispatch gave the job to, while it has it
+        self.holders: set[str] = set()  # everyone who held it: technicians may read it
         self.received: ev.RequestReceived | None = None
         self.triage: ev.RequestTriaged | None = None
         self.acknowledged: ev.RequestAcknowledged | None = None
@@ -158,14 +160,20 @@ class ServiceRequest(Aggregate):
     def progress(self, c: cmd.FollowFact, now: datetime) -> bool:
         """Follow another service's fact (`lifecycle.FACTS`); False when it changes nothing: the
         request is final, the fact would not move it, or a newer fact already came."""
-        if self.progress_at is not None and c.happened_at < self.progress_at:
+        if self.status in FINAL or (self.progress_at is not None and c.happened_at < self.progress_at):
             return False
         status = after_fact(c.fact, self.status, self.acknowledged is not None)
-        if status is None:
+        handed_on = c.resource_id is not None and c.resource_id != self.holder  # same state, a new holder
+        if status is None and not handed_on:
             return False
-        self.record(ev.RequestProgressed(request_id=self.id, status=status.value, cause=c.cause, cause_id=c.cause_id,
-                                         happened_at=c.happened_at, recorded_at=now))
+        self.record(ev.RequestProgressed(
+            request_id=self.id, status=(status or self.status).value, cause=c.cause, cause_id=c.cause_id,
+            resource_id=c.resource_id, happened_at=c.happened_at, recorded_at=now))
         return True
+
+    def readable_by_technician(self, resource_id: str) -> bool:
+        """A technician reads the requests whose job they hold or held, no others."""
+        return resource_id in self.holders
 
     def when_RequestReceived(self, e: ev.RequestReceived) -> None:
         self.id, self.received = e.request_id, e
@@ -205,3 +213,8 @@ class ServiceRequest(Aggregate):
 
     def when_RequestProgressed(self, e: ev.RequestProgressed) -> None:
         self.status, self.progress_at = Status(e.status), e.happened_at
+        if e.resource_id is not None:
+            self.holder = e.resource_id
+            self.holders.add(e.resource_id)
+        elif self.status not in WITH_A_HOLDER and self.status is not Status.resolved:
+            self.holder = None  # declined: nobody has it now

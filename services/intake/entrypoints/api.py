@@ -102,6 +102,8 @@ async def read_request(
 ) -> Response:
     request = await handlers.get_request(request_id, intake)
     owned_by(principal)(request)
+    if principal.role is Role.technician and not request.readable_by_technician(principal.subject):
+        raise NotFound(f"no request {request_id!r}")  # as dispatch answers for a job they never held
     return json_response(view(request))
 
 

@@ -25,7 +25,8 @@ def stage_follower(intake: Intake) -> Reactions:
     async def follow(conn: Conn, event: DomainEvent, env: Envelope) -> None:
         fact = f"{env.service}.{env.name}"
         assert fact in FACTS, fact
-        await handlers.follow_fact(conn, FollowFact(event.subject, fact, env.type, env.id, env.time), intake,
+        holder = event.resource_id if isinstance(event, dispatch.ResourceAllocated) else None
+        await handlers.follow_fact(conn, FollowFact(event.subject, fact, env.type, env.id, env.time, holder), intake,
                                    IdSource(f"{CONSUMER}:{env.id}"))
 
     async def rejected(conn: Conn, event: feedback.ResolutionRejected, env: Envelope) -> None:
