@@ -177,3 +177,13 @@ class RequestProgressed(DomainEvent):
     resource_id: str | None = None  # who holds the job from now on, when the fact is an allocation
     happened_at: datetime  # when the fact was recorded by its producer: older facts never override newer
     recorded_at: datetime
+
+
+@registry.register
+class RequestOwnershipTaken(DomainEvent):
+    """Someone on the desk took over the request (a self-service request is owned by nobody)."""
+
+    request_id: str
+    owner: str
+    previous_owner: str
+    taken_at: datetime

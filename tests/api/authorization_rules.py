@@ -51,6 +51,7 @@ INTAKE = {
     ("POST", f"{REQ}/acknowledge"): Rule((A, D)),
     ("POST", f"{REQ}/triage"): Rule((A, D), body={"urgency": "high", "reason": "worse"}),
     ("POST", f"{REQ}/need-confirmation"): Rule((A, D), body={"what": "a new drum unit"}),
+    ("POST", f"{REQ}/take-ownership"): Rule((A, D)),
     ("POST", f"{REQ}/contacts"): Rule((A, D), body={"via": "call", "direction": "outbound", "summary": "called"}),
     ("POST", f"{REQ}/withdraw"): Rule((C, A, D), owner=C, body={"reason": "it works again"}),
     ("POST", f"{REQ}/merge"): Rule((A, D), body=lambda t: {"into": t["into"], "reason": "the same fault"}),

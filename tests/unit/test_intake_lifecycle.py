@@ -27,6 +27,7 @@ EXPECTED = {
     "withdraw": {S.triaged, S.acknowledged, S.allocated, S.in_progress, S.paused, S.reopened},
     "merge": {S.triaged, S.acknowledged, S.allocated, S.in_progress, S.paused, S.reopened},
     "reopen": {S.allocated, S.in_progress, S.paused, S.resolved},
+    "take ownership of": {S.triaged, S.acknowledged, S.allocated, S.in_progress, S.paused, S.reopened},
     "record a contact on": set(Status),
 }
 
@@ -56,6 +57,8 @@ def run(request: ServiceRequest, clock: FrozenClock, action: str, other: Service
         request.merge_into(other, cmd.Merge(rid, other.id, "agent", "duplicate"), now)
     elif action == "reopen":
         request.reopen(cmd.Reopen(rid, "still broken", now), now)
+    elif action == "take ownership of":
+        request.take_ownership(cmd.TakeOwnership(rid, f"agent-{now.isoformat()}"), now)
     elif action == "record a contact on":
         request.record_contact(cmd.RecordContact(rid, "agent", via="phone", direction="outbound", summary="called"), now)
     else:

@@ -103,6 +103,9 @@ class RequestsProjection:
                           f"WHEN status IN ('triaged', 'reopened') THEN 'acknowledged' ELSE status END WHERE id = $1",
                     d["request_id"], at, datetime.fromisoformat(d["acknowledged_at"]))
 
+    async def _on_RequestOwnershipTaken(self, conn: Conn, d: dict[str, Any], at: datetime) -> None:
+        await self._set(conn, d["request_id"], at, owner=d["owner"])
+
     async def _on_RequestProgressed(self, conn: Conn, d: dict[str, Any], at: datetime) -> None:
         await self._set(conn, d["request_id"], at, status=d["status"])
 

@@ -110,3 +110,9 @@ class FollowFact:
     cause_id: str
     happened_at: datetime
     resource_id: str | None = None  # for an allocation: who holds the job now
+
+
+@dataclass(frozen=True)
+class TakeOwnership:
+    request_id: str
+    by: str

@@ -41,6 +41,7 @@ COMMANDS: dict[str, frozenset[Status]] = {
     "update": OPEN,
     "withdraw": OPEN,
     "merge": OPEN,
+    "take ownership of": OPEN,
     "record a contact on": frozenset(Status),  # a call about a closed request is still a call
     # The customer rejected the resolution. Feedback's rejection may arrive before dispatch's
     # IssueResolved (two topics): a request still held counts as resolved for this.

@@ -40,6 +40,7 @@ class ServiceRequest(Aggregate):
         super().__init__()
         self.id, self.status = "", Status.received
         self.progress_at: datetime | None = None  # when the latest outside fact (or reopening) happened
+        self.owner = ""  # who on the desk answers for it (SELF_SERVICE until someone takes it)
         self.holder: str | None = None  # the resource dispatch gave the job to, while it has it
         self.holders: set[str] = set()  # everyone who held it: technicians may read it
         self.received: ev.RequestReceived | None = None
@@ -132,6 +133,14 @@ class ServiceRequest(Aggregate):
         ))
         return True
 
+    def take_ownership(self, c: cmd.TakeOwnership, now: datetime) -> bool:
+        """False when `c.by` already owns it."""
+        self._require("take ownership of")
+        if c.by == self.owner:
+            return False
+        self.record(ev.RequestOwnershipTaken(request_id=self.id, owner=c.by, previous_owner=self.owner, taken_at=now))
+        return True
+
     def record_contact(self, c: cmd.RecordContact, now: datetime) -> None:
         self._require("record a contact on")
         self.record(ev.ContactRecorded(request_id=self.id, via=c.via, direction=c.direction, summary=c.summary,
@@ -176,7 +185,7 @@ class ServiceRequest(Aggregate):
         return resource_id in self.holders
 
     def when_RequestReceived(self, e: ev.RequestReceived) -> None:
-        self.id, self.received = e.request_id, e
+        self.id, self.received, self.owner = e.request_id, e, e.owner
         self.details = {"title": e.title, "description": e.description, "location": e.location,
                         **{f"customer.{k}": v for k, v in e.customer.model_dump().items() if k != "id"}}
 
@@ -210,6 +219,9 @@ class ServiceRequest(Aggregate):
     def when_RequestReopened(self, e: ev.RequestReopened) -> None:
         # Facts from before the reopening no longer count.
         self.status, self.reopen_count, self.progress_at = Status.reopened, e.reopen_count, e.rejected_at
+
+    def when_RequestOwnershipTaken(self, e: ev.RequestOwnershipTaken) -> None:
+        self.owner = e.owner
 
     def when_RequestProgressed(self, e: ev.RequestProgressed) -> None:
         self.status, self.progress_at = Status(e.status), e.happened_at

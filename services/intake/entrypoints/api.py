@@ -155,6 +155,17 @@ async def update(
         intake, request_id, idem.seed, owned_by(principal), lambda r: r.update(c, intake.clock.now())))
 
 
+@router.post("/requests/{request_id}/take-ownership", response_model=s.RequestView)
+async def take_ownership(
+    request_id: PathId, http: Request, idem: Idempotency = Depends(command("take-ownership", *DESK_ROLES)),
+) -> Response:
+    """The caller becomes the request's owner (a self-service request has none until then)."""
+    principal, intake = idem.principal, intake_of(http)
+    c = cmd.TakeOwnership(request_id, principal.subject)
+    return await answer(idem, lambda: handlers.change(
+        intake, request_id, idem.seed, owned_by(principal), lambda r: r.take_ownership(c, intake.clock.now())))
+
+
 @router.post("/requests/{request_id}/contacts", response_model=s.RequestView)
 async def record_contact(
     request_id: PathId, body: s.ContactBody, http: Request,

@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 from services.intake.domain.lifecycle import Status
 from services.intake.domain.priority import Level
@@ -44,12 +44,22 @@ class Kind(str, Enum):
 
 
 class ContactVia(str, Enum):
+    """How a contact happened. A request's channel names (how it came in) that mean the same
+    thing are taken too: `phone` is a call, `walk_in` a visit (CHANNEL_AS_VIA)."""
+
     call = "call"
     email = "email"
     visit = "visit"
     chat = "chat"
     sms = "sms"
     letter = "letter"
+
+
+CHANNEL_AS_VIA = {"phone": "call", "walk_in": "visit"}
+
+
+def _via(value: object) -> object:
+    return CHANNEL_AS_VIA.get(value, value) if isinstance(value, str) else value
 
 
 class Direction(str, Enum):
@@ -112,7 +122,8 @@ class UpdateBody(Body):
 
 
 class ContactBody(Body):
-    via: ContactVia
+    via: Annotated[ContactVia, BeforeValidator(_via), WithJsonSchema(
+        {"type": "string", "enum": [v.value for v in ContactVia] + list(CHANNEL_AS_VIA)})]
     direction: Direction
     summary: LongText
     at: limits.Instant | None = Field(default=None, description="when it happened; default now")

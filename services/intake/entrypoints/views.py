@@ -24,7 +24,7 @@ def view(request: ServiceRequest) -> dict[str, Any]:
         "urgency": triage.urgency, "impact": triage.impact, "location": d.get("location"), "zone": triage.zone,
         "customer": {"id": received.customer.id, "name": d["customer.name"], "phone": d.get("customer.phone"),
                      "email": d.get("customer.email")},
-        "owner": received.owner, "triaged_by": triage.triaged_by, "needs_review": triage.needs_review,
+        "owner": request.owner, "triaged_by": triage.triaged_by, "needs_review": triage.needs_review,
         "received_at": received.received_at,
         "acknowledged_at": request.acknowledged.acknowledged_at if request.acknowledged else None,
         "need_confirmed_at": request.need.confirmed_at if request.need else None,
