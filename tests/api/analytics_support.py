@@ -54,8 +54,10 @@ class AnalyticsApi:
 
 @contextlib.asynccontextmanager
 async def analytics_app(settings_for: Callable[..., Any], bootstrap_servers: str, now: datetime,
-                        **overrides: Any) -> AsyncIterator[AnalyticsApi]:
-    settings = settings_for("analytics", AnalyticsSettings, topic_prefix=f"t{uuid.uuid4().hex[:8]}.",
+                        topic_prefix: str | None = None, **overrides: Any) -> AsyncIterator[AnalyticsApi]:
+    """Topics of its own unless given a `topic_prefix` (another app's in-process topics, to read
+    what that app's real code publishes)."""
+    settings = settings_for("analytics", AnalyticsSettings, topic_prefix=topic_prefix or f"t{uuid.uuid4().hex[:8]}.",
                             read_model_grace_seconds=0, **overrides)
     clock = FrozenClock(now)
     async with serving(bootstrap(settings, clock=clock)) as client:

@@ -13,6 +13,7 @@ import numpy as np
 
 from services.analytics.adapters.columns import Columns
 from services.analytics.adapters.frame import Frame
+from shared.categories import in_branch
 
 PERIODS = ("day", "week", "month")
 TOTAL = "total"
@@ -64,9 +65,11 @@ def select(frame: Frame, filters: Filters, time: str, columns: Columns | None = 
 
 def _dimension_mask(frame: Frame, filters: Filters, cols: Columns) -> np.ndarray:
     keep = np.ones(cols.size, dtype=bool)
-    for name in ("priority", "category", "channel"):
+    for name in ("priority", "channel"):
         if (value := getattr(filters, name)) is not None:
             keep &= _codes_equal(frame, name, value, cols)
+    if filters.category is not None:
+        keep &= _in_branch(frame, filters.category, cols)
     if filters.team is not None:
         teams, labels = _teams(frame, cols)
         keep &= teams == (labels.index(filters.team) if filters.team in labels else -1)
@@ -79,6 +82,16 @@ def _codes_equal(frame: Frame, name: str, value: str, cols: Columns) -> np.ndarr
     if cols is frame.requests:
         return cols[name] == code
     return _request_values(frame, cols, frame.requests[name], -2) == code
+
+
+def _in_branch(frame: Frame, branch: str, cols: Columns) -> np.ndarray:
+    """The shared category rule (intake's search applies it too), decided once per category label:
+    a lookup by code then costs what comparing codes did."""
+    labels = frame.requests.vocab["category"].labels
+    # Two trailing Falses: the codes -1 and -2 (feedback items without a request) index them.
+    inside = np.array([in_branch(label, branch) for label in labels] + [False, False], dtype=bool)
+    codes = cols["category"] if cols is frame.requests else _request_values(frame, cols, frame.requests["category"], -2)
+    return inside[codes]
 
 
 def _request_values(frame: Frame, cols: Columns, values: np.ndarray, missing: Any) -> np.ndarray:

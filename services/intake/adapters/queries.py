@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Sequence
 
 from shared import limits
+from shared.categories import sql_in_branch
 from shared.db import Conn, fetch, ident
 from shared.errors import Invalid
 
@@ -60,9 +61,8 @@ class RequestQueries:
             if value is not None:
                 params.append(value)
                 where.append(f"{column} = ${len(params)}")
-        if f.category is not None:
-            params += [f.category, f.category + " > %"]
-            where.append(f"(category = ${len(params) - 1} OR category LIKE ${len(params)})")
+        if f.category is not None:  # the whole branch, by the rule analytics' reports apply too
+            where.append(sql_in_branch("category", f.category, params))
         for op, value in ((">=", f.received_from), ("<", f.received_to)):
             if value is not None:
                 params.append(value)

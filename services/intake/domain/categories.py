@@ -1,11 +1,16 @@
-"""The configurable category tree ("fault > equipment > printer")."""
+"""The configurable category tree ("fault > equipment > printer").
+
+What makes two spellings one category, and what a branch holds, is the rule every service shares
+(`shared.categories`); the tree adds which categories exist.
+"""
 from __future__ import annotations
 
 from typing import Any
 
+from shared.categories import SEPARATOR, in_branch, normalise
 from shared.errors import Invalid
 
-SEPARATOR = " > "
+__all__ = ["SEPARATOR", "DEFAULT_TREE", "CategoryTree"]
 
 DEFAULT_TREE: dict[str, Any] = {
     "consultation": ["billing", "product", "account"],
@@ -25,7 +30,7 @@ def _paths(tree: Any, prefix: str = "") -> list[str]:
     names = tree.items() if isinstance(tree, dict) else ((leaf, None) for leaf in tree)
     paths = []
     for name, children in names:
-        path = f"{prefix}{name.strip().lower()}"
+        path = normalise(f"{prefix}{name}")
         paths.append(path)
         if children:
             paths.extend(_paths(children, path + SEPARATOR))
@@ -37,20 +42,16 @@ class CategoryTree:
 
     def __init__(self, tree: dict[str, Any] | None = None) -> None:
         self.paths = _paths(tree if tree is not None else DEFAULT_TREE)
-        self._canonical = {self._key(p): p for p in self.paths}
-
-    @staticmethod
-    def _key(value: str) -> str:
-        return ">".join(part.strip().lower() for part in value.split(">"))
+        self._known = set(self.paths)
 
     def resolve(self, value: str | None) -> str | None:
         if value is None:
             return None
-        canonical = self._canonical.get(self._key(value))
-        if canonical is None:
+        canonical = normalise(value)
+        if canonical not in self._known:
             raise Invalid("category", f"unknown category {value!r}; valid categories: {', '.join(self.paths)}")
         return canonical
 
     @staticmethod
     def within(category: str | None, prefix: str) -> bool:
-        return category is not None and (category == prefix or category.startswith(prefix + SEPARATOR))
+        return in_branch(category, prefix)
