@@ -65,20 +65,22 @@ class JobOpened(DomainEvent):
 @registry.register
 class JobReprioritised(DomainEvent):
     """The request was triaged again: the job follows its newest triage, whole: priority, category
-    and the skills it needs, the calendar its clocks run on, and the deadlines.
+    and the skills it needs, the zone it is in, the calendar its clocks run on, and the deadlines.
 
     v2 added `category`, `required_skills` and `calendar`. `required_skills` None means category
     and skills stayed as they were, `calendar` None that the calendar did: what every v1 record
-    meant, since v1 carried priority and deadlines only. This code always records all three.
+    meant, since v1 carried priority and deadlines only. v3 added `zone` (None: the request has
+    none). This code always records all of them.
     """
 
-    version: ClassVar[int] = 2
+    version: ClassVar[int] = 3
 
     request_id: str
     priority: str
     emergency: bool
     category: str | None
     required_skills: list[str] | None
+    zone: str | None
     calendar: dict[str, Any] | None
     respond_by: datetime
     resolve_by: datetime
@@ -89,6 +91,13 @@ class JobReprioritised(DomainEvent):
 def upcast_v1_v2(data: dict[str, Any]) -> dict[str, Any]:
     # No defaults on the v2 fields, so a v1 payload reads only through here, never by accident.
     return {**data, "category": None, "required_skills": None, "calendar": None}
+
+
+@registry.upcaster("JobReprioritised", 2)
+def upcast_v2_v3(data: dict[str, Any]) -> dict[str, Any]:
+    # Every v1 and v2 record was written while dispatch opened every job with no zone (intake
+    # recorded none), so None is exactly the zone the job had after it.
+    return {**data, "zone": None}
 
 
 @registry.register

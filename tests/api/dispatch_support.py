@@ -14,6 +14,7 @@ from services.intake.domain import commands as cmd
 from services.intake.domain.categories import CategoryTree
 from services.intake.domain.model import Rules, ServiceRequest
 from services.intake.domain.priority import Level
+from services.intake.domain.zones import ZoneMap
 from shared.auth import Role
 from shared.calendar import BusinessCalendar
 from shared.clock import FrozenClock
@@ -81,21 +82,28 @@ class DispatchApi:
 
 
 class IntakeDesk:
-    """Intake's real aggregate and repository, on dispatch's clock: the RequestTriaged records
-    dispatch consumes are exactly the ones intake's code writes (a contract test, not hand-made
-    payloads). Each area given is a category `fault > <area> > x`, needing skill `<area>`."""
+    """Intake's real aggregate and repository, on dispatch's clock: the records dispatch consumes
+    are exactly the ones intake's code writes (a contract test, not hand-made payloads). Each area
+    given is a category `fault > <area> > x`, needing skill `<area>`; `zones` maps location
+    prefixes to zones as INTAKE_RULES_FILE does."""
 
-    def __init__(self, dispatch: DispatchApi, *areas: str) -> None:
+    # What dispatch follows of intake's. Never RequestReceived: it carries the customer's personal
+    # data, which intake's relay would encrypt, and dispatch has nothing to do with it anyway.
+    FOLLOWED = frozenset({"RequestTriaged", "RequestAcknowledged", "RequestReopened", "RequestProgressed"})
+
+    def __init__(self, dispatch: DispatchApi, *areas: str, zones: dict[str, str] | None = None) -> None:
         self.dispatch = dispatch
-        self.rules = Rules(categories=CategoryTree({"fault": {area: ["x"] for area in areas}}))
+        self.rules = Rules(categories=CategoryTree({"fault": {area: ["x"] for area in areas}}),
+                           zones=ZoneMap(zones or {}))
         self.repository = EventSourcedRepository(EventStore("intake", "intake"), intake.registry, ServiceRequest,
                                                  "request", dispatch.clock)
 
-    async def submit(self, area: str, urgency: Level, impact: Level) -> ServiceRequest:
+    async def submit(self, area: str, urgency: Level, impact: Level, location: str | None = None,
+                     zone: str | None = None) -> ServiceRequest:
         body = cmd.SubmitRequest(
             customer=cmd.CustomerDetails(id="cust-1", name="Ann"), channel="phone", kind="fault",
             title="Printer jams", description="On every page", urgency=urgency, impact=impact, taken_by="agent-1",
-            category=f"fault > {area} > x")
+            category=f"fault > {area} > x", location=location, zone=zone)
         request = ServiceRequest.submit(str(uuid.uuid4()), body, self.dispatch.clock.now(), self.rules)
         await self._publish(request)
         return request
@@ -109,10 +117,14 @@ class IntakeDesk:
         assert request.triage is not None
         return request.triage
 
+    async def move(self, request: ServiceRequest, location: str, reason: str) -> None:
+        """The request's location changes (RequestUpdated: personal, so not published here)."""
+        request.update(cmd.UpdateRequest(request.id, "agent-1", reason, {"location": location}),
+                       self.dispatch.clock.now())
+        await self._publish(request)
+
     async def _publish(self, request: ServiceRequest) -> None:
         events = request.take_pending()
         stamped = stamp(self.repository.envelopes(events), self.repository.stream_id(request.id), request.version)
         request.version += len(events)
-        # Only the triage: RequestReceived carries the customer's personal data, which intake's
-        # relay would encrypt, and dispatch has nothing to do with it anyway.
-        await produce(self.dispatch.bootstrap, "intake.events", [e for e in stamped if e.name == "RequestTriaged"])
+        await produce(self.dispatch.bootstrap, "intake.events", [e for e in stamped if e.name in self.FOLLOWED])

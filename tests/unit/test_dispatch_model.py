@@ -40,11 +40,11 @@ def hours(n: float) -> timedelta:
 def job_data(priority: str = "P3", *, emergency: bool = False, received_at: datetime = T0,
              respond_by: datetime | None = None, resolve_by: datetime | None = None,
              calendar: dict | None = None, category: str = "fault > facilities > plumbing",
-             triaged_at: datetime | None = None) -> intake.RequestTriaged:
+             triaged_at: datetime | None = None, zone: str | None = None) -> intake.RequestTriaged:
     """Intake's RequestTriaged, typed as its contract says (the calendar travels in `sla`)."""
     return intake.RequestTriaged(
         request_id="req-1", priority=priority, urgency="medium", impact="medium", kind="fault", channel="phone",
-        category=category, emergency=emergency, received_at=received_at,
+        category=category, emergency=emergency, zone=zone, received_at=received_at,
         respond_by=respond_by or received_at + hours(4), resolve_by=resolve_by or received_at + hours(24),
         sla=intake.SlaTargets(policy="test", respond="4h", resolve="24h", calendar=calendar or ALWAYS_SPEC),
         triaged_by="agent-1", needs_review=False, triaged_at=triaged_at or received_at)
@@ -542,7 +542,7 @@ def test_a_retriage_from_business_hours_p3_to_24x7_p1_puts_both_clocks_on_24x7_w
     events = job.take_pending()
     assert names(events) == ["JobOpened", "JobReprioritised", "JobEscalated"]  # upgraded to P1: fast track
     reprioritised = events[1]
-    assert ev.registry.type_of(reprioritised) == "servicetrail.dispatch.JobReprioritised.v2"
+    assert ev.registry.type_of(reprioritised) == "servicetrail.dispatch.JobReprioritised.v3"
     assert (reprioritised.priority, reprioritised.calendar, reprioritised.required_skills) == ("P1", ALWAYS_SPEC,
                                                                                              ["facilities"])
     assert _snapshot(Job.rehydrate(events, len(events))) == _snapshot(job)
@@ -626,6 +626,35 @@ def test_an_old_v1_job_reprioritised_still_folds_with_calendar_category_and_skil
         "P2", "fault > facilities > plumbing", ("facilities",))
     response = job.clocks["response"]
     assert (response.calendar, response.budget, response.deadline()) == (WEEKDAYS, hours(4), jan(5, 13))
+
+
+# --- zones: the job is where intake says the request is (issue 12, symptom 6) ------------------------
+
+
+def test_a_job_opens_in_the_zone_intake_triaged_the_request_into():
+    job = Job.open(job_data(zone="north"), ["repair"], T0)
+    (opened,) = job.take_pending()
+    assert (opened.zone, job.terms.zone) == ("north", "north")
+
+
+def test_a_retriage_that_only_moves_the_zone_is_followed_and_recorded():
+    job = Job.open(job_data(zone="north"), ["repair"], T0)
+    job.take_pending()
+    job.reprioritise(job_data(zone="south", triaged_at=T0 + hours(1)), ["repair"], T0 + hours(1))
+    (reprioritised,) = job.take_pending()
+    assert (reprioritised.zone, job.terms.zone, job.priority) == ("south", "south", "P3")
+    job.reprioritise(job_data(zone=None, triaged_at=T0 + hours(2)), ["repair"], T0 + hours(2))
+    assert job.terms.zone is None  # the request moved somewhere no zone covers
+
+
+def test_a_stored_v2_reprioritised_reads_with_the_zone_every_job_had_then():
+    v2 = {"request_id": "req-1", "priority": "P2", "emergency": False, "category": None, "required_skills": None,
+          "calendar": None, "respond_by": "2026-01-05T13:00:00+00:00", "resolve_by": "2026-01-06T09:00:00+00:00",
+          "reprioritised_at": "2026-01-05T10:00:00+00:00"}
+    with pytest.raises(ValidationError):
+        ev.JobReprioritised.model_validate(v2)  # no default on `zone`: v2 reads only through the upcaster
+    upcast = ev.registry.decode("servicetrail.dispatch.JobReprioritised.v2", v2)
+    assert upcast.zone is None
 
 
 # --- releasing and rebuilding ----------------------------------------------------------------------

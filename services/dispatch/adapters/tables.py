@@ -96,11 +96,11 @@ class DispatchTables:
             f"($1, $2, $3, $4::text[], $5, $6, $7, $8::text[], $9, $10, $11, $12, $13, $14, $15) "
             f"ON CONFLICT (request_id) DO UPDATE SET status = EXCLUDED.status, resource_id = EXCLUDED.resource_id, "
             f"priority = EXCLUDED.priority, priority_rank = EXCLUDED.priority_rank, "
-            f"required_skills = EXCLUDED.required_skills, "
+            f"required_skills = EXCLUDED.required_skills, zone = EXCLUDED.zone, "
             f"respond_by = EXCLUDED.respond_by, resolve_by = EXCLUDED.resolve_by, "
             f"pending_resource_id = EXCLUDED.pending_resource_id, declined_by = EXCLUDED.declined_by, "
             f"escalation = EXCLUDED.escalation, updated_at = EXCLUDED.updated_at",
-            job.request_id, job.status, job.priority, list(job.terms.required_skills), o.zone, job.resource_id,
+            job.request_id, job.status, job.priority, list(job.terms.required_skills), job.terms.zone, job.resource_id,
             job.pending_resource, sorted(job.declined_by), job.escalation, o.received_at, job.respond_by,
             job.resolve_by, o.opened_at, now, int(job.priority[1]),
         )

@@ -66,7 +66,7 @@ class Job(Aggregate):
         job = cls()
         job.record(ev.JobOpened(
             request_id=triaged.request_id, priority=triaged.priority, kind=triaged.kind, category=triaged.category,
-            required_skills=list(required_skills), zone=None,  # intake records no zone yet (issue 12, symptom 6)
+            required_skills=list(required_skills), zone=triaged.zone,
             emergency=triaged.emergency, received_at=triaged.received_at, respond_by=triaged.respond_by,
             resolve_by=triaged.resolve_by, calendar=triaged.sla.calendar, opened_at=now,
         ))
@@ -84,8 +84,8 @@ class Job(Aggregate):
         was_emergency = self.terms.emergency
         self.record(ev.JobReprioritised(
             request_id=self.request_id, priority=new.priority, emergency=new.emergency, category=new.category,
-            required_skills=list(new.required_skills), calendar=new.calendar.to_spec(), respond_by=new.respond_by,
-            resolve_by=new.resolve_by, reprioritised_at=now,
+            required_skills=list(new.required_skills), zone=new.zone, calendar=new.calendar.to_spec(),
+            respond_by=new.respond_by, resolve_by=new.resolve_by, reprioritised_at=now,
         ))
         if new.emergency and not was_emergency:
             self.escalate("team_lead", "p1", "upgraded to P1: the emergency fast track escalates at once", "dispatch", now)

@@ -1,7 +1,7 @@
 """What a job owes, as intake last triaged the request. Pure.
 
 Intake's newest RequestTriaged decides all of it (priority, category and the skills that follow
-from it, the calendar and both deadlines), so a re-triage replaces the terms whole: keeping any
+from it, the zone the work is in, the calendar and both deadlines), so a re-triage replaces the terms whole: keeping any
 part of the old triage is how a job once kept skills nobody had, or clocks on the old calendar.
 """
 from __future__ import annotations
@@ -21,6 +21,7 @@ class Terms:
     emergency: bool
     category: str | None
     required_skills: tuple[str, ...]
+    zone: str | None  # where the work is: the allocation's same-zone term reads it
     calendar: BusinessCalendar
     respond_by: datetime
     resolve_by: datetime
@@ -28,12 +29,12 @@ class Terms:
     @classmethod
     def triaged(cls, e: intake.RequestTriaged, required_skills: Sequence[str]) -> Terms:
         """The terms intake's triage sets; the skills are dispatch's reading of its kind and category."""
-        return cls(e.priority, e.emergency, e.category, tuple(required_skills),
+        return cls(e.priority, e.emergency, e.category, tuple(required_skills), e.zone,
                    BusinessCalendar.from_spec(e.sla.calendar), e.respond_by, e.resolve_by)
 
     @classmethod
     def opened(cls, e: ev.JobOpened) -> Terms:
-        return cls(e.priority, e.emergency, e.category, tuple(e.required_skills),
+        return cls(e.priority, e.emergency, e.category, tuple(e.required_skills), e.zone,
                    BusinessCalendar.from_spec(e.calendar), e.respond_by, e.resolve_by)
 
     def reprioritised(self, e: ev.JobReprioritised) -> Terms:
@@ -43,4 +44,4 @@ class Terms:
             else (self.category, self.required_skills)
         calendar = BusinessCalendar.from_spec(e.calendar) if e.calendar is not None else self.calendar
         return replace(self, priority=e.priority, emergency=e.emergency, category=category, required_skills=skills,
-                       calendar=calendar, respond_by=e.respond_by, resolve_by=e.resolve_by)
+                       zone=e.zone, calendar=calendar, respond_by=e.respond_by, resolve_by=e.resolve_by)

@@ -34,7 +34,7 @@ def job_view(job: Job, now: datetime) -> dict[str, Any]:
     return {
         "request_id": job.request_id, "status": job.status, "resource_id": job.resource_id,
         "pending_resource_id": job.pending_resource, "priority": job.priority, "kind": o.kind,
-        "category": job.terms.category, "required_skills": list(job.terms.required_skills),
+        "category": job.terms.category, "required_skills": list(job.terms.required_skills), "zone": job.terms.zone,
         "emergency": job.terms.emergency, "escalation": job.escalation, "received_at": o.received_at,
         "respond_by": job.respond_by, "resolve_by": job.resolve_by, "opened_at": o.opened_at,
         "declined_by": sorted(job.declined_by),

@@ -65,7 +65,7 @@ def need(job: Job, now: datetime) -> JobNeed:
     clock = job.clocks["response"]
     risk = min(1.0, clock.used(now) / clock.budget) if clock.budget.total_seconds() > 0 else 1.0
     return JobNeed(id=job.request_id, priority=job.priority, required_skills=job.terms.required_skills,
-                   zone=job.opened.zone, risk=risk)
+                   zone=job.terms.zone, risk=risk)
 
 
 SHORTLIST = 8
