@@ -52,6 +52,8 @@ class RequestFact:
     merged_at: datetime | None = None
     merged_into: str | None = None
     reopens: int = 0
+    # Dispatch's SlaWarning / SlaBreached per clock. Its "response" clock is an alert only: the SLA
+    # report judges first response by intake's acknowledgement (ack_in_time, respond_by).
     response_warned: bool = False
     resolution_warned: bool = False
     response_breached: bool = False

@@ -1,9 +1,14 @@
 """The reports analysts and managers read, over the live frame. Definitions:
 
-- sla: response met = first acknowledged within its target; missed = acknowledged late, or not
-  acknowledged by the deadline while still open. Resolution met = resolved with no breach of the
-  (pause-aware) resolution clock that dispatch keeps; missed = that clock breached. Compliance =
-  met / (met + missed). Breaches and warnings are dispatch's SlaBreached / SlaWarning, per clock.
+- sla: first response is the acknowledgement, judged by intake against `respond_by`: met =
+  acknowledged within it; missed, and a response breach, = acknowledged late, or not acknowledged
+  by `respond_by` while still open (a request withdrawn or merged first is neither). Resolution met
+  = resolved with no breach of the (pause-aware) resolution clock that dispatch keeps; missed, and
+  a resolution breach, = that clock breached. Compliance = met / (met + missed). Warnings are
+  dispatch's alerts: resolution warnings its SlaWarning on the resolution clock; response warnings
+  its SlaWarning or SlaBreached on the clock it names "response" (once stopped by work starting,
+  now by the acknowledgement), never the breach figure. Dispatch's clocks of other names are not
+  response or resolution.
 - stages: the stage times of `measures.py`, median and p90, by when the request was received.
 - backlog: requests open (received, not closed, withdrawn or merged) at `as_of`, by age.
 - satisfaction: by when the survey came back. CSAT % = share of 4 and 5; NPS = % promoters (9-10)
@@ -45,14 +50,20 @@ def sla(frame: Frame, filters: Filters, now: datetime) -> list[dict[str, Any]]:
     ended = v["ended_at"]
     cutoff = np.where(np.isnan(ended), now.timestamp(), ended)
     unanswered_late = np.isnan(v["acknowledged_at"]) & (v["respond_by"] < cutoff)
+    response_missed = ints(counts(v, (v["ack_in_time"] == 0) | unanswered_late))
+    resolution_missed = ints(counts(v, v["resolution_breached"] == 1))
     out = {
         "requests": ints(counts(v)),
         "response_met": ints(counts(v, v["ack_in_time"] == 1)),
-        "response_missed": ints(counts(v, (v["ack_in_time"] == 0) | unanswered_late)),
+        "response_missed": response_missed,
         "resolution_met": ints(counts(v, ~np.isnan(v["resolved_at"]) & (v["resolution_breached"] != 1))),
-        "resolution_missed": ints(counts(v, v["resolution_breached"] == 1)),
-        **{f"{clock}_{name}": ints(counts(v, v[f"{clock}_{flag}"] == 1))
-           for clock in ("response", "resolution") for name, flag in (("breaches", "breached"), ("warnings", "warned"))},
+        "resolution_missed": resolution_missed,
+        # A breach is a miss: response by intake's acknowledgement, resolution by dispatch's clock.
+        # Dispatch's own response alerts are warnings: its clock once stopped at WorkStarted.
+        "response_breaches": response_missed,
+        "response_warnings": ints(counts(v, (v["response_warned"] == 1) | (v["response_breached"] == 1))),
+        "resolution_breaches": resolution_missed,
+        "resolution_warnings": ints(counts(v, v["resolution_warned"] == 1)),
         "escalations": ints(sums(v, v["escalations"])),
     }
     rows = rows_of(v, out)
