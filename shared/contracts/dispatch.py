@@ -222,6 +222,22 @@ class JobReleased(DomainEvent):
 
 @registry.register
 class JobReopened(DomainEvent):
+    """The customer rejected the resolution: the job is open again and its resolution clock resumes.
+
+    v2 added `rejected_at`, when the customer rejected it (intake's RequestReopened): the clock
+    counts again from there, the time since IssueResolved counted as a pause (awaiting the
+    customer's confirmation); the budget is not renewed.
+    """
+
+    version: ClassVar[int] = 2
+
     request_id: str
     reason: str
+    rejected_at: datetime
     reopened_at: datetime
+
+
+@registry.upcaster("JobReopened", 1)
+def upcast_reopened_v1_v2(data: dict[str, Any]) -> dict[str, Any]:
+    # v1 knew only when dispatch reopened the job: the latest the rejection can have been.
+    return {**data, "rejected_at": data["reopened_at"]}

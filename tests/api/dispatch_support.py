@@ -20,6 +20,7 @@ from shared.calendar import BusinessCalendar
 from shared.clock import FrozenClock
 from shared.contracts import intake
 from shared.envelope import Envelope
+from shared.events import DomainEvent
 from shared.eventstore import EventStore
 from shared.eventstore.store import stamp
 from shared.repository import EventSourcedRepository
@@ -123,8 +124,29 @@ class IntakeDesk:
                        self.dispatch.clock.now())
         await self._publish(request)
 
-    async def _publish(self, request: ServiceRequest) -> None:
+    async def follow(self, request: ServiceRequest, fact: str, resource_id: str | None = None) -> None:
+        """Intake's consumer read dispatch's or feedback's `fact` ("dispatch.IssueResolved")."""
+        service, name = fact.split(".")
+        request.progress(cmd.FollowFact(request.id, fact, f"servicetrail.{service}.{name}.v1", str(uuid.uuid4()),
+                                        self.dispatch.clock.now(), resource_id), self.dispatch.clock.now())
+        await self._publish(request)
+
+    async def acknowledge(self, request: ServiceRequest) -> intake.RequestAcknowledged:
+        request.acknowledge(cmd.Acknowledge(request.id, "agent-1", "we are on it"), self.dispatch.clock.now())
+        assert request.acknowledged is not None
+        await self._publish(request)
+        return request.acknowledged
+
+    async def reject(self, request: ServiceRequest, reason: str) -> intake.RequestReopened:
+        """The customer rejected the resolution now (feedback's fact): intake reopens the request."""
+        now = self.dispatch.clock.now()
+        request.reopen(cmd.Reopen(request.id, reason, now), now)
+        (reopened,) = [e for e in await self._publish(request) if isinstance(e, intake.RequestReopened)]
+        return reopened
+
+    async def _publish(self, request: ServiceRequest) -> list[DomainEvent]:
         events = request.take_pending()
         stamped = stamp(self.repository.envelopes(events), self.repository.stream_id(request.id), request.version)
         request.version += len(events)
         await produce(self.dispatch.bootstrap, "intake.events", [e for e in stamped if e.name in self.FOLLOWED])
+        return events

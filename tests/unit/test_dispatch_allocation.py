@@ -20,6 +20,7 @@ from services.dispatch.domain.allocation import (
     free_slots,
     rank_jobs,
     score,
+    why_not,
 )
 from services.dispatch.domain.batch import allocate_batch
 from shared.errors import Invalid
@@ -51,6 +52,18 @@ def test_an_available_person_with_the_skill_and_a_free_slot_is_eligible():
 
 def test_an_unavailable_resource_is_not_eligible():
     assert not eligible(job(), res(available=False))
+
+
+@pytest.mark.parametrize("candidate, why", [
+    (res(), None),
+    (res(available=False), "is not available"),
+    (res(kind="partner"), "is a partner (partners are given work only with an approval)"),
+    (res(load=1), "has no free slot"),
+    (res(skills={"paint": 5}), "lacks repair"),
+])
+def test_why_a_resource_may_not_take_a_job_says_what_eligibility_decides(candidate, why):
+    assert why_not(job(), candidate) == why
+    assert (why is None) == eligible(job(), candidate)
 
 
 def test_a_partner_is_never_auto_allocated():

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -217,6 +218,21 @@ def test_stopping_a_paused_clock_closes_the_pause_first():
     assert stopped.used(jan(FRI, 12)) == hours(2)
     assert stopped.deadline() == jan(TUE, 12)
     assert stopped.status(jan(FRI, 12)) == "met"
+
+
+def test_reopening_a_stopped_clock_counts_the_time_stopped_as_a_pause_and_keeps_the_budget():
+    stopped = monday_clock().stop(jan(MON, 13))  # 4 h used of 8
+    reopened = stopped.reopen(jan(TUE, 11))  # Monday 13-17 and Tuesday 09-11 stopped: 6 open hours
+    assert (reopened.budget, reopened.paused_for, reopened.running) == (hours(8), hours(6), True)
+    assert reopened.used(jan(TUE, 11)) == hours(4)
+    assert reopened.deadline() == jan(TUE, 15) == UTC_CAL.add_business_time(jan(MON, 17), hours(6))
+
+
+def test_reopening_before_the_stop_resumes_at_the_stop_and_only_a_stopped_clock_reopens():
+    stopped = monday_clock().stop(jan(MON, 13))
+    assert stopped.reopen(jan(MON, 12)) == replace(stopped, stopped_at=None)
+    with pytest.raises(InvalidTransition, match="cannot reopen the resolution clock: it is running"):
+        monday_clock().reopen(jan(MON, 12))
 
 
 def test_transitions_return_new_clocks_and_leave_the_original_alone():

@@ -102,7 +102,7 @@ COMMANDS: dict[str, Callable[[Job, datetime], None]] = {
     "resume": lambda job, now: job.resume(now),
     "decline": lambda job, now: job.decline("r1", "too far", now),
     "approve": lambda job, now: job.approve("mgr", now),
-    "reopen": lambda job, now: job.reopen("still leaking", now),
+    "reopen": lambda job, now: job.reopen("still leaking", now, now),
     "release": lambda job, now: job.release("cancelled", now),
     "allocate": lambda job, now: job.allocate("r2", "manual", None, 0, "mgr", "reassigned", now),
     "request_allocation": lambda job, now: job.request_allocation("p2", "mgr", "partner", now),
@@ -469,51 +469,7 @@ def test_a_weekend_pause_on_business_hours_does_not_move_the_deadline():
     assert job.timers(SHARE)["resolution_breach"] == before == jan(12, 17)
 
 
-# --- reopening -----------------------------------------------------------------------------------
-
-
-def test_reopening_a_resolved_job_clears_the_resource_and_starts_a_fresh_resolution_clock_with_the_same_budget():
-    clock = FrozenClock()
-    job = open_job(clock)
-    job.allocate("r1", "greedy", None, 1, "dispatch", None, clock.advance(minutes=5))
-    job.start("r1", moved(clock, T0 + hours(1)))
-    job.fire("resolution_warning", SHARE, moved(clock, T0 + hours(18)))
-    job.resolve("r1", "fixed", "done", moved(clock, T0 + hours(20)))
-    original = job.clocks["resolution"]
-    assert job.timers(SHARE) == {}
-    job.take_pending()
-
-    reopened_at = moved(clock, T0 + hours(30))
-    job.reopen("still leaking", reopened_at)
-    assert names(job.take_pending()) == ["JobReopened"]
-    assert (job.status, job.resource_id, job.holder) == ("open", None, None)
-    fresh = job.clocks["resolution"]
-    assert (fresh.started_at, fresh.budget, fresh.running) == (reopened_at, original.budget, True)
-    assert job.clocks["response"].stopped  # the response was met; it is not owed again
-    assert job.timers(SHARE) == {"resolution_warning": reopened_at + hours(18),
-                                 "resolution_breach": reopened_at + hours(24)}
-
-    job.fire("resolution_warning", SHARE, moved(clock, reopened_at + hours(18)))
-    job.fire("resolution_breach", SHARE, moved(clock, reopened_at + hours(24)))
-    warning, _, breach, escalated = job.take_pending()
-    assert isinstance(warning, ev.SlaWarning) and warning.deadline == reopened_at + hours(24)
-    assert isinstance(breach, ev.SlaBreached) and breach.clock == "resolution"
-    assert (escalated.level, job.escalation) == ("manager", "manager")
-    job.fire("resolution_breach", SHARE, clock.advance(hours=1))
-    assert not job.changed
-
-
-def test_reopening_on_business_hours_budgets_the_original_open_time_from_the_reopen():
-    received = jan(5, 9)  # Monday
-    job = Job.open(job_data(received_at=received, respond_by=jan(5, 10), resolve_by=jan(6, 13),
-                            calendar=WEEKDAY_SPEC), ["repair"], received)
-    assert job.clocks["resolution"].budget == hours(12)
-    job.allocate("r1", "greedy", None, 1, "dispatch", None, jan(5, 9, 5))
-    job.start("r1", jan(5, 9, 30))
-    job.resolve("r1", "fixed", "done", jan(5, 15))
-    job.reopen("again", jan(9, 15))  # Friday 15:00: 2 h Friday, 8 h Monday, 2 h Tuesday
-    fresh = job.clocks["resolution"]
-    assert (fresh.started_at, fresh.budget, fresh.deadline()) == (jan(9, 15), hours(12), jan(13, 11))
+# --- reopening: tests/unit/test_dispatch_reopen.py --------------------------------------------------
 
 
 # --- re-triage: the job follows the newest RequestTriaged whole (issue 12, symptom 3) ----------------
@@ -703,7 +659,7 @@ def test_rebuilding_a_job_from_its_events_gives_the_same_job(stop):
         job.release("cancelled", clock.advance(hours=1))
     if stop == "reopened":
         job.resolve("partner-1", "fixed", "done", clock.advance(hours=1))
-        job.reopen("still broken", clock.advance(days=2))
+        job.reopen("still broken", clock.advance(days=2), clock.now())
     events = job.take_pending()
 
     rebuilt = Job.rehydrate(events, len(events))

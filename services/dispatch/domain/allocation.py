@@ -106,6 +106,18 @@ def eligible(job: JobNeed, c: Candidate) -> bool:
     return takes_jobs(c) and all(c.skills.get(s, 0) >= 1 for s in required_of(job))
 
 
+def why_not(job: JobNeed, c: Candidate) -> str | None:
+    """Why the resource may not be given the job automatically, in words for the record; None if it may."""
+    missing = [s for s in required_of(job) if c.skills.get(s, 0) < 1]
+    if not c.available:
+        return "is not available"
+    if c.kind == "partner":
+        return "is a partner (partners are given work only with an approval)"
+    if free_slots(c) <= 0:
+        return "has no free slot"
+    return f"lacks {', '.join(missing)}" if missing else None
+
+
 def _skill_fit(job: JobNeed, c: Candidate) -> float:
     required = required_of(job)
     if not required:

@@ -89,6 +89,16 @@ class SlaClock:
             return replace(self, paused_for=self._paused_for_until(at), paused_at=None, stopped_at=at)
         return replace(self, stopped_at=self._not_before(at, self.started_at, "started"))
 
+    def reopen(self, at: datetime) -> SlaClock:
+        """Count again from `at` after a stop that did not hold (a rejected resolution). The time
+        stopped counts as a pause: the budget is not renewed, the deadline moves back by it. An
+        `at` before the stop (clocks of other services may differ a little) resumes at the stop."""
+        self._refuse_unless(self.stopped, "reopen")
+        assert self.stopped_at is not None
+        at = max(_utc(at, "at"), self.stopped_at)
+        return replace(self, paused_for=self.paused_for + self.calendar.business_time_between(self.stopped_at, at),
+                       stopped_at=None)
+
     def retarget(self, calendar: BusinessCalendar, deadline: datetime) -> SlaClock:
         """The clock as a re-triage sets it: on `calendar`, with the open time there from its start
         to `deadline` as its budget, so its deadline is the triage's one. Pauses already counted

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Sequence
+from typing import Sequence
 
-from services.dispatch.domain.clocks import SlaClock
+from services.dispatch.domain.job_clocks import JobClocks
 from services.dispatch.domain.terms import Terms
 from shared.aggregate import Aggregate
 from shared.contracts import dispatch as ev
@@ -25,7 +25,8 @@ class Job(Aggregate):
         self.resource_id: str | None = None
         self.pending_resource: str | None = None
         self.declined_by: set[str] = set()
-        self.clocks: dict[str, SlaClock] = {}
+        self.resolved_by: str | None = None  # who resolved it last: a reopened job goes back to them first
+        self._clocks: JobClocks | None = None
         self.fired: set[str] = set()  # "response_warning", "resolution_breach", "p1_unallocated", ...
         self.escalation: str | None = None
         self.open_since: datetime | None = None  # when it last started waiting for a first allocation
@@ -36,6 +37,12 @@ class Job(Aggregate):
         """What the job owes as intake last triaged it (set from JobOpened on)."""
         assert self._terms is not None, "a job has terms once opened"
         return self._terms
+
+    @property
+    def clocks(self) -> JobClocks:
+        """Its response and resolution clocks (set from JobOpened on)."""
+        assert self._clocks is not None, "a job has clocks once opened"
+        return self._clocks
 
     @property
     def holder(self) -> str | None:
@@ -161,19 +168,15 @@ class Job(Aggregate):
         self.record(ev.JobReleased(request_id=self.request_id, resource_id=self.holder, reason=reason,
                                    released_at=now))
 
-    def reopen(self, reason: str, now: datetime) -> None:
+    def reopen(self, reason: str, rejected_at: datetime, now: datetime) -> None:
+        """The customer rejected the resolution at `rejected_at` (intake's RequestReopened)."""
         self._require("reopen", "resolved")
-        self.record(ev.JobReopened(request_id=self.request_id, reason=reason, reopened_at=now))
+        self.record(ev.JobReopened(request_id=self.request_id, reason=reason, rejected_at=min(rejected_at, now),
+                                   reopened_at=now))
 
     def timers(self, share: float) -> dict[str, datetime]:
         """What the SLA scheduler must fire for this job, and when (nothing already fired)."""
-        due: dict[str, datetime] = {}
-        for name, clock in self.clocks.items():
-            if clock.running:
-                if f"{name}_warning" not in self.fired and (at := clock.warning_at(share)) is not None:
-                    due[f"{name}_warning"] = at
-                if f"{name}_breach" not in self.fired and (at := clock.deadline()) is not None:
-                    due[f"{name}_breach"] = at
+        due = self.clocks.timers(share, self.fired)
         if self.opened and self.priority == "P1" and self.status == "open" and "p1_unallocated" not in self.fired:
             due["p1_unallocated"] = (self.open_since or self.opened.opened_at) + P1_UNALLOCATED
         return due
@@ -197,16 +200,12 @@ class Job(Aggregate):
 
     def when_JobOpened(self, e: ev.JobOpened) -> None:
         self.request_id, self.opened, self.status, self.open_since = e.request_id, e, "open", e.opened_at
-        self._terms = terms = Terms.opened(e)
-        self.clocks = {"response": SlaClock.start("response", terms.calendar, e.received_at, e.respond_by),
-                       "resolution": SlaClock.start("resolution", terms.calendar, e.received_at, e.resolve_by)}
+        self._terms = Terms.opened(e)
+        self._clocks = JobClocks.opened(self._terms, e.received_at)
 
     def when_JobReprioritised(self, e: ev.JobReprioritised) -> None:
-        self._terms = terms = self.terms.reprioritised(e)
-        # The clocks not yet stopped move to the new calendar and deadlines, so dispatch's
-        # deadlines are intake's; a stopped clock was met or missed on the terms of its time.
-        self._clock("response", lambda c: c.retarget(terms.calendar, terms.respond_by))
-        self._clock("resolution", lambda c: c.retarget(terms.calendar, terms.resolve_by))
+        self._terms = self.terms.reprioritised(e)
+        self._clocks = self.clocks.retarget(self._terms)
 
     def when_AllocationRequested(self, e: ev.AllocationRequested) -> None:
         self.status, self.pending_resource = "awaiting_approval", e.resource_id
@@ -216,8 +215,7 @@ class Job(Aggregate):
 
     def when_ResourceAllocated(self, e: ev.ResourceAllocated) -> None:
         self.status, self.resource_id, self.pending_resource = "allocated", e.resource_id, None
-        for name in list(self.clocks):  # a reassigned paused job: the wait ends with the new holder
-            self._clock(name, lambda c: c.resume(e.allocated_at) if c.paused else c)
+        self._clocks = self.clocks.wait_over(e.allocated_at)  # a reassigned paused job: the wait ends
 
     def when_AllocationAccepted(self, e: ev.AllocationAccepted) -> None:
         self.status = "accepted"
@@ -228,25 +226,22 @@ class Job(Aggregate):
 
     def when_WorkStarted(self, e: ev.WorkStarted) -> None:
         self.status = "in_progress"
-        self._clock("response", lambda c: c.stop(e.started_at))
+        self._clocks = self.clocks.work_started(e.started_at)
 
     def when_WorkNoteAdded(self, e: ev.WorkNoteAdded) -> None:
         pass
 
     def when_WorkPaused(self, e: ev.WorkPaused) -> None:
         self.status = "paused"
-        for name in list(self.clocks):
-            self._clock(name, lambda c: c.pause(e.paused_at))
+        self._clocks = self.clocks.waiting(e.paused_at)
 
     def when_WorkResumed(self, e: ev.WorkResumed) -> None:
         self.status = "in_progress"
-        for name in list(self.clocks):
-            self._clock(name, lambda c: c.resume(e.resumed_at) if c.paused else c)
+        self._clocks = self.clocks.wait_over(e.resumed_at)
 
     def when_IssueResolved(self, e: ev.IssueResolved) -> None:
-        self.status = "resolved"
-        for name in list(self.clocks):
-            self._clock(name, lambda c: c.stop(e.resolved_at))
+        self.status, self.resolved_by = "resolved", e.resource_id
+        self._clocks = self.clocks.resolved(e.resolved_at)
 
     def when_JobEscalated(self, e: ev.JobEscalated) -> None:
         if e.trigger == "p1_unallocated":
@@ -262,19 +257,12 @@ class Job(Aggregate):
 
     def when_JobReleased(self, e: ev.JobReleased) -> None:
         self.status = "released"
-        for name in list(self.clocks):
-            self._clock(name, lambda c: c.stop(e.released_at))
+        self._clocks = self.clocks.released(e.released_at)
 
     def when_JobReopened(self, e: ev.JobReopened) -> None:
-        # The resolution is owed again: a fresh resolution clock with the original budget.
+        # The resolution is owed again, within what is left of the same budget: no fresh clock, so
+        # dispatch's deadline stays intake's resolve_by (moved back by the waits). A warning or
+        # breach already fired stays fired.
         self.status, self.resource_id, self.open_since = "open", None, e.reopened_at
         self.fired.discard("p1_unallocated")
-        old = self.clocks["resolution"]
-        self.clocks["resolution"] = SlaClock.start(
-            "resolution", old.calendar, e.reopened_at, old.calendar.add_business_time(e.reopened_at, old.budget))
-        self.fired -= {"resolution_warning", "resolution_breach"}
-
-    def _clock(self, name: str, change: Any) -> None:
-        clock = self.clocks[name]
-        if not clock.stopped:
-            self.clocks[name] = change(clock)
+        self._clocks = self.clocks.reopened(e.rejected_at)

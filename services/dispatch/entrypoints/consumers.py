@@ -1,9 +1,9 @@
 """Dispatch's reactions to intake, read through intake's published contracts: open a job for every
 triaged request (and follow every re-triage), release it when the request is withdrawn or merged,
-take it up again when the request is reopened."""
+take it up again when the request is reopened (back to who resolved it, when they can take it)."""
 from __future__ import annotations
 
-from services.dispatch.service_layer import handlers
+from services.dispatch.service_layer import following
 from services.dispatch.service_layer.handlers import Dispatch
 from shared.aggregate import IdSource
 from shared.contracts import Reactions, intake
@@ -21,20 +21,18 @@ def ids_for(env: Envelope) -> IdSource:
 
 def intake_follower(d: Dispatch) -> Reactions:
     async def triaged(conn: Conn, event: intake.RequestTriaged, env: Envelope) -> None:
-        await handlers.open_job(conn, event, d, ids_for(env))
+        await following.open_job(conn, event, d, ids_for(env))
 
     async def withdrawn(conn: Conn, event: intake.RequestWithdrawn, env: Envelope) -> None:
-        await handlers.follow_request(conn, event.request_id, d, ids_for(env),
-                                      lambda job, now: job.release("withdrawn", now))
+        await following.follow_request(conn, event.request_id, d, ids_for(env),
+                                       lambda job, now: job.release("withdrawn", now))
 
     async def merged(conn: Conn, event: intake.RequestMerged, env: Envelope) -> None:
-        await handlers.follow_request(conn, event.request_id, d, ids_for(env),
-                                      lambda job, now: job.release("merged", now))
+        await following.follow_request(conn, event.request_id, d, ids_for(env),
+                                       lambda job, now: job.release("merged", now))
 
     async def reopened(conn: Conn, event: intake.RequestReopened, env: Envelope) -> None:
-        reason = event.reason or "reopened"
-        await handlers.follow_request(conn, event.request_id, d, ids_for(env),
-                                      lambda job, now: job.reopen(reason, now), reallocate=True)
+        await following.reopen(conn, event, d, ids_for(env))
 
     return Reactions({intake.RequestTriaged: triaged, intake.RequestWithdrawn: withdrawn,
                       intake.RequestMerged: merged, intake.RequestReopened: reopened})

@@ -1,5 +1,6 @@
-"""Dispatch's use cases. Every change to a job is one transaction: its events, the capacity it
-takes or frees, its row and its SLA timers commit together, or not at all."""
+"""Dispatch's use cases (what it does when intake decides is in `following.py`). Every change to a
+job is one transaction: its events, the capacity it takes or frees, its row and its SLA timers
+commit together, or not at all."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,9 +17,8 @@ from services.dispatch.domain.skills import SkillMap
 from shared.aggregate import IdSource
 from shared.calendar import BusinessCalendar
 from shared.clock import Clock
-from shared.contracts import intake
 from shared.db import Conn, Database
-from shared.errors import Invalid, InvalidTransition, NotFound
+from shared.errors import Invalid, NotFound
 from shared.repository import EventSourcedRepository
 from shared.retry import on_conflict
 
@@ -71,8 +71,10 @@ def need(job: Job, now: datetime) -> JobNeed:
 SHORTLIST = 8
 
 
-async def allocate_auto(conn: Conn, d: Dispatch, job: Job, strategy: str = "auto") -> str | None:
-    """Give the job to the best available resource with a free slot; returns the one reserved."""
+async def allocate_auto(conn: Conn, d: Dispatch, job: Job, strategy: str = "auto", reason: str | None = None
+                        ) -> str | None:
+    """Give the job to the best available resource with a free slot; returns the one reserved.
+    `reason` goes on the record when something other than the score decided to ask (a reopening)."""
     now = d.clock.now()
     wanted = need(job, now)
     weights = (WEIGHTS.skill * (1 + WEIGHTS.risk_boost * min(max(wanted.risk, 0.0), 1.0)), WEIGHTS.load, WEIGHTS.zone)
@@ -83,47 +85,12 @@ async def allocate_auto(conn: Conn, d: Dispatch, job: Job, strategy: str = "auto
         pool = [candidate(r, now) for r in rows]
         while (best := best_for(wanted, pool)) is not None:
             if await d.tables.reserve(conn, best.resource_id):  # a concurrent allocator may have taken it
-                job.allocate(best.resource_id, strategy, best.score.breakdown(), len(pool), "dispatch", None, now)
+                job.allocate(best.resource_id, strategy, best.score.breakdown(), len(pool), "dispatch", reason, now)
                 return best.resource_id
             pool = [c for c in pool if c.id != best.resource_id]
         if len(rows) < SHORTLIST:
             return None
     return None
-
-
-async def open_job(conn: Conn, triaged: intake.RequestTriaged, d: Dispatch, ids: IdSource) -> None:
-    """On RequestTriaged: open the job and allocate it in the same transaction when someone is free.
-    On a re-triage the job follows the new terms, and one still waiting is offered by its new skills."""
-    skills = d.skills.required(triaged.kind, triaged.category)
-    job = await d.jobs.get(conn, triaged.request_id)
-    if job is not None:
-        await _follow(conn, job, d, ids, lambda j, now: j.reprioritise(triaged, skills, now), reallocate=True)
-        return
-    job = Job.open(triaged, skills, d.clock.now())
-    reserved = await allocate_auto(conn, d, job)
-    await save_job(d, conn, job, None, ids, reserved)
-
-
-async def follow_request(conn: Conn, request_id: str, d: Dispatch, ids: IdSource,
-                         act: Callable[[Job, datetime], None], reallocate: bool = False) -> None:
-    """Apply what intake decided (release, reopen) to the job, inside the consuming transaction."""
-    job = await d.jobs.get(conn, request_id)
-    if job is not None:
-        await _follow(conn, job, d, ids, act, reallocate)
-
-
-async def _follow(conn: Conn, job: Job, d: Dispatch, ids: IdSource, act: Callable[[Job, datetime], None],
-                  reallocate: bool) -> None:
-    before = job.holder
-    try:
-        act(job, d.clock.now())
-    except InvalidTransition as exc:
-        log.info("intake's change does not apply to the job now", request_id=job.request_id, reason=str(exc))
-        return
-    # Only a job left waiting is offered: one someone holds keeps its holder.
-    reserved = await allocate_auto(conn, d, job) if reallocate and job.status == "open" else None
-    if job.changed:
-        await save_job(d, conn, job, before, ids, reserved)
 
 
 async def change_job(d: Dispatch, request_id: str, seed: str | None, check: Check, mutate: Mutation) -> Job:
