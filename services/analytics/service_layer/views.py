@@ -85,13 +85,19 @@ def _codes_equal(frame: Frame, name: str, value: str, cols: Columns) -> np.ndarr
 
 
 def _in_branch(frame: Frame, branch: str, cols: Columns) -> np.ndarray:
-    """The shared category rule (intake's search applies it too), decided once per category label:
-    a lookup by code then costs what comparing codes did."""
+    """The shared category rule (intake's search applies it too), decided once per category label,
+    then applied to the rows by code."""
     labels = frame.requests.vocab["category"].labels
-    # Two trailing Falses: the codes -1 and -2 (feedback items without a request) index them.
-    inside = np.array([in_branch(label, branch) for label in labels] + [False, False], dtype=bool)
+    inside = [code for code, label in enumerate(labels) if in_branch(label, branch)]
     codes = cols["category"] if cols is frame.requests else _request_values(frame, cols, frame.requests["category"], -2)
-    return inside[codes]
+    if len(inside) <= 4:  # a leaf or a small branch: a few comparisons cost less than a gather
+        keep = np.zeros(cols.size, dtype=bool)
+        for code in inside:
+            keep |= codes == code
+        return keep
+    lookup = np.zeros(len(labels) + 2, dtype=bool)  # the last two: codes -1 and -2 (no request)
+    lookup[inside] = True
+    return np.take(lookup, codes)
 
 
 def _request_values(frame: Frame, cols: Columns, values: np.ndarray, missing: Any) -> np.ndarray:
