@@ -730,7 +730,9 @@ def test_service_events_that_say_nothing_about_the_fact_are_ignored():
     closure(h, "r1", feedback.SurveySent(request_id="r1", survey_id="s1", expires_at=t(9, day=18), sent_at=t(14)),
             t(14))
     dispatched(h, "r1", dispatch.WorkNoteAdded(request_id="r1", author="res-a", note="n", added_at=t(14)), t(14))
-    dispatched(h, "r1", dispatch.JobReopened(request_id="r1", reason="r", reopened_at=t(14)), t(14))
+    # As a v1 record: every version of JobReopened reads one (later ones upcast it).
+    reopened = decode("servicetrail.dispatch.JobReopened.v1", {"request_id": "r1", "reason": "r", "reopened_at": t(14)})
+    dispatched(h, "r1", reopened, t(14))
     h.record("intake", "request-r1", intake.ContactRecorded(
         request_id="r1", via="phone", direction="out", summary="s", recorded_by="a", contacted_at=t(14)), t(14))
 
