@@ -85,7 +85,11 @@ class EventRegistry:
         return decorate
 
     def type_of(self, event: DomainEvent) -> str:
-        return event_type(self.service, type(event).event_name(), event.version)
+        return self.type_of_class(type(event))
+
+    def type_of_class(self, cls: type[DomainEvent]) -> str:
+        """The full ce_type this code emits for `cls` (its current version)."""
+        return event_type(self.service, cls.event_name(), cls.version)
 
     def get(self, name: str) -> type[DomainEvent] | None:
         return self._classes.get(name)

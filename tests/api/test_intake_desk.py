@@ -10,6 +10,7 @@ import pytest
 
 from shared.auth import Role
 from tests.api.conftest import IntakeApi
+from tests.support.waiting import until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -33,8 +34,11 @@ async def test_an_agent_takes_ownership_of_a_self_service_request(intake: Intake
     assert taken.status_code == 200 and taken.json()["owner"] == "agent-ted", taken.text
     again = await intake.command(request_id, "take-ownership", None, Role.agent, "agent-ted")
     assert again.status_code == 200 and again.json()["version"] == taken.json()["version"]  # nothing new
-    listed = (await intake.get("/v1/requests", params={"owner": "agent-ted"})).json()["items"]
-    assert request_id in [i["id"] for i in listed]
+
+    async def listed() -> bool:  # the list is a projection: it follows shortly
+        items = (await intake.get("/v1/requests", params={"owner": "agent-ted"})).json()["items"]
+        return request_id in [i["id"] for i in items]
+    await until(listed)
     withdrawn = await intake.command(request_id, "withdraw", {"reason": "solved"})
     assert withdrawn.status_code == 200
     refused = await intake.command(request_id, "take-ownership", None, Role.agent, "agent-sue")

@@ -12,6 +12,7 @@ import pytest
 
 from shared.auth import Role
 from shared.contracts import dispatch, feedback
+from shared.contracts import intake as intake_contract
 from shared.envelope import Envelope
 from tests.api.conftest import MONDAY_10, IntakeApi
 from tests.support.events import published
@@ -330,7 +331,8 @@ async def test_published_events_carry_the_contract_envelope(intake: IntakeApi, b
         records = await read_topic(broker.bootstrap, "intake.events", at_least=10**9, timeout=2)
         mine = [r for r in records if r.key == request_id.encode()]
     assert [header(r, "ce_type") for r in mine] == [
-        "servicetrail.intake.RequestReceived.v1", "servicetrail.intake.RequestTriaged.v1"]
+        intake_contract.registry.type_of_class(intake_contract.RequestReceived),
+                intake_contract.registry.type_of_class(intake_contract.RequestTriaged)]
     assert [header(r, "ce_streamversion") for r in mine] == ["1", "2"]
     assert len({header(r, "ce_id") for r in mine}) == 2
     for record in mine:

@@ -10,6 +10,7 @@ import pytest
 from services.intake.bootstrap import bootstrap
 from services.intake.settings import IntakeSettings
 from shared.auth import Role
+from shared.contracts import intake as intake_contract
 from tests.api.conftest import request_body
 from tests.conftest import ROOT
 from tests.support.app import as_role, serving
@@ -46,7 +47,8 @@ async def test_a_separate_work_process_publishes_and_projects_what_the_api_recor
 
             await until(published, timeout=30)
             assert [header(r, "ce_type") for r in records][:2] == [
-                "servicetrail.intake.RequestReceived.v1", "servicetrail.intake.RequestTriaged.v1"]
+                intake_contract.registry.type_of_class(intake_contract.RequestReceived),
+                intake_contract.registry.type_of_class(intake_contract.RequestTriaged)]
         finally:
             worker.terminate()
             assert worker.wait(15) == 0  # stops cleanly on SIGTERM
