@@ -41,10 +41,11 @@ def triaged(request_id: str, skill: str) -> Envelope:
                     correlation_id=str(uuid.uuid4()), causation_id=None, data=data)
 
 
-async def observe(bootstrap: str, seen: dict[str, float], stop: asyncio.Event) -> None:
+async def observe(bootstrap: str, seen: dict[str, float], stop: asyncio.Event, topic: str = "dispatch.events") -> None:
+    """When each request's first ResourceAllocated is seen on `topic`."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=20)
     await consumer.start()
-    partitions = [TopicPartition("dispatch.events", p) for p in consumer.partitions_for_topic("dispatch.events") or {0}]
+    partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or {0}]
     consumer.assign(partitions)
     await consumer.seek_to_beginning(*partitions)
     try:

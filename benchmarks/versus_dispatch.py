@@ -21,14 +21,14 @@ from pathlib import Path
 
 import httpx
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 
 from benchmarks.common import ROOT, summary, with_servers, write_result
-from benchmarks.dispatch_allocation import RESOURCES, SECONDS, SKILLS, latencies_of, triaged
+from benchmarks.dispatch_allocation import RESOURCES, SECONDS, SKILLS, latencies_of, observe, triaged
 from benchmarks.intake_submit import start
 from benchmarks.versus import LINK_SECRET, SECRET
 from shared.auth import Role, TokenService
-from shared.envelope import from_kafka, to_kafka
+from shared.envelope import to_kafka
 from shared.kafka import ensure_topics
 from shared.runtime.embedded import free_port
 from shared.settings import Settings
@@ -36,24 +36,6 @@ from shared.settings import Settings
 RATE = int(os.environ.get("DISPATCH_BENCH_RATE", "60"))  # to each version: both must keep up
 ROUNDS = int(os.environ.get("VERSUS_ROUNDS", "5"))
 VERSIONS = ("this", "older")
-
-
-async def observe(bootstrap: str, topic: str, seen: dict[str, float], stop: asyncio.Event) -> None:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=20)
-    await consumer.start()
-    partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or {0}]
-    consumer.assign(partitions)
-    await consumer.seek_to_beginning(*partitions)
-    try:
-        while not stop.is_set():
-            for records in (await consumer.getmany(timeout_ms=50)).values():
-                now = time.perf_counter()
-                for record in records:
-                    env = from_kafka(record.headers, record.key, record.value)
-                    if env.name == "ResourceAllocated":
-                        seen.setdefault(env.subject, now)
-    finally:
-        await consumer.stop()
 
 
 async def register(port: int, token: str, specs: list[dict]) -> None:
@@ -108,7 +90,7 @@ async def measure(older: Path, url: str, bootstrap: str) -> dict:
     try:
         for name in VERSIONS:
             await register(ports[name], token, specs)
-        watchers = [asyncio.create_task(observe(bootstrap, f"{n}.dispatch.events", seen[n], stop)) for n in VERSIONS]
+        watchers = [asyncio.create_task(observe(bootstrap, seen[n], stop, f"{n}.dispatch.events")) for n in VERSIONS]
         producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0)
         await producer.start()
         await offer(producer, seen, 3)  # discarded: consumer groups joined, statements prepared
