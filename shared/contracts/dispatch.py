@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from shared.events import DomainEvent, EventRegistry
 
@@ -152,6 +152,22 @@ class WorkStarted(DomainEvent):
     request_id: str
     resource_id: str
     started_at: datetime
+
+
+@registry.register
+class ResponseClockStopped(DomainEvent):
+    """The job's response clock stopped: it is intake's first response, so it follows intake.
+
+    `cause` "acknowledged": intake's RequestAcknowledged, the first response (in time when
+    `stopped_at` is at or before the job's respond_by, as intake's within_target says); "closed":
+    the request closed with no response given, so none is owed any more. `stopped_at` is when that
+    happened at intake, `recorded_at` when dispatch learnt it.
+    """
+
+    request_id: str
+    cause: Literal["acknowledged", "closed"]
+    stopped_at: datetime
+    recorded_at: datetime
 
 
 @registry.register

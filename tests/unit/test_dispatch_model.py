@@ -382,9 +382,11 @@ def test_firing_a_response_breach_records_the_breach_and_escalates_to_the_manage
     assert job.escalation == "manager"
 
 
-def test_starting_work_stops_the_response_clock_so_its_timers_are_stale():
+def test_intakes_acknowledgement_stops_the_response_clock_so_its_timers_are_stale():
     clock = FrozenClock()
     job = job_in("in_progress", clock)
+    job.responded(clock.now(), clock.now())  # (tests/unit/test_dispatch_response.py: the rule)
+    job.take_pending()
     assert job.clocks["response"].stopped
     assert set(job.timers(SHARE)) == {"resolution_warning", "resolution_breach"}
     job.fire("response_warning", SHARE, moved(clock, T0 + hours(3)))
@@ -396,6 +398,8 @@ def test_starting_work_stops_the_response_clock_so_its_timers_are_stale():
 def test_timers_of_a_paused_clock_fire_nothing():
     clock = FrozenClock()
     job = job_in("paused", clock)
+    job.responded(clock.now(), clock.now())
+    job.take_pending()
     clock.set(T0 + hours(24))
     for timer in ("response_warning", "response_breach", "resolution_warning", "resolution_breach"):
         job.fire(timer, SHARE, clock.now())
@@ -418,6 +422,7 @@ def test_a_pause_moves_the_resolution_deadline_by_its_length_and_hides_the_pause
     job = open_job(clock)
     job.allocate("r1", "greedy", None, 1, "dispatch", None, clock.advance(minutes=10))
     job.start("r1", moved(clock, T0 + hours(1)))
+    job.responded(T0 + hours(1), T0 + hours(1))
     before = job.timers(SHARE)
     assert before == {"resolution_warning": T0 + hours(18), "resolution_breach": T0 + hours(24)}
 
@@ -429,11 +434,6 @@ def test_a_pause_moves_the_resolution_deadline_by_its_length_and_hides_the_pause
     after = job.timers(SHARE)
     assert after["resolution_breach"] == before["resolution_breach"] + hours(2) == T0 + hours(26)
     assert after["resolution_warning"] == before["resolution_warning"] + hours(2)
-
-
-def test_a_pause_before_the_response_is_met_is_impossible_so_only_resolution_is_ever_paused():
-    job = job_in("paused", FrozenClock())
-    assert (job.clocks["response"].stopped, job.clocks["resolution"].paused) == (True, True)
 
 
 # --- business hours ------------------------------------------------------------------------------
@@ -533,6 +533,7 @@ def test_a_retriage_onto_another_calendar_keeps_the_pauses_already_counted():
     job = open_job(FrozenClock())  # P3, 24x7, received Monday 09:00
     job.allocate("r1", "greedy", None, 1, "dispatch", None, jan(5, 9, 10))
     job.start("r1", jan(5, 9, 30))
+    job.responded(jan(5, 9, 40), jan(5, 9, 40))
     job.pause("parts", None, jan(5, 10))
     job.resume(jan(5, 11))  # 1 h waiting on parts
     p2 = job_data("P2", received_at=T0, respond_by=jan(5, 13), resolve_by=jan(6, 9), calendar=WEEKDAY_SPEC)

@@ -87,6 +87,12 @@ class DispatchTables:
         if after is not None and after != reserved and not await self.reserve(conn, after):
             raise CapacityExceeded(f"resource {after} has no free capacity")
 
+    async def lock_timers(self, conn: Conn, request_id: str) -> None:
+        """Lock the job's timer rows. The SLA scheduler locks them before it appends to the job's
+        stream; a writer appending first and deleting them after would wait for it while it waits
+        on the append: a deadlock. Taken first by every writer, they make the two queue instead."""
+        await fetch(conn, f"SELECT 1 FROM {self.s}.sla_timers WHERE request_id = $1 FOR UPDATE", request_id)
+
     async def save_job(self, conn: Conn, job: Job, timers: dict[str, datetime], now: datetime) -> None:
         o = job.opened
         assert o is not None

@@ -40,7 +40,7 @@ class SlaClock:
             raise ValueError(f"clock name must be one of {list(CLOCK_NAMES)}, got {self.name!r}")
         for field in ("started_at", "paused_at", "stopped_at"):
             if (value := getattr(self, field)) is not None:
-                object.__setattr__(self, field, _utc(value, field))
+                object.__setattr__(self, field, as_utc(value, field))
         if self.budget < _ZERO or self.paused_for < _ZERO:
             raise ValueError(f"{self.name} clock: budget and paused_for must not be negative")
         if self.paused_at is not None and self.stopped_at is not None:
@@ -95,7 +95,7 @@ class SlaClock:
         `at` before the stop (clocks of other services may differ a little) resumes at the stop."""
         self._refuse_unless(self.stopped, "reopen")
         assert self.stopped_at is not None
-        at = max(_utc(at, "at"), self.stopped_at)
+        at = max(as_utc(at, "at"), self.stopped_at)
         return replace(self, paused_for=self.paused_for + self.calendar.business_time_between(self.stopped_at, at),
                        stopped_at=None)
 
@@ -107,7 +107,7 @@ class SlaClock:
 
     def used(self, at: datetime) -> timedelta:
         """Business time counted against the budget up to `at`, pauses excluded; frozen while paused or stopped."""
-        at = _utc(at, "at")
+        at = as_utc(at, "at")
         if (frozen_at := self.paused_at or self.stopped_at) is not None:
             at = min(at, frozen_at)
         # Clamped at zero: an instant before a completed pause cannot be told apart (see module doc).
@@ -119,7 +119,7 @@ class SlaClock:
 
     def warning_at(self, share: float = DEFAULT_WARNING_SHARE) -> datetime | None:
         """The first instant at which `used` reaches `share` of the budget; None while paused."""
-        return self._when_used(_share_of(self.budget, share))
+        return self._when_used(share_of(self.budget, share))
 
     def status(self, at: datetime, share: float = DEFAULT_WARNING_SHARE) -> str:
         """One of "running", "warning", "breached", "paused", "met" or "missed" at `at`.
@@ -133,7 +133,7 @@ class SlaClock:
             return "breached"
         if self.paused:
             return "paused"
-        return "warning" if used >= _share_of(self.budget, share) else "running"
+        return "warning" if used >= share_of(self.budget, share) else "running"
 
     def to_state(self) -> dict:
         """JSON-ready state; `SlaClock.from_state(clock.to_state()) == clock`."""
@@ -172,7 +172,7 @@ class SlaClock:
             raise InvalidTransition(f"cannot {action} the {self.name} clock: it is {self._state_name}")
 
     def _not_before(self, at: datetime, earliest: datetime, what: str) -> datetime:
-        at = _utc(at, "at")
+        at = as_utc(at, "at")
         if at < earliest:
             raise Invalid("at", f"{at.isoformat()} is before the {self.name} clock {what} ({earliest.isoformat()})")
         return at
@@ -189,13 +189,13 @@ class SlaClock:
         return self.calendar.add_business_time(self.started_at, amount + self.paused_for)
 
 
-def _utc(at: datetime, field: str) -> datetime:
+def as_utc(at: datetime, field: str) -> datetime:
     if not isinstance(at, datetime) or at.utcoffset() is None:
         raise ValueError(f"{field} must be a timezone-aware datetime, got {at!r}")
     return at.astimezone(UTC)
 
 
-def _share_of(budget: timedelta, share: float) -> timedelta:
+def share_of(budget: timedelta, share: float) -> timedelta:
     if not 0 <= share <= 1:
         raise ValueError(f"warning share must be between 0 and 1, got {share}")
     return budget * share

@@ -1,32 +1,37 @@
 """The two SLA clocks of one job, and what each fact of the job does to them. Pure.
 
 Both run on the calendar intake recorded, from when the request was received, against intake's
-deadlines (`Terms`). A stopped clock was met or missed on the terms of its time: no later fact
-moves it, except a rejected resolution, which takes the resolution clock up again.
+deadlines (`Terms`). "response" is intake's first response (`response_clock.py`): it stops at
+intake's acknowledgement, whatever the work does, and never pauses. "resolution" is the work's:
+it pauses while the work waits and stops at IssueResolved. A stopped clock was met or missed on
+the terms of its time: no later fact moves it, except a rejected resolution, which takes the
+resolution clock up again. No clock stops at WorkStarted: how long work took to start is the
+`start` stage of analytics' stages report, not an SLA.
 """
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Callable
+from typing import Callable, TypeVar
 
 from services.dispatch.domain.clocks import CLOCK_NAMES, SlaClock
+from services.dispatch.domain.response_clock import ResponseClock
 from services.dispatch.domain.terms import Terms
 
-Change = Callable[[SlaClock], SlaClock]
+C = TypeVar("C", bound=SlaClock)
 
 
 @dataclass(frozen=True)
 class JobClocks(Mapping[str, SlaClock]):
     """`clocks["response"]`, `clocks["resolution"]`; each method answers the clocks after a fact."""
 
-    response: SlaClock
+    response: ResponseClock
     resolution: SlaClock
 
     @classmethod
     def opened(cls, terms: Terms, received_at: datetime) -> JobClocks:
-        return cls(SlaClock.start("response", terms.calendar, received_at, terms.respond_by),
+        return cls(ResponseClock.start("response", terms.calendar, received_at, terms.respond_by),
                    SlaClock.start("resolution", terms.calendar, received_at, terms.resolve_by))
 
     def retarget(self, terms: Terms) -> JobClocks:
@@ -36,22 +41,29 @@ class JobClocks(Mapping[str, SlaClock]):
             self, response=_unless_stopped(self.response, lambda c: c.retarget(terms.calendar, terms.respond_by)),
             resolution=_unless_stopped(self.resolution, lambda c: c.retarget(terms.calendar, terms.resolve_by)))
 
-    def work_started(self, at: datetime) -> JobClocks:
+    def responded(self, at: datetime) -> JobClocks:
+        """Intake acknowledged the request at `at`: the first response."""
+        return replace(self, response=_unless_stopped(self.response, lambda c: c.answer(at)))
+
+    def ended_unanswered(self, at: datetime) -> JobClocks:
+        """The request ended (closed) at `at` with no response given: none is owed any more."""
         return replace(self, response=_unless_stopped(self.response, lambda c: c.stop(at)))
 
     def waiting(self, at: datetime) -> JobClocks:
         """The work waits on the customer or parts."""
-        return self._each(lambda c: c.pause(at) if c.running else c)
+        return replace(self, resolution=_unless_stopped(self.resolution, lambda c: c.pause(at) if c.running else c))
 
     def wait_over(self, at: datetime) -> JobClocks:
         """Work resumed, or the job went to someone else (a reassignment ends a wait)."""
-        return self._each(lambda c: c.resume(at) if c.paused else c)
+        return replace(self, resolution=_unless_stopped(self.resolution, lambda c: c.resume(at) if c.paused else c))
 
     def resolved(self, at: datetime) -> JobClocks:
-        return self._each(lambda c: c.stop(at))
+        # The response stays owed: resolving the work is not intake's answer to the customer.
+        return replace(self, resolution=_unless_stopped(self.resolution, lambda c: c.stop(at)))
 
     def released(self, at: datetime) -> JobClocks:
-        return self._each(lambda c: c.stop(at))
+        """The request was withdrawn or merged: nothing more is owed on either clock."""
+        return replace(self, **{name: _unless_stopped(clock, lambda c: c.stop(at)) for name, clock in self.items()})
 
     def reopened(self, rejected_at: datetime) -> JobClocks:
         """The customer rejected the resolution at `rejected_at`: the resolution clock resumes from
@@ -70,9 +82,6 @@ class JobClocks(Mapping[str, SlaClock]):
                     due[f"{name}_breach"] = at
         return due
 
-    def _each(self, change: Change) -> JobClocks:
-        return replace(self, **{name: _unless_stopped(clock, change) for name, clock in self.items()})
-
     def __getitem__(self, name: str) -> SlaClock:
         if name not in CLOCK_NAMES:
             raise KeyError(name)
@@ -85,5 +94,5 @@ class JobClocks(Mapping[str, SlaClock]):
         return len(CLOCK_NAMES)
 
 
-def _unless_stopped(clock: SlaClock, change: Change) -> SlaClock:
+def _unless_stopped(clock: C, change: Callable[[C], C]) -> C:
     return clock if clock.stopped else change(clock)

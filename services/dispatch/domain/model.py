@@ -137,6 +137,18 @@ class Job(Aggregate):
         self._require_holder(resource_id, "start")
         self.record(ev.WorkStarted(request_id=self.request_id, resource_id=resource_id, started_at=now))
 
+    def responded(self, acknowledged_at: datetime, now: datetime) -> None:
+        """Intake acknowledged the request (its first response); a later acknowledgement is none."""
+        if not self.clocks.response.stopped:
+            self.record(ev.ResponseClockStopped(request_id=self.request_id, cause="acknowledged",
+                                                stopped_at=acknowledged_at, recorded_at=now))
+
+    def closed_unanswered(self, closed_at: datetime, now: datetime) -> None:
+        """The request closed; if nobody ever acknowledged it, no response is owed any more."""
+        if not self.clocks.response.stopped:
+            self.record(ev.ResponseClockStopped(request_id=self.request_id, cause="closed", stopped_at=closed_at,
+                                                recorded_at=now))
+
     def add_note(self, author: str, note: str, milestone: str | None, now: datetime) -> None:
         self._require("add a note to", *LIVE)
         self.record(ev.WorkNoteAdded(request_id=self.request_id, author=author, note=note, milestone=milestone,
@@ -193,10 +205,14 @@ class Job(Aggregate):
         assert deadline is not None
         if kind == "warning":
             self.record(ev.SlaWarning(request_id=self.request_id, clock=clock, deadline=deadline, warned_at=now))
-            self.escalate("team_lead", "sla_warning", f"{clock} SLA at risk", "sla", now)
+            level, trigger, reason = "team_lead", "sla_warning", f"{clock} SLA at risk"
         else:
             self.record(ev.SlaBreached(request_id=self.request_id, clock=clock, deadline=deadline, breached_at=now))
-            self.escalate("manager", "sla_breach", f"{clock} SLA breached", "sla", now)
+            level, trigger, reason = "manager", "sla_breach", f"{clock} SLA breached"
+        # A response still owed by a job already resolved is recorded for the reports, but there is
+        # no work left to escalate.
+        if self.status in LIVE:
+            self.escalate(level, trigger, reason, "sla", now)
 
     def when_JobOpened(self, e: ev.JobOpened) -> None:
         self.request_id, self.opened, self.status, self.open_since = e.request_id, e, "open", e.opened_at
@@ -225,8 +241,11 @@ class Job(Aggregate):
         self.declined_by.add(e.resource_id)
 
     def when_WorkStarted(self, e: ev.WorkStarted) -> None:
-        self.status = "in_progress"
-        self._clocks = self.clocks.work_started(e.started_at)
+        self.status = "in_progress"  # the response clock is intake's: starting work does not stop it
+
+    def when_ResponseClockStopped(self, e: ev.ResponseClockStopped) -> None:
+        self._clocks = (self.clocks.responded(e.stopped_at) if e.cause == "acknowledged"
+                        else self.clocks.ended_unanswered(e.stopped_at))
 
     def when_WorkNoteAdded(self, e: ev.WorkNoteAdded) -> None:
         pass

@@ -1,6 +1,7 @@
 """Dispatch's reactions to intake, read through intake's published contracts: open a job for every
-triaged request (and follow every re-triage), release it when the request is withdrawn or merged,
-take it up again when the request is reopened (back to who resolved it, when they can take it)."""
+triaged request (and follow every re-triage), stop its response clock at intake's acknowledgement
+(or when the request closes unanswered), release it when the request is withdrawn or merged, take
+it up again when the request is reopened (back to who resolved it, when they can take it)."""
 from __future__ import annotations
 
 from services.dispatch.service_layer import following
@@ -34,5 +35,16 @@ def intake_follower(d: Dispatch) -> Reactions:
     async def reopened(conn: Conn, event: intake.RequestReopened, env: Envelope) -> None:
         await following.reopen(conn, event, d, ids_for(env))
 
-    return Reactions({intake.RequestTriaged: triaged, intake.RequestWithdrawn: withdrawn,
-                      intake.RequestMerged: merged, intake.RequestReopened: reopened})
+    async def acknowledged(conn: Conn, event: intake.RequestAcknowledged, env: Envelope) -> None:
+        await following.follow_request(conn, event.request_id, d, ids_for(env),
+                                       lambda job, now: job.responded(event.acknowledged_at, now))
+
+    async def progressed(conn: Conn, event: intake.RequestProgressed, env: Envelope) -> None:
+        # Of the lifecycle intake follows, only the end matters here: a closed request owes no response.
+        if event.status == "closed":
+            await following.follow_request(conn, event.request_id, d, ids_for(env),
+                                           lambda job, now: job.closed_unanswered(event.happened_at, now))
+
+    return Reactions({intake.RequestTriaged: triaged, intake.RequestAcknowledged: acknowledged,
+                      intake.RequestWithdrawn: withdrawn, intake.RequestMerged: merged,
+                      intake.RequestReopened: reopened, intake.RequestProgressed: progressed})

@@ -42,6 +42,7 @@ class Dispatch:
 
 async def save_job(d: Dispatch, conn: Conn, job: Job, before: str | None, ids: IdSource,
                    reserved: str | None = None) -> None:
+    await d.tables.lock_timers(conn, job.request_id)  # first, in the scheduler's order (see there)
     await d.jobs.save(conn, job.request_id, job, ids)
     await d.tables.move_load(conn, before, job.holder, reserved)
     await d.tables.save_job(conn, job, job.timers(d.warning_share), d.clock.now())
