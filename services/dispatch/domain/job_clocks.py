@@ -1,7 +1,7 @@
 """The two SLA clocks of one job, and what each fact of the job does to them. Pure.
 
 Both run on the calendar intake recorded, from when the request was received, against intake's
-deadlines (`Terms`). "response" is intake's first response (`response_clock.py`): it stops at
+deadlines (`Terms`), which are their deadlines too (`due_clock.py`). "response" is intake's first response (`response_clock.py`): it stops at
 intake's acknowledgement, whatever the work does, and never pauses. "resolution" is the work's:
 it pauses while the work waits and stops at IssueResolved. A stopped clock was met or missed on
 the terms of its time: no later fact moves it, except a rejected resolution, which takes the
@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Callable, TypeVar
 
 from services.dispatch.domain.clocks import CLOCK_NAMES, SlaClock
+from services.dispatch.domain.due_clock import DueClock
 from services.dispatch.domain.response_clock import ResponseClock
 from services.dispatch.domain.terms import Terms
 
@@ -27,12 +28,12 @@ class JobClocks(Mapping[str, SlaClock]):
     """`clocks["response"]`, `clocks["resolution"]`; each method answers the clocks after a fact."""
 
     response: ResponseClock
-    resolution: SlaClock
+    resolution: DueClock
 
     @classmethod
     def opened(cls, terms: Terms, received_at: datetime) -> JobClocks:
         return cls(ResponseClock.start("response", terms.calendar, received_at, terms.respond_by),
-                   SlaClock.start("resolution", terms.calendar, received_at, terms.resolve_by))
+                   DueClock.start("resolution", terms.calendar, received_at, terms.resolve_by))
 
     def retarget(self, terms: Terms) -> JobClocks:
         """A re-triage: the clocks not yet stopped move to its calendar and deadlines, so dispatch's
