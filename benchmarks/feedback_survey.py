@@ -14,10 +14,9 @@ from benchmarks.common import summary, with_servers, write_result
 from benchmarks.intake_submit import start
 from benchmarks.loadgen import build_requests, closed_loop
 from services.feedback.bootstrap import bootstrap
-from services.feedback.service_layer import handlers
+from services.feedback.domain import commands as cmd
 from services.feedback.settings import FeedbackSettings
 from shared.aggregate import IdSource
-from shared.contracts import dispatch
 from shared.migrations import migrate
 from shared.runtime.embedded import free_port
 
@@ -34,12 +33,10 @@ async def prepare(url: str, bootstrap_servers: str) -> list[bytes]:
     tokens = []
     for _ in range(SURVEYS):
         request_id = str(uuid.uuid4())
-        async with f.db.begin() as conn:
+        async with f.db.begin() as conn:  # as feedback's consumer takes dispatch's IssueResolved
             await f.tables.note_request(conn, request_id, customer_id="bench")
-            resolved = dispatch.IssueResolved(request_id=request_id, resource_id="bench", resolution_code="x",
-                                              summary="y", resolved_at=f.clock.now())
-            await handlers.on_resolved(conn, f, resolved, IdSource())
-        closure = await handlers.answer(f, request_id, True, None, "bench", None, lambda _: None)
+            await f.bus.handle_in(f.unit_on(conn, IdSource()), cmd.RequestConfirmation(request_id, "x", "y"))
+        closure = (await f.bus.handle(cmd.ConfirmResolution(request_id, cmd.Caller("bench")))).body
         assert closure.survey_id and closure.survey_expires
         tokens.append(f.links.mint(request_id, closure.survey_id, closure.survey_expires))
     await runtime.db.dispose()

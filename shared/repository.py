@@ -16,6 +16,9 @@ A = TypeVar("A", bound=Aggregate)
 
 
 class EventSourcedRepository(Generic[A]):
+    """One kind of aggregate's streams (`<prefix>-<id>`) in a service's event store, on the
+    caller's connection. Commands reach it through a unit of work (shared.unit_of_work)."""
+
     def __init__(
         self,
         store: EventStore,
@@ -62,9 +65,22 @@ class EventSourcedRepository(Generic[A]):
         ]
 
     async def save(self, conn: Conn, aggregate_id: str, aggregate: A, ids: IdSource | None = None) -> int:
-        """Append the aggregate's new events inside the caller's transaction."""
-        events = aggregate.take_pending()
-        return await self.store.append(conn, self.stream_id(aggregate_id), self.envelopes(events, ids), aggregate.version)
+        """Append the aggregate's new events inside the caller's transaction; returns the stream's
+        new version, which the aggregate is then at.
+
+        The aggregate must move on with its stream: an answer built from it would otherwise carry
+        the version it was loaded at, and a second save in the same transaction would append at
+        that stale version and lose to itself.
+        """
+        return await self.append(conn, aggregate_id, aggregate, aggregate.take_pending(), ids)
+
+    async def append(self, conn: Conn, aggregate_id: str, aggregate: A, events: Sequence[DomainEvent],
+                     ids: IdSource | None = None) -> int:
+        """`save` for events already taken from the aggregate (a unit of work keeps them too)."""
+        envelopes = self.envelopes(events, ids)
+        aggregate.version = await self.store.append(conn, self.stream_id(aggregate_id), envelopes, aggregate.version)
+        aggregate.recorded_ids.update(e.id for e in envelopes)
+        return aggregate.version
 
 
 @lru_cache(maxsize=None)

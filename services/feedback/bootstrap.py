@@ -1,4 +1,4 @@
-"""Wires feedback's dependencies explicitly; tests inject settings and clock here."""
+"""Wires feedback's dependencies explicitly, in one place; tests inject settings and clock here."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -8,17 +8,23 @@ from fastapi import FastAPI
 
 from services.feedback.adapters.survey_links import SurveyLinks
 from services.feedback.adapters.tables import FeedbackTables
+from services.feedback.adapters.unit_of_work import FeedbackStreams, PostgresFeedbackUnitOfWork
 from services.feedback.domain.actions import ImprovementAction
 from services.feedback.domain.closure import Closure, FollowUpRule
 from services.feedback.domain.items import FeedbackItem
+from services.feedback.domain.policy import Policy
 from services.feedback.entrypoints import actions_api, api, consumers, handling_api
 from services.feedback.service_layer.closer import Closer
-from services.feedback.service_layer.handlers import Feedback
+from services.feedback.service_layer.feedback import Feedback
+from services.feedback.service_layer.handlers import HANDLERS
 from services.feedback.settings import FeedbackSettings
+from shared.aggregate import IdSource
 from shared.clock import Clock
 from shared.contracts.feedback import registry
+from shared.db import Conn
 from shared.http.app import create_app
 from shared.keys import configured_secret
+from shared.messagebus import MessageBus, inject
 from shared.repository import EventSourcedRepository
 from shared.service import ConsumerSpec, ServiceRuntime
 from shared.settings import DEV_SURVEY_LINK_SECRET, Settings
@@ -36,25 +42,33 @@ def survey_link_secret(settings: Settings) -> str:
                              "DEV_SECRETS=true is for local development only")
 
 
+def policy_of(settings: FeedbackSettings) -> Policy:
+    return Policy(confirmation_wait=timedelta(hours=settings.confirmation_wait_hours),
+                  survey_ttl=timedelta(days=settings.survey_ttl_days),
+                  follow_up_in=timedelta(hours=settings.follow_up_hours),
+                  deadlines=settings.deadlines(),
+                  follow_ups=FollowUpRule(frozenset(settings.follow_up_priorities), frozenset(settings.follow_up_kinds),
+                                          timedelta(hours=settings.follow_up_hours)))
+
+
 def bootstrap(settings: FeedbackSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or FeedbackSettings(service="feedback", port=DEFAULT_PORT)
     links = SurveyLinks(survey_link_secret(settings), settings.jwt_issuer, settings.public_url)
     runtime = ServiceRuntime(settings, migrations=MIGRATIONS, clock=clock)
-    f = Feedback(
+    streams = FeedbackStreams(
         closures=EventSourcedRepository(runtime.store, registry, Closure, "closure", runtime.clock),
         items=EventSourcedRepository(runtime.store, registry, FeedbackItem, "feedback", runtime.clock),
-        tables=FeedbackTables(settings.schema_name),
-        links=links,
-        db=runtime.db,
-        clock=runtime.clock,
-        confirmation_wait=timedelta(hours=settings.confirmation_wait_hours),
-        survey_ttl=timedelta(days=settings.survey_ttl_days),
-        follow_up_in=timedelta(hours=settings.follow_up_hours),
-        deadlines=settings.deadlines(),
         actions=EventSourcedRepository(runtime.store, registry, ImprovementAction, "action", runtime.clock),
-        follow_ups=FollowUpRule(frozenset(settings.follow_up_priorities), frozenset(settings.follow_up_kinds),
-                                timedelta(hours=settings.follow_up_hours)),
     )
+    tables = FeedbackTables(settings.schema_name)
+
+    def unit(ids: IdSource, conn: Conn | None = None) -> PostgresFeedbackUnitOfWork:
+        return PostgresFeedbackUnitOfWork(streams, tables, runtime.clock, settings.schema_name, runtime.db, ids, conn)
+
+    bus = MessageBus(lambda ids: unit(ids), inject(HANDLERS, clock=runtime.clock, policy=policy_of(settings)))
+    f = Feedback(bus=bus, unit_on=lambda conn, ids: unit(ids, conn), db=runtime.db, clock=runtime.clock,
+                 tables=tables, links=links,
+                 closures=streams.closures, items=streams.items, actions=streams.actions)
     closer = Closer(f, settings.close_poll_seconds)
     runtime.loops.append(closer)
     runtime.consumers.append(ConsumerSpec(consumers.CONSUMER, consumers.TOPICS, consumers.follower(f)))

@@ -42,15 +42,13 @@ class FeedbackTables:
                                  f"AND closes_at <= $1 ORDER BY closes_at LIMIT $2 FOR UPDATE SKIP LOCKED", now, limit)
         return [r[0] for r in rows]
 
-    async def add_item(self, conn: Conn, item_id: str, kind: str, request_id: str | None, given_by: str,
-                       respond_by: datetime, received_at: datetime) -> None:
-        await execute(conn, f"INSERT INTO {self.s}.feedback_items VALUES ($1, $2, $3, $4, 'open', $5, $6) "
-                            f"ON CONFLICT (id) DO NOTHING",
-                      item_id, kind, request_id, given_by, respond_by, received_at)
-
     async def save_item(self, conn: Conn, item: FeedbackItem) -> None:
-        await execute(conn, f"UPDATE {self.s}.feedback_items SET status = $2, escalated = $3 WHERE id = $1",
-                      item.id, item.status, item.escalated)
+        """The item's row for the queues: written when it is received, then kept in step."""
+        await execute(conn, f"INSERT INTO {self.s}.feedback_items (id, kind, request_id, given_by, status, "
+                            f"respond_by, received_at, escalated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+                            f"ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, escalated = EXCLUDED.escalated",
+                      item.id, item.kind, item.request_id, item.given_by, item.status, item.respond_by,
+                      item.received_at, item.escalated)
 
     async def late_complaints(self, conn: Conn, now: datetime, limit: int) -> list[str]:
         rows = await fetch(conn, f"SELECT id FROM {self.s}.feedback_items WHERE kind = 'complaint' AND "

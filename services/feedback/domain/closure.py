@@ -53,15 +53,28 @@ class Closure(Aggregate):
 
     def answer(self, accepted: bool, reason: str | None, by: str, survey_id: str, survey_ttl: timedelta,
                now: datetime, follow_up: tuple[str, timedelta] | None = None) -> None:
-        if self.status != "awaiting_confirmation":
-            raise InvalidTransition(f"request {self.request_id} is {self.status}: there is no resolution to confirm")
         if accepted:
-            self.record(ev.ResolutionConfirmed(request_id=self.request_id, confirmed_by=by, confirmed_at=now))
-            self._close("confirmed", survey_id, survey_ttl, now, follow_up)
-            return
+            self.confirm(by, survey_id, survey_ttl, now, follow_up)
+        else:
+            self.reject(reason, by, now)
+
+    def confirm(self, by: str, survey_id: str, survey_ttl: timedelta, now: datetime,
+                follow_up: tuple[str, timedelta] | None = None) -> None:
+        """The customer accepts the resolution: closed, a survey sent, and a call-back if called for."""
+        self._require_awaiting()
+        self.record(ev.ResolutionConfirmed(request_id=self.request_id, confirmed_by=by, confirmed_at=now))
+        self._close("confirmed", survey_id, survey_ttl, now, follow_up)
+
+    def reject(self, reason: str | None, by: str, now: datetime) -> None:
+        """The customer rejects the resolution, saying why: the request goes back to work."""
+        self._require_awaiting()
         if not reason or not reason.strip():
             raise Invalid("reason", "say why the resolution is rejected")
         self.record(ev.ResolutionRejected(request_id=self.request_id, reason=reason, rejected_by=by, rejected_at=now))
+
+    def _require_awaiting(self) -> None:
+        if self.status != "awaiting_confirmation":
+            raise InvalidTransition(f"request {self.request_id} is {self.status}: there is no resolution to confirm")
 
     def close_unanswered(self, survey_id: str, survey_ttl: timedelta, now: datetime,
                          follow_up: tuple[str, timedelta] | None = None) -> bool:

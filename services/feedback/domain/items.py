@@ -43,6 +43,16 @@ class FeedbackItem(Aggregate):
         self.resolved_at: datetime | None = None
         self.within_deadline: bool | None = None
 
+    @classmethod
+    def receive(cls, item_id: str, kind: str, request_id: str | None, text: str, by: str, respond_by: datetime,
+                now: datetime) -> "FeedbackItem":
+        """A new item, open, to be answered by `respond_by` (its kind's deadline from now)."""
+        item = cls()
+        item.record(ev.FeedbackReceived(feedback_id=item_id, subject_id=request_id or item_id, kind=kind,
+                                        request_id=request_id, text=text, given_by=by, respond_by=respond_by,
+                                        received_at=now))
+        return item
+
     def _require(self, command: str) -> None:
         if self.status not in ALLOWED[command]:
             raise InvalidTransition(f"cannot {command} feedback {self.id}: it is {self.status} ({NEXT[self.status]})")

@@ -7,13 +7,14 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import Field
 
+from services.feedback.domain import commands as cmd
 from services.feedback.domain.actions import ImprovementAction
-from services.feedback.entrypoints.api import Body, Text, feedback_of
+from services.feedback.entrypoints.api import Body, Text, answered, feedback_of
 from services.feedback.entrypoints.handling_api import DESK, with_overdue
-from services.feedback.service_layer import handling
-from services.feedback.service_layer.handlers import Feedback
+from services.feedback.service_layer.feedback import Feedback
 from shared import limits
 from shared.auth import Principal
+from shared.errors import NotFound
 from shared.http.idempotency import Idempotency, idempotency, json_response
 from shared.limits import PathId
 
@@ -43,7 +44,10 @@ def action_view(a: ImprovementAction) -> dict[str, Any]:
 async def read_action(action_id: PathId, _: Principal = Depends(DESK), f: Feedback = Depends(feedback_of)) -> Response:
     """The action, its plan, where it is in the cycle and each step so far (stage, note, by, at)."""
     async with f.db.connect() as conn:
-        return json_response(action_view(await handling.action_of(conn, f, action_id)))
+        action = await f.actions.get(conn, action_id)
+    if action is None:
+        raise NotFound(f"no improvement action {action_id!r}")
+    return json_response(action_view(action))
 
 
 @router.post("/actions", status_code=201)
@@ -51,21 +55,16 @@ async def open_action(body: OpenAction, principal: Principal = Depends(DESK),
                       idem: Idempotency = Depends(idempotency("open-action")),
                       f: Feedback = Depends(feedback_of)) -> Response:
     """Opened from complaints or suggestions (`answers`), or by hand."""
-    if (replayed := await idem.replay()) is not None:
-        return replayed
-    action = await handling.open_action(f, body.title, body.plan, body.owner, body.due_at, body.answers,
-                                        principal.subject, idem.seed)
-    return await idem.remember(201, action_view(action))
+    c = cmd.OpenImprovementAction(body.title, body.plan, body.owner, body.due_at, principal.subject, tuple(body.answers))
+    return answered(await f.bus.handle(c, idem, view=action_view, status=201))
 
 
 @router.post("/actions/{action_id}/progress")
 async def progress_action(action_id: PathId, body: Progress, principal: Principal = Depends(DESK),
                           idem: Idempotency = Depends(idempotency("progress-action")),
                           f: Feedback = Depends(feedback_of)) -> Response:
-    if (replayed := await idem.replay()) is not None:
-        return replayed
-    action = await handling.progress_action(f, action_id, body.stage, body.note, principal.subject, idem.seed)
-    return await idem.remember(200, action_view(action))
+    c = cmd.ProgressImprovementAction(action_id, body.stage, body.note, principal.subject)
+    return answered(await f.bus.handle(c, idem, view=action_view))
 
 
 @router.get("/queues/actions")

@@ -1,22 +1,24 @@
-"""Feedback's HTTP API (CONTRACT.md: confirmation, survey, feedback)."""
+"""Feedback's HTTP API (CONTRACT.md: confirmation, survey, feedback). A command route parses the
+body into a command and hands it to the bus; a query reads."""
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any, Callable
+from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.feedback.adapters.survey_links import BadSurveyLink, ExpiredSurveyLink
+from services.feedback.domain import commands as cmd
 from services.feedback.domain.closure import Closure
-from services.feedback.service_layer import handlers, handling
-from services.feedback.service_layer.handlers import Feedback
+from services.feedback.service_layer.feedback import Feedback
 from shared import limits
 from shared.auth import Principal, Role, require_roles
 from shared.errors import InvalidTransition, NotFound
 from shared.http.idempotency import Idempotency, idempotency, json_response
 from shared.limits import PathId, SurveyToken
+from shared.messagebus import Answer
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
 CUSTOMER_SIDE = require_roles(Role.customer, Role.agent)
@@ -57,14 +59,21 @@ async def feedback_of(request: Request) -> Feedback:
     return request.app.state.feedback
 
 
-def owned_by(principal: Principal, request_id: str) -> Callable[[str | None], None]:
-    """Customers act on their own requests only; anyone else's does not exist for them."""
+def caller_of(principal: Principal) -> cmd.Caller:
+    return cmd.Caller(principal.subject, principal.role is Role.customer)
 
-    def check(customer_id: str | None) -> None:
-        if customer_id is None or (principal.role is Role.customer and customer_id != principal.subject):
+
+def answered(answer: Answer) -> Response:
+    """The bus's answer over HTTP; a retried command's first answer says it is one."""
+    return json_response(answer.body, answer.status, {"Idempotent-Replayed": "true"} if answer.replayed else None)
+
+
+async def owned_closure(f: Feedback, principal: Principal, request_id: str) -> Closure:
+    """A closure to read: customers read their own; anyone else's does not exist for them."""
+    async with f.db.connect() as conn:
+        if not caller_of(principal).owns(await f.tables.customer_of(conn, request_id)):
             raise NotFound(f"no request {request_id!r} awaiting feedback")
-
-    return check
+        return await f.closures.get(conn, request_id) or Closure.for_request(request_id)
 
 
 def closure_view(c: Closure) -> dict[str, Any]:
@@ -78,28 +87,23 @@ async def confirm(request_id: PathId, body: Confirmation, principal: Principal =
                   idem: Idempotency = Depends(idempotency("confirmation")),
                   f: Feedback = Depends(feedback_of)) -> Response:
     """`accepted: true` confirms and closes (a survey is sent); `false` with a reason reopens."""
-    if (replayed := await idem.replay()) is not None:
-        return replayed
-    closure = await handlers.answer(f, request_id, body.accepted, body.reason, principal.subject, idem.seed,
-                                    owned_by(principal, request_id))
-    return await idem.remember(200, closure_view(closure))
+    caller = caller_of(principal)
+    c = (cmd.ConfirmResolution(request_id, caller) if body.accepted
+         else cmd.RejectResolution(request_id, body.reason, caller))
+    return answered(await f.bus.handle(c, idem, view=closure_view))
 
 
 @router.get("/requests/{request_id}/closure")
 async def read_closure(request_id: PathId, principal: Principal = Depends(CUSTOMER_SIDE),
                        f: Feedback = Depends(feedback_of)) -> Response:
-    async with f.db.connect() as conn:
-        owned_by(principal, request_id)(await f.tables.customer_of(conn, request_id))
-        return json_response(closure_view(await handlers.closure_of(conn, f, request_id)))
+    return json_response(closure_view(await owned_closure(f, principal, request_id)))
 
 
 @router.get("/requests/{request_id}/survey")
 async def survey_link(request_id: PathId, principal: Principal = Depends(CUSTOMER_SIDE),
                       f: Feedback = Depends(feedback_of)) -> Response:
     """The link to send the customer; it works without an account, once, until it expires."""
-    async with f.db.connect() as conn:
-        owned_by(principal, request_id)(await f.tables.customer_of(conn, request_id))
-        closure = await handlers.closure_of(conn, f, request_id)
+    closure = await owned_closure(f, principal, request_id)
     if closure.survey_id is None or closure.survey_expires is None:
         raise InvalidTransition(f"request {request_id} has no survey yet: it is {closure.status}")
     token = f.links.mint(request_id, closure.survey_id, closure.survey_expires)
@@ -115,19 +119,15 @@ async def return_survey(token: SurveyToken, body: Survey, f: Feedback = Depends(
         raise HTTPException(410, str(exc)) from exc
     except BadSurveyLink as exc:
         raise NotFound(str(exc)) from exc
-    closure = await handlers.return_survey(f, request_id, survey_id, body.model_dump())
-    return json_response({"request_id": request_id, "recorded": True, "version": closure.version}, 201)
+    c = cmd.ReturnSurvey(request_id, survey_id, body.csat, body.nps, body.dimensions or {}, body.comment)
+    return answered(await f.bus.handle(c, view=lambda closure: {
+        "request_id": request_id, "recorded": True, "version": closure.version}, status=201))
 
 
 @router.post("/feedback", status_code=201)
 async def give_feedback(body: FeedbackBody, principal: Principal = Depends(CUSTOMER_SIDE),
                         idem: Idempotency = Depends(idempotency("feedback")),
                         f: Feedback = Depends(feedback_of)) -> Response:
-    if (replayed := await idem.replay()) is not None:
-        return replayed
-    if body.request_id:
-        async with f.db.connect() as conn:
-            owned_by(principal, body.request_id)(await f.tables.customer_of(conn, body.request_id))
-    event = await handling.receive(f, body.kind.value, body.request_id, body.text, principal.subject, idem.seed)
-    return await idem.remember(201, {"id": event.feedback_id, "kind": event.kind, "request_id": event.request_id,
-                                     "respond_by": event.respond_by})
+    c = cmd.GiveFeedback(body.kind.value, body.text, caller_of(principal), body.request_id)
+    return answered(await f.bus.handle(c, idem, view=lambda item: {
+        "id": item.id, "kind": item.kind, "request_id": item.request_id, "respond_by": item.respond_by}, status=201))

@@ -1,10 +1,12 @@
 """Feedback's reactions to other services' facts, read through their published contracts: whose
 request it is and what it is (intake), when the work is resolved (dispatch), and requests that
-end without a resolution (withdrawn, merged)."""
+end without a resolution (withdrawn, merged). Facts about a request are noted in its row; those
+that move a closure are commands, run in a unit joined to the consumer's transaction (which
+records the event as applied in the same commit)."""
 from __future__ import annotations
 
-from services.feedback.service_layer import handlers
-from services.feedback.service_layer.handlers import Feedback
+from services.feedback.domain import commands as cmd
+from services.feedback.service_layer.feedback import Feedback
 from shared.aggregate import IdSource
 from shared.contracts import Reactions, dispatch, intake
 from shared.db import Conn
@@ -28,13 +30,14 @@ def follower(f: Feedback) -> Reactions:
         await f.tables.note_request(conn, event.request_id, priority=event.priority, kind=event.kind)
 
     async def resolved(conn: Conn, event: dispatch.IssueResolved, env: Envelope) -> None:
-        await handlers.on_resolved(conn, f, event, _ids(env))
+        await f.bus.handle_in(f.unit_on(conn, _ids(env)),
+                              cmd.RequestConfirmation(event.request_id, event.resolution_code, event.summary))
 
     async def withdrawn(conn: Conn, event: intake.RequestWithdrawn, env: Envelope) -> None:
-        await handlers.on_gone(conn, f, event.request_id, "withdrawn", _ids(env))
+        await f.bus.handle_in(f.unit_on(conn, _ids(env)), cmd.CloseWithoutSurvey(event.request_id, "withdrawn"))
 
     async def merged(conn: Conn, event: intake.RequestMerged, env: Envelope) -> None:
-        await handlers.on_gone(conn, f, event.request_id, "merged", _ids(env))
+        await f.bus.handle_in(f.unit_on(conn, _ids(env)), cmd.CloseWithoutSurvey(event.request_id, "merged"))
 
     return Reactions({intake.RequestReceived: received, intake.RequestTriaged: triaged,
                       dispatch.IssueResolved: resolved, intake.RequestWithdrawn: withdrawn,

@@ -6,10 +6,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
+from services.feedback.domain import commands as cmd
 from services.feedback.domain.items import FeedbackItem
-from services.feedback.entrypoints.api import CUSTOMER_SIDE, Body, Text, closure_view, feedback_of, owned_by
-from services.feedback.service_layer import handlers, handling
-from services.feedback.service_layer.handlers import Feedback
+from services.feedback.entrypoints.api import CUSTOMER_SIDE, Body, Text, answered, caller_of, closure_view, feedback_of
+from services.feedback.service_layer.feedback import Feedback
 from shared.auth import Principal, Role, require_roles
 from shared.errors import NotFound
 from shared.http.idempotency import Idempotency, idempotency, json_response
@@ -41,8 +41,8 @@ async def read_feedback(feedback_id: PathId, principal: Principal = Depends(CUST
                         f: Feedback = Depends(feedback_of)) -> Response:
     """The item, its text and its outcome. A customer reads what they gave; anyone else's does not exist for them."""
     async with f.db.connect() as conn:
-        item = await handling.item_of(conn, f, feedback_id)
-    if principal.role is Role.customer and item.given_by != principal.subject:
+        item = await f.items.get(conn, feedback_id)
+    if item is None or (principal.role is Role.customer and item.given_by != principal.subject):
         raise NotFound(f"no feedback {feedback_id!r}")
     return json_response(item_view(item))
 
@@ -51,11 +51,8 @@ async def read_feedback(feedback_id: PathId, principal: Principal = Depends(CUST
 async def acknowledge_feedback(feedback_id: PathId, body: Acknowledge | None = None, principal: Principal = Depends(DESK),
                                idem: Idempotency = Depends(idempotency("ack-feedback")),
                                f: Feedback = Depends(feedback_of)) -> Response:
-    if (replayed := await idem.replay()) is not None:
-        return replayed
-    item = await handling.change_item(f, feedback_id, idem.seed, lambda i: i.acknowledge(
-        principal.subject, body.note if body else None, f.clock.now()))
-    return await idem.remember(200, item_view(item))
+    c = cmd.AcknowledgeFeedback(feedback_id, principal.subject, body.note if body else None)
+    return answered(await f.bus.handle(c, idem, view=item_view))
 
 
 class Findings(Body):
@@ -66,11 +63,8 @@ class Findings(Body):
 async def investigate_feedback(feedback_id: PathId, body: Findings, principal: Principal = Depends(DESK),
                                idem: Idempotency = Depends(idempotency("investigate-feedback")),
                                f: Feedback = Depends(feedback_of)) -> Response:
-    if (replayed := await idem.replay()) is not None:
-        return replayed
-    item = await handling.change_item(f, feedback_id, idem.seed, lambda i: i.investigate(
-        principal.subject, body.findings, f.clock.now()))
-    return await idem.remember(200, item_view(item))
+    c = cmd.InvestigateFeedback(feedback_id, principal.subject, body.findings)
+    return answered(await f.bus.handle(c, idem, view=item_view))
 
 
 @router.post("/feedback/{feedback_id}/resolve")
@@ -78,22 +72,16 @@ async def resolve_feedback(feedback_id: PathId, body: Outcome, principal: Princi
                            idem: Idempotency = Depends(idempotency("resolve-feedback")),
                            f: Feedback = Depends(feedback_of)) -> Response:
     """Handle it with an outcome (a complaint handled after its deadline says so)."""
-    if (replayed := await idem.replay()) is not None:
-        return replayed
-    item = await handling.change_item(f, feedback_id, idem.seed, lambda i: i.resolve(
-        body.outcome, principal.subject, f.clock.now()))
-    return await idem.remember(200, item_view(item))
+    c = cmd.ResolveFeedback(feedback_id, principal.subject, body.outcome)
+    return answered(await f.bus.handle(c, idem, view=item_view))
 
 
 @router.post("/requests/{request_id}/follow-up")
 async def complete_follow_up(request_id: PathId, body: Outcome, principal: Principal = Depends(DESK),
                              idem: Idempotency = Depends(idempotency("follow-up")),
                              f: Feedback = Depends(feedback_of)) -> Response:
-    if (replayed := await idem.replay()) is not None:
-        return replayed
-    closure = await handlers.complete_follow_up(f, request_id, body.outcome, principal.subject, idem.seed,
-                                                owned_by(principal, request_id))
-    return await idem.remember(200, closure_view(closure))
+    c = cmd.CompleteFollowUp(request_id, body.outcome, caller_of(principal))
+    return answered(await f.bus.handle(c, idem, view=closure_view))
 
 
 def with_overdue(rows: list[dict[str, Any]], due: str, now: Any) -> list[dict[str, Any]]:

@@ -1,121 +1,168 @@
-"""Feedback's use cases: each change to a request's closure is one transaction with its tables.
-(Feedback items and improvement actions are in `handling`.)"""
+"""Feedback's command handlers, and `HANDLERS`, by which the bus (shared.messagebus) finds them.
+
+Each takes its command and the unit of work, and what bootstrap injects (the clock, the policy),
+and returns the aggregate it changed, from which the entrypoint builds its answer. Transactions,
+idempotency, saving, retrying a lost race and remembering the answer are the bus's.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any, Callable
 
-from services.feedback.adapters.survey_links import SurveyLinks
-from services.feedback.adapters.tables import FeedbackTables
+from services.feedback.domain import commands as cmd
 from services.feedback.domain.actions import ImprovementAction
-from services.feedback.domain.closure import Closure, FollowUpRule
+from services.feedback.domain.closure import Closure
 from services.feedback.domain.items import FeedbackItem
+from services.feedback.domain.policy import Policy, RequestFacts
+from services.feedback.service_layer.unit_of_work import FeedbackUnitOfWork
 from shared.aggregate import IdSource
 from shared.clock import Clock
-from shared.contracts import dispatch
-from shared.db import Conn, Database
 from shared.errors import NotFound
-from shared.repository import EventSourcedRepository
-from shared.retry import on_conflict
 
 
-@dataclass
-class Feedback:
-    closures: EventSourcedRepository[Closure]
-    items: EventSourcedRepository[FeedbackItem]
-    tables: FeedbackTables
-    links: SurveyLinks
-    db: Database
-    clock: Clock
-    confirmation_wait: timedelta
-    survey_ttl: timedelta
-    follow_up_in: timedelta
-    deadlines: dict[str, timedelta]
-    follow_ups: FollowUpRule
-    actions: EventSourcedRepository[ImprovementAction]
+async def owned_request(uow: FeedbackUnitOfWork, request_id: str, caller: cmd.Caller) -> RequestFacts:
+    """The request's facts, if the caller may act on it; anyone else's does not exist for them."""
+    facts = await uow.request_facts(request_id)
+    if not caller.owns(facts.customer_id):
+        raise NotFound(f"no request {request_id!r} awaiting feedback")
+    return facts
 
 
-async def closure_of(conn: Conn, f: Feedback, request_id: str) -> Closure:
-    return await f.closures.get(conn, request_id) or Closure.for_request(request_id)
+async def closure_of(uow: FeedbackUnitOfWork, request_id: str) -> Closure:
+    closure = await uow.closures.get(request_id)
+    if closure is None:
+        closure = Closure.for_request(request_id)
+        uow.closures.add(request_id, closure)
+    return closure
 
 
-async def save(conn: Conn, f: Feedback, closure: Closure, ids: IdSource) -> None:
-    await f.closures.save(conn, closure.request_id, closure, ids)
-    await f.tables.save_closure(conn, closure, f.clock.now())
+async def item_of(uow: FeedbackUnitOfWork, item_id: str) -> FeedbackItem:
+    item = await uow.items.get(item_id)
+    if item is None:
+        raise NotFound(f"no feedback {item_id!r}")
+    return item
 
 
-async def on_resolved(conn: Conn, f: Feedback, event: dispatch.IssueResolved, ids: IdSource) -> None:
-    """The work is done (dispatch's published fact, typed): ask the customer to confirm."""
-    closure = await closure_of(conn, f, event.request_id)
-    closure.resolved(event.resolution_code, event.summary, f.confirmation_wait, f.clock.now())
-    await save(conn, f, closure, ids)
-
-
-async def on_gone(conn: Conn, f: Feedback, request_id: str, how: str, ids: IdSource) -> None:
-    closure = await closure_of(conn, f, request_id)
-    closure.close_without_survey(how, f.clock.now())
-    await save(conn, f, closure, ids)
-
-
-def follow_up(f: Feedback, facts: dict[str, Any]) -> tuple[str, timedelta] | None:
-    reason = f.follow_ups.reason(facts.get("priority"), facts.get("kind"))
-    return (reason, f.follow_ups.within) if reason else None
-
-
-async def change(f: Feedback, request_id: str, seed: str | None, check: Callable[[str | None], None],
-                 act: Callable[[Closure, IdSource, dict[str, Any]], None]) -> Closure:
-    async def attempt() -> Closure:
-        ids = IdSource(seed)
-        async with f.db.begin() as conn:
-            facts = await f.tables.request_facts(conn, request_id)
-            check(facts.get("customer_id"))
-            closure = await closure_of(conn, f, request_id)
-            if ids.seeded and ids.peek() in closure.recorded_ids:
-                return closure
-            act(closure, ids, facts)
-            await save(conn, f, closure, ids)
-        return closure
-
-    return await on_conflict(attempt)
-
-
-async def answer(f: Feedback, request_id: str, accepted: bool, reason: str | None, by: str, seed: str | None,
-                 check: Callable[[str | None], None]) -> Closure:
-    return await change(f, request_id, seed, check, lambda c, ids, facts: c.answer(
-        accepted, reason, by, _survey_id(ids, request_id), f.survey_ttl, f.clock.now(), follow_up(f, facts)))
-
-
-async def complete_follow_up(f: Feedback, request_id: str, outcome: str, by: str, seed: str | None,
-                             check: Callable[[str | None], None]) -> Closure:
-    return await change(f, request_id, seed, check, lambda c, ids, facts: c.complete_follow_up(
-        outcome, by, f.clock.now()))
-
-
-def _survey_id(ids: IdSource, request_id: str) -> str:
+def survey_id(ids: IdSource, request_id: str) -> str:
     return f"{request_id}:{ids.next()}"
 
 
-async def close_due(f: Feedback, limit: int = 200) -> int:
-    """Close the requests whose customer never answered (exactly once: rows locked SKIP LOCKED)."""
-    now = f.clock.now()
-    async with f.db.begin() as conn:
-        due = await f.tables.due_closures(conn, now, limit)
-        for request_id in due:
-            closure = await closure_of(conn, f, request_id)
-            ids = IdSource(f"auto-close:{request_id}:{closure.version}")
-            facts = await f.tables.request_facts(conn, request_id)
-            closure.close_unanswered(_survey_id(ids, request_id), f.survey_ttl, now, follow_up(f, facts))
-            await save(conn, f, closure, ids)
-    return len(due)
-
-
-async def return_survey(f: Feedback, request_id: str, survey_id: str, answers: dict[str, Any]) -> Closure:
-    async with f.db.begin() as conn:
-        closure = await f.closures.get(conn, request_id)
-        if closure is None:
-            raise NotFound(f"no survey for request {request_id!r}")
-        closure.return_survey(survey_id, answers["csat"], answers.get("nps"), answers.get("dimensions") or {},
-                              answers.get("comment"), f.follow_up_in, f.clock.now())
-        await save(conn, f, closure, IdSource())
+async def confirm_resolution(c: cmd.ConfirmResolution, uow: FeedbackUnitOfWork, clock: Clock, policy: Policy) -> Closure:
+    facts = await owned_request(uow, c.request_id, c.caller)
+    closure = await closure_of(uow, c.request_id)
+    closure.confirm(c.caller.id, survey_id(uow.ids, c.request_id), policy.survey_ttl, clock.now(), policy.follow_up(facts))
     return closure
+
+
+async def reject_resolution(c: cmd.RejectResolution, uow: FeedbackUnitOfWork, clock: Clock) -> Closure:
+    await owned_request(uow, c.request_id, c.caller)
+    closure = await closure_of(uow, c.request_id)
+    closure.reject(c.reason, c.caller.id, clock.now())
+    return closure
+
+
+async def return_survey(c: cmd.ReturnSurvey, uow: FeedbackUnitOfWork, clock: Clock, policy: Policy) -> Closure:
+    closure = await uow.closures.get(c.request_id)
+    if closure is None:
+        raise NotFound(f"no survey for request {c.request_id!r}")
+    closure.return_survey(c.survey_id, c.csat, c.nps, c.dimensions, c.comment, policy.follow_up_in, clock.now())
+    return closure
+
+
+async def complete_follow_up(c: cmd.CompleteFollowUp, uow: FeedbackUnitOfWork, clock: Clock) -> Closure:
+    await owned_request(uow, c.request_id, c.caller)
+    closure = await closure_of(uow, c.request_id)
+    closure.complete_follow_up(c.outcome, c.caller.id, clock.now())
+    return closure
+
+
+async def give_feedback(c: cmd.GiveFeedback, uow: FeedbackUnitOfWork, clock: Clock, policy: Policy) -> FeedbackItem:
+    if c.request_id:
+        await owned_request(uow, c.request_id, c.caller)
+    now = clock.now()
+    item = FeedbackItem.receive(uow.ids.next(), c.kind, c.request_id, c.text, c.caller.id,
+                                now + policy.deadlines[c.kind], now)
+    uow.items.add(item.id, item)
+    return item
+
+
+async def acknowledge_feedback(c: cmd.AcknowledgeFeedback, uow: FeedbackUnitOfWork, clock: Clock) -> FeedbackItem:
+    item = await item_of(uow, c.feedback_id)
+    item.acknowledge(c.by, c.note, clock.now())
+    return item
+
+
+async def investigate_feedback(c: cmd.InvestigateFeedback, uow: FeedbackUnitOfWork, clock: Clock) -> FeedbackItem:
+    item = await item_of(uow, c.feedback_id)
+    item.investigate(c.by, c.findings, clock.now())
+    return item
+
+
+async def resolve_feedback(c: cmd.ResolveFeedback, uow: FeedbackUnitOfWork, clock: Clock) -> FeedbackItem:
+    item = await item_of(uow, c.feedback_id)
+    item.resolve(c.outcome, c.by, clock.now())
+    return item
+
+
+async def open_improvement_action(c: cmd.OpenImprovementAction, uow: FeedbackUnitOfWork,
+                                  clock: Clock) -> ImprovementAction:
+    action = ImprovementAction.open(uow.ids.next(), c.title, c.plan, c.owner, c.due_at, list(c.answers), c.by,
+                                    clock.now())
+    for item_id in c.answers:
+        await item_of(uow, item_id)  # it must answer feedback that exists
+    uow.actions.add(action.id, action)
+    return action
+
+
+async def progress_improvement_action(c: cmd.ProgressImprovementAction, uow: FeedbackUnitOfWork,
+                                      clock: Clock) -> ImprovementAction:
+    action = await uow.actions.get(c.action_id)
+    if action is None:
+        raise NotFound(f"no improvement action {c.action_id!r}")
+    action.progress(c.stage, c.note, c.by, clock.now())
+    return action
+
+
+async def request_confirmation(c: cmd.RequestConfirmation, uow: FeedbackUnitOfWork, clock: Clock,
+                               policy: Policy) -> Closure:
+    closure = await closure_of(uow, c.request_id)
+    closure.resolved(c.resolution_code, c.summary, policy.confirmation_wait, clock.now())
+    return closure
+
+
+async def close_without_survey(c: cmd.CloseWithoutSurvey, uow: FeedbackUnitOfWork, clock: Clock) -> Closure:
+    closure = await closure_of(uow, c.request_id)
+    closure.close_without_survey(c.how, clock.now())
+    return closure
+
+
+async def close_unanswered(c: cmd.CloseUnanswered, uow: FeedbackUnitOfWork, clock: Clock, policy: Policy) -> Closure:
+    closure = await closure_of(uow, c.request_id)
+    facts = await uow.request_facts(c.request_id)
+    closure.close_unanswered(survey_id(uow.ids, c.request_id), policy.survey_ttl, clock.now(), policy.follow_up(facts))
+    uow.closures.add(c.request_id, closure)  # its row is rewritten even if it was not due: never picked again
+    return closure
+
+
+async def escalate_late_complaint(c: cmd.EscalateLateComplaint, uow: FeedbackUnitOfWork, clock: Clock) -> FeedbackItem:
+    item = await item_of(uow, c.feedback_id)
+    item.escalate_if_late(clock.now())
+    uow.items.add(c.feedback_id, item)  # as above: a row out of step with its stream is put right
+    return item
+
+
+HANDLERS: dict[type, Callable[..., Any]] = {
+    cmd.ConfirmResolution: confirm_resolution,
+    cmd.RejectResolution: reject_resolution,
+    cmd.ReturnSurvey: return_survey,
+    cmd.CompleteFollowUp: complete_follow_up,
+    cmd.GiveFeedback: give_feedback,
+    cmd.AcknowledgeFeedback: acknowledge_feedback,
+    cmd.InvestigateFeedback: investigate_feedback,
+    cmd.ResolveFeedback: resolve_feedback,
+    cmd.OpenImprovementAction: open_improvement_action,
+    cmd.ProgressImprovementAction: progress_improvement_action,
+    cmd.RequestConfirmation: request_confirmation,
+    cmd.CloseWithoutSurvey: close_without_survey,
+    cmd.CloseUnanswered: close_unanswered,
+    cmd.EscalateLateComplaint: escalate_late_complaint,
+}
