@@ -13,7 +13,7 @@ from services.feedback.domain.actions import ImprovementAction
 from services.feedback.domain.closure import Closure, FollowUpRule
 from services.feedback.domain.items import FeedbackItem
 from services.feedback.domain.policy import Policy
-from services.feedback.entrypoints import actions_api, api, consumers, handling_api
+from services.feedback.entrypoints import actions_api, api, consumers, handling_api, survey_page
 from services.feedback.service_layer.closer import Closer
 from services.feedback.service_layer.feedback import Feedback
 from services.feedback.service_layer.handlers import HANDLERS
@@ -78,4 +78,5 @@ def bootstrap(settings: FeedbackSettings | None = None, *, clock: Clock | None =
     app.include_router(api.router)
     app.include_router(handling_api.router)
     app.include_router(actions_api.router)
+    app.include_router(survey_page.router)
     return app

@@ -5,11 +5,20 @@ tell that it got every request. Installed on every route of a service's app (`cr
 """
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from fastapi import Request
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 
 _taken: dict[int, frozenset[str]] = {}  # by route: the query parameters it declares
+_ANY = "__takes_any_query__"
+
+
+def takes_any_query(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a route whose query string is not the server's to judge (a page whose script reads it)."""
+    setattr(endpoint, _ANY, True)
+    return endpoint
 
 
 async def no_unknown_query(request: Request) -> None:
@@ -17,7 +26,7 @@ async def no_unknown_query(request: Request) -> None:
         return
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
-    if dependant is None:
+    if dependant is None or getattr(getattr(route, "endpoint", None), _ANY, False):
         return
     names = _taken.get(id(route))
     if names is None:

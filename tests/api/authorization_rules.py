@@ -89,6 +89,7 @@ FEEDBACK = {
     ("GET", f"{REQ}/closure"): Rule((C, A), owner=C),
     ("GET", f"{REQ}/survey"): Rule((C, A), owner=C),
     ("POST", "/v1/surveys/{token}"): Rule(public=True, body={"csat": 5}),
+    ("GET", "/v1/surveys/{token}"): PUBLIC,  # the form the link opens
     ("POST", "/v1/feedback"): Rule((C, A), owner=C, body=lambda t: {"kind": "complaint", "text": "slow",
                                                                      "request_id": t["request_id"]}),
     ("GET", "/v1/feedback/{feedback_id}"): Rule((C, A), owner=C),  # a customer reads the items they gave

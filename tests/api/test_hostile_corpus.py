@@ -67,6 +67,8 @@ async def corpus(client: httpx.AsyncClient, ids: dict[str, str]) -> AsyncIterato
     openapi = (await client.get("/openapi.json")).json()
     for op in h.operations(openapi):
         async def send(url: str, **kw: Any) -> httpx.Response:
+            if op.path == "/metrics":  # its time is the metric registry's size, not the input's (and in
+                return await client.request(op.method, url, **kw)  # this process it holds every test's)
             response, probe = await with_health_probe(client, client.request(op.method, url, **kw))
             if probe > STALL_SECONDS:  # once may be the machine; a real stall happens again
                 response, probe = await with_health_probe(client, client.request(op.method, url, **kw))
