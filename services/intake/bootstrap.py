@@ -8,14 +8,18 @@ from fastapi import FastAPI
 
 from services.intake.adapters.projection import RequestsProjection
 from services.intake.adapters.queries import RequestQueries
+from services.intake.adapters.unit_of_work import PostgresIntakeUnitOfWork
 from services.intake.domain.model import Rules, ServiceRequest
 from services.intake.entrypoints import api, consumers, queries_api
-from services.intake.service_layer.handlers import Intake
+from services.intake.service_layer.handlers import HANDLERS, Intake
 from services.intake.settings import IntakeSettings
+from shared.aggregate import IdSource
 from shared.batching import BatchLoader
 from shared.clock import Clock
 from shared.contracts.intake import registry
+from shared.db import Conn
 from shared.http.app import create_app
+from shared.messagebus import MessageBus, inject
 from shared.repository import EventSourcedRepository
 from shared.service import ConsumerSpec, ServiceRuntime
 
@@ -36,14 +40,22 @@ def bootstrap(
         async with loader_connection.use() as conn:
             return await queries.open_of_customers(conn, customer_ids)
 
+    requests = EventSourcedRepository(runtime.store, registry, ServiceRequest, "request", runtime.clock)
+    rules = rules or settings.rules()
+
+    def unit(ids: IdSource, conn: Conn | None = None) -> PostgresIntakeUnitOfWork:
+        return PostgresIntakeUnitOfWork(requests, settings.schema_name, runtime.db, ids, conn)
+
     intake = Intake(
-        requests=EventSourcedRepository(runtime.store, registry, ServiceRequest, "request", runtime.clock),
+        requests=requests,
         append=runtime.append,
         db=runtime.db,
         clock=runtime.clock,
-        rules=rules or settings.rules(),
+        rules=rules,
         queries=queries,
         open_requests=BatchLoader(open_requests, default=[]),
+        bus=MessageBus(lambda ids: unit(ids), inject(HANDLERS, clock=runtime.clock, rules=rules)),
+        unit_on=lambda conn, ids: unit(ids, conn),
     )
     runtime.projections.append(RequestsProjection(settings.schema_name))
     runtime.consumers.append(ConsumerSpec(consumers.CONSUMER, consumers.TOPICS, consumers.stage_follower(intake)))

@@ -109,3 +109,9 @@ async def _idempotency(request: Request, command: str, principal: Principal) -> 
     key = request.headers.get(HEADER)
     body = await request.body() if key else b""
     return Idempotency.of_command(request.app.state.runtime, command, principal, request.url.path, key, body)
+
+
+def answered(answer: Any) -> Response:
+    """The command bus's answer (shared.messagebus.Answer) over HTTP; a retried command's first
+    answer says it is one."""
+    return json_response(answer.body, answer.status, {"Idempotent-Replayed": "true"} if answer.replayed else None)

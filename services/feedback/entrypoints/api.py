@@ -16,9 +16,8 @@ from services.feedback.service_layer.feedback import Feedback
 from shared import limits
 from shared.auth import Principal, Role, require_roles
 from shared.errors import InvalidTransition, NotFound
-from shared.http.idempotency import Idempotency, idempotency, json_response
+from shared.http.idempotency import Idempotency, answered, idempotency, json_response
 from shared.limits import PathId, SurveyToken
-from shared.messagebus import Answer
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
 CUSTOMER_SIDE = require_roles(Role.customer, Role.agent)
@@ -61,11 +60,6 @@ async def feedback_of(request: Request) -> Feedback:
 
 def caller_of(principal: Principal) -> cmd.Caller:
     return cmd.Caller(principal.subject, principal.role is Role.customer)
-
-
-def answered(answer: Answer) -> Response:
-    """The bus's answer over HTTP; a retried command's first answer says it is one."""
-    return json_response(answer.body, answer.status, {"Idempotent-Replayed": "true"} if answer.replayed else None)
 
 
 async def owned_closure(f: Feedback, principal: Principal, request_id: str) -> Closure:

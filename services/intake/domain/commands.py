@@ -9,6 +9,18 @@ from services.intake.domain.priority import Level
 
 
 @dataclass(frozen=True)
+class Caller:
+    """Who sends a command a customer may send: their id, and whether they are a customer (who
+    changes only their own requests; anyone else's does not exist for them)."""
+
+    id: str
+    is_customer: bool = False
+
+    def owns(self, customer_id: str) -> bool:
+        return not self.is_customer or customer_id == self.id
+
+
+@dataclass(frozen=True)
 class CustomerDetails:
     id: str
     name: str
@@ -66,6 +78,7 @@ class UpdateRequest:
     by: str
     reason: str
     fields: dict[str, Any] = field(default_factory=dict)
+    caller: Caller | None = None  # None: the desk or intake itself
 
 
 @dataclass(frozen=True)
@@ -83,6 +96,7 @@ class Withdraw:
     request_id: str
     by: str
     reason: str
+    caller: Caller | None = None  # None: the desk or intake itself
 
 
 @dataclass(frozen=True)

@@ -1,25 +1,22 @@
 """Intake's commands over HTTP (CONTRACT.md: submit, read, acknowledge, withdraw; and the rest)."""
 from __future__ import annotations
 
-from typing import Awaitable, Callable
-
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.datastructures import Headers
 
 from services.intake.domain import commands as cmd
-from services.intake.domain.model import ServiceRequest
 from services.intake.entrypoints import schemas as s
 from services.intake.entrypoints.views import view
 from services.intake.service_layer import handlers
-from services.intake.service_layer.handlers import Check, Intake
+from services.intake.service_layer.handlers import Intake
 from shared.aggregate import IdSource
 from shared.auth import Principal, Role, allowed_roles, require_roles
 from shared.errors import NotFound
 from shared.http.fast_lane import LaneHandler, is_json
 from shared.http.idempotency import HEADER as IDEMPOTENCY_HEADER
-from shared.http.idempotency import Idempotency, command, json_response
+from shared.http.idempotency import Idempotency, answered, command, json_response
 from shared.limits import PathId
 
 router = APIRouter(prefix="/v1", tags=["requests"])
@@ -33,20 +30,9 @@ def intake_of(request: Request) -> Intake:
     return request.app.state.intake
 
 
-def owned_by(principal: Principal) -> Check:
+def caller_of(principal: Principal) -> cmd.Caller:
     """Customers see and change only their own requests; anything else does not exist for them."""
-
-    def check(request: ServiceRequest) -> None:
-        if principal.role is Role.customer and request.customer_id != principal.subject:
-            raise NotFound(f"no request {request.id!r}")
-
-    return check
-
-
-async def answer(idem: Idempotency, run: Callable[[], Awaitable[ServiceRequest]]) -> Response:
-    if (replayed := await idem.replay()) is not None:
-        return replayed
-    return await idem.remember(200, view(await run()))
+    return cmd.Caller(principal.subject, principal.role is Role.customer)
 
 
 @router.post("/requests", status_code=201, response_model=s.SubmittedView)
@@ -101,7 +87,8 @@ async def read_request(
     request_id: PathId, principal: Principal = Depends(READERS), intake: Intake = Depends(intake_of)
 ) -> Response:
     request = await handlers.get_request(request_id, intake)
-    owned_by(principal)(request)
+    if not caller_of(principal).owns(request.customer_id):
+        raise NotFound(f"no request {request_id!r}")
     if principal.role is Role.technician and not request.readable_by_technician(principal.subject):
         raise NotFound(f"no request {request_id!r}")  # as dispatch answers for a job they never held
     return json_response(view(request))
@@ -112,10 +99,8 @@ async def acknowledge(
     request_id: PathId, http: Request, body: s.AcknowledgeBody | None = None,
     idem: Idempotency = Depends(command("acknowledge", *DESK_ROLES)),
 ) -> Response:
-    principal, intake = idem.principal, intake_of(http)
-    c = cmd.Acknowledge(request_id, principal.subject, body.message if body else None)
-    return await answer(idem, lambda: handlers.change(
-        intake, request_id, idem.seed, owned_by(principal), lambda r: r.acknowledge(c, intake.clock.now())))
+    c = cmd.Acknowledge(request_id, idem.principal.subject, body.message if body else None)
+    return answered(await intake_of(http).bus.handle(c, idem, view=view))
 
 
 @router.post("/requests/{request_id}/triage", response_model=s.RequestView)
@@ -123,11 +108,8 @@ async def triage(
     request_id: PathId, body: s.TriageBody, http: Request,
     idem: Idempotency = Depends(command("triage", *DESK_ROLES)),
 ) -> Response:
-    principal, intake = idem.principal, intake_of(http)
-    c = cmd.Retriage(request_id, principal.subject, body.reason, body.urgency, body.impact, body.category)
-    return await answer(idem, lambda: handlers.change(
-        intake, request_id, idem.seed, owned_by(principal),
-        lambda r: r.retriage(c, intake.clock.now(), intake.rules)))
+    c = cmd.Retriage(request_id, idem.principal.subject, body.reason, body.urgency, body.impact, body.category)
+    return answered(await intake_of(http).bus.handle(c, idem, view=view))
 
 
 @router.post("/requests/{request_id}/need-confirmation", response_model=s.RequestView)
@@ -135,10 +117,8 @@ async def confirm_need(
     request_id: PathId, body: s.ConfirmNeedBody, http: Request,
     idem: Idempotency = Depends(command("confirm-need", *DESK_ROLES)),
 ) -> Response:
-    principal, intake = idem.principal, intake_of(http)
-    c = cmd.ConfirmNeed(request_id, principal.subject, body.what, body.where, body.when, body.note)
-    return await answer(idem, lambda: handlers.change(
-        intake, request_id, idem.seed, owned_by(principal), lambda r: r.confirm_need(c, intake.clock.now())))
+    c = cmd.ConfirmNeed(request_id, idem.principal.subject, body.what, body.where, body.when, body.note)
+    return answered(await intake_of(http).bus.handle(c, idem, view=view))
 
 
 @router.patch("/requests/{request_id}", response_model=s.RequestView)
@@ -146,13 +126,11 @@ async def update(
     request_id: PathId, body: s.UpdateBody, http: Request,
     idem: Idempotency = Depends(command("update", *CUSTOMER_ROLES)),
 ) -> Response:
-    principal, intake = idem.principal, intake_of(http)
     fields = body.model_dump(exclude_unset=True, exclude={"reason", "customer"})
     customer = body.customer.model_dump(exclude_unset=True) if body.customer else {}
     fields.update({f"customer.{k}": v for k, v in customer.items()})
-    c = cmd.UpdateRequest(request_id, principal.subject, body.reason, fields)
-    return await answer(idem, lambda: handlers.change(
-        intake, request_id, idem.seed, owned_by(principal), lambda r: r.update(c, intake.clock.now())))
+    c = cmd.UpdateRequest(request_id, idem.principal.subject, body.reason, fields, caller_of(idem.principal))
+    return answered(await intake_of(http).bus.handle(c, idem, view=view))
 
 
 @router.post("/requests/{request_id}/take-ownership", response_model=s.RequestView)
@@ -160,10 +138,8 @@ async def take_ownership(
     request_id: PathId, http: Request, idem: Idempotency = Depends(command("take-ownership", *DESK_ROLES)),
 ) -> Response:
     """The caller becomes the request's owner (a self-service request has none until then)."""
-    principal, intake = idem.principal, intake_of(http)
-    c = cmd.TakeOwnership(request_id, principal.subject)
-    return await answer(idem, lambda: handlers.change(
-        intake, request_id, idem.seed, owned_by(principal), lambda r: r.take_ownership(c, intake.clock.now())))
+    c = cmd.TakeOwnership(request_id, idem.principal.subject)
+    return answered(await intake_of(http).bus.handle(c, idem, view=view))
 
 
 @router.post("/requests/{request_id}/contacts", response_model=s.RequestView)
@@ -171,10 +147,9 @@ async def record_contact(
     request_id: PathId, body: s.ContactBody, http: Request,
     idem: Idempotency = Depends(command("contact", *DESK_ROLES)),
 ) -> Response:
-    principal, intake = idem.principal, intake_of(http)
-    c = cmd.RecordContact(request_id, principal.subject, body.via.value, body.direction.value, body.summary, body.at)
-    return await answer(idem, lambda: handlers.change(
-        intake, request_id, idem.seed, owned_by(principal), lambda r: r.record_contact(c, intake.clock.now())))
+    c = cmd.RecordContact(request_id, idem.principal.subject, body.via.value, body.direction.value, body.summary,
+                          body.at)
+    return answered(await intake_of(http).bus.handle(c, idem, view=view))
 
 
 @router.post("/requests/{request_id}/withdraw", response_model=s.RequestView)
@@ -182,9 +157,8 @@ async def withdraw(
     request_id: PathId, body: s.WithdrawBody, http: Request,
     idem: Idempotency = Depends(command("withdraw", *CUSTOMER_ROLES)),
 ) -> Response:
-    principal, intake = idem.principal, intake_of(http)
-    c = cmd.Withdraw(request_id, principal.subject, body.reason)
-    return await answer(idem, lambda: handlers.withdraw(c, intake, idem.seed, owned_by(principal)))
+    c = cmd.Withdraw(request_id, idem.principal.subject, body.reason, caller_of(idem.principal))
+    return answered(await intake_of(http).bus.handle(c, idem, view=view))
 
 
 @router.post("/requests/{request_id}/merge", response_model=s.RequestView)
@@ -192,6 +166,5 @@ async def merge(
     request_id: PathId, body: s.MergeBody, http: Request,
     idem: Idempotency = Depends(command("merge", *DESK_ROLES)),
 ) -> Response:
-    principal, intake = idem.principal, intake_of(http)
-    c = cmd.Merge(request_id, body.into, principal.subject, body.reason)
-    return await answer(idem, lambda: handlers.merge(c, intake, idem.seed, owned_by(principal)))
+    c = cmd.Merge(request_id, body.into, idem.principal.subject, body.reason)
+    return answered(await intake_of(http).bus.handle(c, idem, view=view))

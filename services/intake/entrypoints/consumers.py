@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from services.intake.domain.commands import FollowFact, Reopen
 from services.intake.domain.lifecycle import FACTS
-from services.intake.service_layer import handlers
 from services.intake.service_layer.handlers import Intake
 from shared.aggregate import IdSource
 from shared.contracts import Reactions, dispatch, feedback
@@ -26,12 +25,12 @@ def stage_follower(intake: Intake) -> Reactions:
         fact = f"{env.service}.{env.name}"
         assert fact in FACTS, fact
         holder = event.resource_id if isinstance(event, dispatch.ResourceAllocated) else None
-        await handlers.follow_fact(conn, FollowFact(event.subject, fact, env.type, env.id, env.time, holder), intake,
-                                   IdSource(f"{CONSUMER}:{env.id}"))
+        await intake.bus.handle_in(intake.unit_on(conn, IdSource(f"{CONSUMER}:{env.id}")),
+                                   FollowFact(event.subject, fact, env.type, env.id, env.time, holder))
 
     async def rejected(conn: Conn, event: feedback.ResolutionRejected, env: Envelope) -> None:
         reason = event.reason or "the customer rejected the resolution"
-        await handlers.reopen(conn, Reopen(event.request_id, reason, event.rejected_at), intake,
-                              IdSource(f"{CONSUMER}:{env.id}"))
+        await intake.bus.handle_in(intake.unit_on(conn, IdSource(f"{CONSUMER}:{env.id}")),
+                                   Reopen(event.request_id, reason, event.rejected_at))
 
     return Reactions({**{cls: follow for cls in _FOLLOWED}, feedback.ResolutionRejected: rejected})
