@@ -70,7 +70,9 @@ async def corpus(client: httpx.AsyncClient, ids: dict[str, str]) -> AsyncIterato
             if op.path == "/metrics":  # its time is the metric registry's size, not the input's (and in
                 return await client.request(op.method, url, **kw)  # this process it holds every test's)
             response, probe = await with_health_probe(client, client.request(op.method, url, **kw))
-            if probe > STALL_SECONDS:  # once may be the machine; a real stall happens again
+            for _ in range(2):  # once or twice may be the machine (other tests' loops); a real stall recurs
+                if probe <= STALL_SECONDS:
+                    break
                 response, probe = await with_health_probe(client, client.request(op.method, url, **kw))
             if probe > STALL_SECONDS:
                 return httpx.Response(598, text=f"/healthz sent alongside waited {probe * 1000:.0f} ms")
