@@ -47,7 +47,7 @@ async def _verify(conn: asyncpg.Connection, acknowledged: list[str]) -> Verdict:
     ids = {s: {str(r[0]) for r in await conn.fetch(f"SELECT event_id FROM {s}.events")} for s in STORES}
     verdict.events = sum(len(v) for v in ids.values())
     received = {r[0] for r in await conn.fetch(
-        "SELECT subject FROM intake.events WHERE type = 'servicetrail.intake.RequestReceived.v1'")}
+        "SELECT subject FROM intake.events WHERE type LIKE 'servicetrail.intake.RequestReceived.v%'")}  # any version
     verdict.lost["acknowledged submits"] = len(set(acknowledged) - received)
     for consumer, sources in CONSUMES.items():
         applied = {str(r[0]) for r in await conn.fetch(

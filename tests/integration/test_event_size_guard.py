@@ -9,10 +9,10 @@ from typing import AsyncIterator
 
 import pytest
 
-from shared.contracts.dispatch import registry
 from services.dispatch.domain.resources import Resource
 from shared import limits
 from shared.clock import FrozenClock
+from shared.contracts.dispatch import registry
 from shared.db import Database
 from shared.envelope import encoded_size, to_kafka
 from shared.errors import EventTooLarge

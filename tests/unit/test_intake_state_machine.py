@@ -6,10 +6,10 @@ from datetime import timedelta
 import pytest
 
 from services.intake.domain import commands as cmd
-from shared.contracts import intake as ev
 from services.intake.domain.model import Rules, ServiceRequest, Status
 from services.intake.domain.priority import Level
 from shared.clock import FrozenClock
+from shared.contracts import intake as ev
 from shared.errors import Invalid, InvalidTransition
 
 RULES = Rules()

@@ -2,19 +2,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
+from services.dispatch.domain import commands as cmd
 from services.dispatch.domain.model import Job
 from services.dispatch.entrypoints import schemas as s
 from services.dispatch.service_layer import handlers
-from services.dispatch.service_layer.handlers import Dispatch, Mutation
+from services.dispatch.service_layer.handlers import Dispatch
 from shared.auth import Principal, Role, require_roles
-from shared.db import Conn
-from shared.errors import InvalidTransition, NotFound
-from shared.http.idempotency import Idempotency, idempotency, json_response
+from shared.http.idempotency import Idempotency, answered, idempotency, json_response
 from shared.limits import PathId
 
 router = APIRouter(prefix="/v1", tags=["dispatch"])
@@ -44,41 +43,12 @@ def job_view(job: Job, now: datetime) -> dict[str, Any]:
     }
 
 
-def own_jobs_only(principal: Principal) -> Callable[[Job], None]:
-    """A technician works only the jobs allocated to them (their token's subject is their resource id)."""
-
-    def check(job: Job) -> None:
-        if principal.role is Role.technician and principal.subject not in (job.resource_id, job.pending_resource):
-            raise NotFound(f"no job for request {job.request_id!r}")
-
-    return check
+def caller_of(principal: Principal) -> cmd.Caller:
+    return cmd.Caller(principal.subject, principal.role is Role.technician)
 
 
-def may_work(principal: Principal) -> Callable[[Job], None]:
-    """A technician changes only a job allocated to them. A partner still awaiting approval sees the
-    job (so they can prepare) but may not work it, note it or escalate it: allocation comes after
-    approval (DOMAIN.md: approval → allocate → execute), so it is a 409 until a dispatcher approves."""
-    seen = own_jobs_only(principal)
-
-    def check(job: Job) -> None:
-        seen(job)
-        if principal.role is Role.technician and principal.subject != job.resource_id:
-            raise InvalidTransition(f"cannot work job {job.request_id}: its allocation to {principal.subject} "
-                                    f"awaits a dispatcher's approval")
-
-    return check
-
-
-async def act(d: Dispatch, idem: Idempotency, request_id: str, principal: Principal, mutate: Mutation) -> Response:
-    if (replayed := await idem.replay()) is not None:
-        return replayed
-    job = await handlers.change_job(d, request_id, idem.seed, may_work(principal), mutate)
-    return await idem.remember(200, job_view(job, d.clock.now()))
-
-
-def acting(principal: Principal, job: Job) -> str:
-    """Who does the work: the technician themself, or the holder when a dispatcher acts for them."""
-    return principal.subject if principal.role is Role.technician else (job.resource_id or principal.subject)
+async def send(d: Dispatch, command: object, idem: Idempotency) -> Response:
+    return answered(await d.bus.handle(command, idem, view=lambda job: job_view(job, d.clock.now())))
 
 
 @router.get("/jobs/{request_id}")
@@ -86,7 +56,7 @@ async def read_job(request_id: PathId, principal: Principal = Depends(READERS),
                    d: Dispatch = Depends(dispatch_of)) -> Response:
     async with d.db.connect() as conn:
         job = await handlers.load_job(conn, d, request_id)
-    own_jobs_only(principal)(job)
+    handlers.sees(caller_of(principal), job)
     return json_response(job_view(job, d.clock.now()))
 
 
@@ -109,76 +79,64 @@ async def at_risk(limit: int = Query(100, ge=1, le=1000), _: Principal = Depends
                   "ORDER BY escalation DESC, priority_rank, respond_by LIMIT $1", limit))
 
 
-def _simple(method: Callable[..., None]) -> Callable[..., Awaitable[None]]:
-    async def mutate(conn: Conn, job: Job) -> None:
-        method(job)
-    return mutate
-
-
 @router.post("/jobs/{request_id}/allocate")
 async def allocate(request_id: PathId, body: s.Allocate, principal: Principal = Depends(MANAGERS),
                    idem: Idempotency = Depends(idempotency("allocate")), d: Dispatch = Depends(dispatch_of)) -> Response:
     """Manual allocation or reassignment; to a partner it waits for approval."""
-    return await act(d, idem, request_id, principal, lambda conn, job: handlers.allocate_manually(
-        conn, d, job, body.resource_id, principal.subject, body.reason))
+    return await send(d, cmd.AllocateJob(request_id, body.resource_id, body.reason, caller_of(principal)), idem)
 
 
 @router.post("/jobs/{request_id}/approve")
 async def approve(request_id: PathId, principal: Principal = Depends(MANAGERS),
                   idem: Idempotency = Depends(idempotency("approve")), d: Dispatch = Depends(dispatch_of)) -> Response:
-    return await act(d, idem, request_id, principal, lambda conn, job: handlers.approve(conn, d, job, principal.subject))
+    return await send(d, cmd.ApproveAllocation(request_id, caller_of(principal)), idem)
 
 
 @router.post("/jobs/{request_id}/accept")
 async def accept(request_id: PathId, principal: Principal = Depends(WORKERS),
                  idem: Idempotency = Depends(idempotency("accept")), d: Dispatch = Depends(dispatch_of)) -> Response:
-    return await act(d, idem, request_id, principal, _simple(lambda job: job.accept(acting(principal, job), d.clock.now())))
+    return await send(d, cmd.AcceptJob(request_id, caller_of(principal)), idem)
 
 
 @router.post("/jobs/{request_id}/decline")
 async def decline(request_id: PathId, body: s.Decline, principal: Principal = Depends(WORKERS),
                   idem: Idempotency = Depends(idempotency("decline")), d: Dispatch = Depends(dispatch_of)) -> Response:
-    return await act(d, idem, request_id, principal,
-                     lambda conn, job: handlers.decline(conn, d, job, acting(principal, job), body.reason))
+    return await send(d, cmd.DeclineJob(request_id, body.reason, caller_of(principal)), idem)
 
 
 @router.post("/jobs/{request_id}/start")
 async def start(request_id: PathId, principal: Principal = Depends(WORKERS),
                 idem: Idempotency = Depends(idempotency("start")), d: Dispatch = Depends(dispatch_of)) -> Response:
-    return await act(d, idem, request_id, principal, _simple(lambda job: job.start(acting(principal, job), d.clock.now())))
+    return await send(d, cmd.StartWork(request_id, caller_of(principal)), idem)
 
 
 @router.post("/jobs/{request_id}/notes")
 async def add_note(request_id: PathId, body: s.Note, principal: Principal = Depends(WORKERS),
                    idem: Idempotency = Depends(idempotency("note")), d: Dispatch = Depends(dispatch_of)) -> Response:
-    return await act(d, idem, request_id, principal, _simple(
-        lambda job: job.add_note(principal.subject, body.note, body.milestone, d.clock.now())))
+    return await send(d, cmd.AddNote(request_id, body.note, body.milestone, caller_of(principal)), idem)
 
 
 @router.post("/jobs/{request_id}/pause")
 async def pause(request_id: PathId, body: s.Pause | None = None, principal: Principal = Depends(WORKERS),
                 idem: Idempotency = Depends(idempotency("pause")), d: Dispatch = Depends(dispatch_of)) -> Response:
     body = body or s.Pause()
-    return await act(d, idem, request_id, principal, _simple(
-        lambda job: job.pause(body.waiting_on.value, body.note, d.clock.now())))
+    return await send(d, cmd.PauseWork(request_id, body.waiting_on.value, body.note, caller_of(principal)), idem)
 
 
 @router.post("/jobs/{request_id}/resume")
 async def resume(request_id: PathId, principal: Principal = Depends(WORKERS),
                  idem: Idempotency = Depends(idempotency("resume")), d: Dispatch = Depends(dispatch_of)) -> Response:
-    return await act(d, idem, request_id, principal, _simple(lambda job: job.resume(d.clock.now())))
+    return await send(d, cmd.ResumeWork(request_id, caller_of(principal)), idem)
 
 
 @router.post("/jobs/{request_id}/resolve")
 async def resolve(request_id: PathId, body: s.Resolve, principal: Principal = Depends(WORKERS),
                   idem: Idempotency = Depends(idempotency("resolve")), d: Dispatch = Depends(dispatch_of)) -> Response:
-    return await act(d, idem, request_id, principal, _simple(lambda job: job.resolve(
-        acting(principal, job), body.resolution_code, body.summary, d.clock.now())))
+    return await send(d, cmd.ResolveJob(request_id, body.resolution_code, body.summary, caller_of(principal)), idem)
 
 
 @router.post("/jobs/{request_id}/escalate")
 async def escalate(request_id: PathId, body: s.Escalate | None = None, principal: Principal = Depends(ESCALATORS),
                    idem: Idempotency = Depends(idempotency("escalate")), d: Dispatch = Depends(dispatch_of)) -> Response:
     body = body or s.Escalate(reason="escalated by hand")
-    return await act(d, idem, request_id, principal, _simple(lambda job: job.escalate(
-        body.level.value, "manual", body.reason, principal.subject, d.clock.now())))
+    return await send(d, cmd.EscalateJob(request_id, body.level.value, body.reason, caller_of(principal)), idem)

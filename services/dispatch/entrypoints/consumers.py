@@ -4,7 +4,7 @@ triaged request (and follow every re-triage), stop its response clock at intake'
 it up again when the request is reopened (back to who resolved it, when they can take it)."""
 from __future__ import annotations
 
-from services.dispatch.service_layer import following
+from services.dispatch.domain import commands as cmd
 from services.dispatch.service_layer.handlers import Dispatch
 from shared.aggregate import IdSource
 from shared.contracts import Reactions, intake
@@ -21,29 +21,28 @@ def ids_for(env: Envelope) -> IdSource:
 
 
 def intake_follower(d: Dispatch) -> Reactions:
+    async def send(conn: Conn, env: Envelope, command: object) -> None:
+        await d.bus.handle_in(d.unit_on(conn, ids_for(env)), command)
+
     async def triaged(conn: Conn, event: intake.RequestTriaged, env: Envelope) -> None:
-        await following.open_job(conn, event, d, ids_for(env))
+        await send(conn, env, cmd.OpenJob(event))
 
     async def withdrawn(conn: Conn, event: intake.RequestWithdrawn, env: Envelope) -> None:
-        await following.follow_request(conn, event.request_id, d, ids_for(env),
-                                       lambda job, now: job.release("withdrawn", now))
+        await send(conn, env, cmd.ReleaseJob(event.request_id, "withdrawn"))
 
     async def merged(conn: Conn, event: intake.RequestMerged, env: Envelope) -> None:
-        await following.follow_request(conn, event.request_id, d, ids_for(env),
-                                       lambda job, now: job.release("merged", now))
+        await send(conn, env, cmd.ReleaseJob(event.request_id, "merged"))
 
     async def reopened(conn: Conn, event: intake.RequestReopened, env: Envelope) -> None:
-        await following.reopen(conn, event, d, ids_for(env))
+        await send(conn, env, cmd.ReopenJob(event))
 
     async def acknowledged(conn: Conn, event: intake.RequestAcknowledged, env: Envelope) -> None:
-        await following.follow_request(conn, event.request_id, d, ids_for(env),
-                                       lambda job, now: job.responded(event.acknowledged_at, now))
+        await send(conn, env, cmd.RecordResponse(event.request_id, event.acknowledged_at))
 
     async def progressed(conn: Conn, event: intake.RequestProgressed, env: Envelope) -> None:
         # Of the lifecycle intake follows, only the end matters here: a closed request owes no response.
         if event.status == "closed":
-            await following.follow_request(conn, event.request_id, d, ids_for(env),
-                                           lambda job, now: job.closed_unanswered(event.happened_at, now))
+            await send(conn, env, cmd.CloseUnanswered(event.request_id, event.happened_at))
 
     return Reactions({intake.RequestTriaged: triaged, intake.RequestAcknowledged: acknowledged,
                       intake.RequestWithdrawn: withdrawn, intake.RequestMerged: merged,
