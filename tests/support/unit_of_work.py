@@ -92,3 +92,12 @@ class FakeUnitOfWork(UnitOfWork):
 
     async def remember(self, scope: str, key: str, body_hash: str, status: int, body: Any) -> None:
         self.kept.setdefault((scope, key), Remembered(body_hash, status, body))
+
+
+@dataclass
+class Key:
+    """A command key as the bus reads it (Idempotency's scope, key and body hash)."""
+
+    scope: str
+    key: str | None
+    body_hash: str = "body-1"

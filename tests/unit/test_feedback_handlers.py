@@ -21,7 +21,7 @@ from shared.contracts import feedback as ev
 from shared.errors import Invalid, InvalidTransition, NotFound
 from shared.eventstore import ConcurrencyError
 from shared.messagebus import MessageBus, inject
-from tests.support.unit_of_work import FakeStore, FakeUnitOfWork
+from tests.support.unit_of_work import FakeStore, FakeUnitOfWork, Key
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
 AGENT, ANN = cmd.Caller("desk-1"), cmd.Caller("cust-ann", is_customer=True)
@@ -39,13 +39,6 @@ class FakeFeedbackUnitOfWork(FakeUnitOfWork, FeedbackUnitOfWork):
 
     async def request_facts(self, request_id: str) -> RequestFacts:
         return self.world.facts.get(request_id, RequestFacts())
-
-
-@dataclass
-class Key:
-    scope: str
-    key: str | None
-    body_hash: str = "body-1"
 
 
 @dataclass

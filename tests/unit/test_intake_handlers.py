@@ -19,7 +19,7 @@ from shared.clock import FrozenClock
 from shared.errors import Invalid, InvalidTransition, NotFound
 from shared.eventstore import ConcurrencyError
 from shared.messagebus import MessageBus, inject
-from tests.support.unit_of_work import FakeStore, FakeUnitOfWork
+from tests.support.unit_of_work import FakeStore, FakeUnitOfWork, Key
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
 ANN, BOB = cmd.Caller("cust-ann", is_customer=True), cmd.Caller("cust-bob", is_customer=True)
@@ -29,13 +29,6 @@ DESK = cmd.Caller("agent-1")
 class FakeIntakeUnitOfWork(FakeUnitOfWork, IntakeUnitOfWork):
     def _open(self) -> None:
         self.requests = self.repository(ServiceRequest, "request")
-
-
-@dataclass
-class Key:
-    scope: str
-    key: str | None
-    body_hash: str = "body-1"
 
 
 @dataclass
