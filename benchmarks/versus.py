@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 import statistics
+import subprocess
 import sys
 from pathlib import Path
 
@@ -69,7 +70,7 @@ async def measure(older: Path, url: str, bootstrap: str) -> dict:
     ratios = [new / old for new, old in zip(rps["this"], rps["older"], strict=True)]
     result = {
         "what": "POST /v1/requests durable, one intake process per version, 64 clients, rounds alternating",
-        "older": str(older),
+        "older": f"{older} at {subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=older, capture_output=True, text=True).stdout.strip()}",
         "requests_per_second": {name: summary(values) for name, values in rps.items()},
         "p99_ms": {name: summary([r["p99_ms"] for r in rounds], 2) for name, rounds in runs.items()},
         "ratio_this_to_older": summary(ratios, 3),

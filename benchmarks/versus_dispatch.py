@@ -14,6 +14,7 @@ import asyncio
 import os
 import random
 import statistics
+import subprocess
 import sys
 import time
 import uuid
@@ -109,7 +110,7 @@ async def measure(older: Path, url: str, bootstrap: str) -> dict:
     result = {
         "what": "RequestTriaged -> ResourceAllocated observed outside, one dispatch per version side by side, "
                 f"{RATE} requests/s to each, {RESOURCES} resources each",
-        "older": str(older),
+        "older": f"{older} at {subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=older, capture_output=True, text=True).stdout.strip()}",
         "p50_ms": {n: summary(p50[n]) for n in VERSIONS}, "p99_ms": {n: summary(p99[n]) for n in VERSIONS},
         "ratio_this_to_older_p50": round(statistics.median(p50["this"]) / statistics.median(p50["older"]), 3),
         "ratio_this_to_older_p99": round(statistics.median(p99["this"]) / statistics.median(p99["older"]), 3),
