@@ -125,19 +125,28 @@ def test_a_job_is_allocated_worked_and_resolved_and_the_timeline_tells_it_all(st
     job = eventually(lambda: dispatcher.get(f"/v1/jobs/{request_id}"),
                      lambda r: r.status_code == 200 and r.json()["status"] == "allocated")
     technician = stack.client("dispatch", Role.technician, job["resource_id"])
-    # At every step, intake (the lifecycle) and dispatch (the job) say the same about the request.
+    analyst = stack.client("analytics", Role.analyst)
+
+    def archived(fact: str) -> None:  # analytics' timeline of the request has recorded the step
+        eventually(lambda: analyst.get(f"/v1/requests/{request_id}/timeline"),
+                   lambda r: r.status_code == 200 and fact in [e["name"] for e in r.json()["events"]])
+
+    # At every step, intake (the lifecycle), dispatch (the job) and analytics (the archive) say the
+    # same about the request; feedback once it is resolved.
     eventually(lambda: agent.get(f"/v1/requests/{request_id}"), lambda r: r.json()["status"] == "allocated")
-    for action, body, state in (("start", None, "in_progress"),
-                                ("resolve", {"resolution_code": "fixed", "summary": "cleared the jam"}, "resolved")):
+    archived("ResourceAllocated")
+    for action, body, state, fact in (
+            ("start", None, "in_progress", "WorkStarted"),
+            ("resolve", {"resolution_code": "fixed", "summary": "cleared the jam"}, "resolved", "IssueResolved")):
         response = technician.post(f"/v1/jobs/{request_id}/{action}", json=body)
         assert response.status_code == 200 and response.json()["status"] == state, response.text
         eventually(lambda: agent.get(f"/v1/requests/{request_id}"), lambda r: r.json()["status"] == state)  # noqa: B023
         listed = agent.get("/v1/requests", params={"status": state}).json()["items"]
         assert request_id in [i["id"] for i in listed], state
+        archived(fact)
     customer = stack.client("feedback", Role.customer, REQUEST["customer"]["id"])
     eventually(lambda: customer.get(f"/v1/requests/{request_id}/closure"),
                lambda r: r.status_code == 200 and r.json()["status"] == "awaiting_confirmation")
-    analyst = stack.client("analytics", Role.analyst)
     timeline = eventually(
         lambda: analyst.get(f"/v1/requests/{request_id}/timeline"),
         lambda r: r.status_code == 200 and "IssueResolved" in [e["name"] for e in r.json()["events"]],
