@@ -1,12 +1,20 @@
 """Feedback's facts. Names and meanings are public (CONTRACT.md): never renamed, only versioned."""
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, ClassVar, Literal
 
 from shared.events import PERSONAL, DomainEvent, EventRegistry
 
 registry = EventRegistry("feedback")
+_TAKEN_AT_INTAKE = uuid.UUID("6f1d2b7e-8a4c-4b53-9d0e-3c2a5f7b1e90")
+
+
+def complaint_taken_at_intake(request_id: str) -> str:
+    """The id of the complaint feedback raises for a request intake took as a complaint: one per
+    request, derived so that a redelivered record raises none twice and intake knows it by its id."""
+    return str(uuid.uuid5(_TAKEN_AT_INTAKE, request_id))
 
 
 @registry.register
@@ -38,7 +46,7 @@ class ResolutionRejected(DomainEvent):
 @registry.register
 class RequestClosed(DomainEvent):
     request_id: str
-    how: str  # confirmed | auto | withdrawn | merged
+    how: str  # confirmed | auto | withdrawn | merged | complaint_resolved
     closed_at: datetime
 
 
@@ -73,6 +81,16 @@ class FeedbackReceived(DomainEvent):
     given_by: str
     respond_by: datetime
     received_at: datetime
+    # v2: "intake" for a complaint intake took as a request (`complaint_taken_at_intake`), which
+    # intake's acknowledgement answers; "feedback" for one given to feedback.
+    via: Literal["feedback", "intake"] = "feedback"
+
+    version: ClassVar[int] = 2
+
+
+@registry.upcaster("FeedbackReceived", 1)
+def upcast_feedback_received_v1_v2(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "via": "feedback"}  # before v2 every item was given to feedback
 
 
 @registry.register

@@ -79,13 +79,21 @@ class RequestTriaged(DomainEvent):
     needs_review: bool
     reason: str | None = None
     triaged_at: datetime
+    # v3: whether dispatch takes it up as work. Not a complaint (feedback's to handle) unless the
+    # desk says so; once sent, it stays dispatch's.
+    dispatch: bool = True
 
-    version: ClassVar[int] = 2
+    version: ClassVar[int] = 3
 
 
 @registry.upcaster("RequestTriaged", 1)
 def upcast_triaged_v1_v2(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "zone": None}  # before v2 intake recorded no zone
+
+
+@registry.upcaster("RequestTriaged", 2)
+def upcast_triaged_v2_v3(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "dispatch": True}  # before v3 every triaged request got a job
 
 
 @registry.register

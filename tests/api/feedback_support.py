@@ -43,6 +43,14 @@ class IntakeRequest:
         self.version += len(events)
         return envelopes
 
+    def acknowledge(self, at: datetime, by: str = "agent-2") -> list[Envelope]:
+        self.aggregate.acknowledge(cmd.Acknowledge(self.id, by, "we are on it"), at)
+        return self.records(at)
+
+    def send_to_dispatch(self, at: datetime) -> list[Envelope]:
+        self.aggregate.retriage(cmd.Retriage(self.id, "agent-2", "it needs a repair too", dispatch=True), at, Rules())
+        return self.records(at)
+
     def withdraw(self, at: datetime) -> list[Envelope]:
         self.aggregate.withdraw(cmd.Withdraw(self.id, self.customer, "it works again"), at)
         return self.records(at)

@@ -50,10 +50,10 @@ class History:
             capacity=capacity, team=team, registered_by="test", registered_at=at), at)
 
     def feedback(self, feedback_id: str, kind: str, at: datetime, respond_by: datetime,
-                 request_id: str | None = None) -> None:
+                 request_id: str | None = None, via: str = "feedback") -> None:
         self.record("feedback", f"feedback-{feedback_id}", feedback.FeedbackReceived(
             feedback_id=feedback_id, subject_id=request_id or feedback_id, kind=kind, request_id=request_id,
-            text="The engineer was rude.", given_by="cust-1", respond_by=respond_by, received_at=at), at)
+            text="The engineer was rude.", given_by="cust-1", respond_by=respond_by, received_at=at, via=via), at)
 
     def feedback_resolved(self, feedback_id: str, at: datetime, within_deadline: bool,
                           request_id: str | None = None) -> None:

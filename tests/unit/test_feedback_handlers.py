@@ -235,3 +235,27 @@ async def test_in_a_joined_unit_a_redelivered_fact_records_nothing_twice(world):
 async def test_a_command_without_a_handler_is_refused(world):
     with pytest.raises(TypeError, match="no handler for Caller"):
         await world.bus.handle(AGENT)
+
+
+async def test_a_complaint_taken_at_intake_is_raised_once_answered_with_it_and_its_outcome_ends_the_request(world):
+    world.facts["r-9"] = RequestFacts("cust-ann", "P3", "complaint", dispatched=False)
+    received_at = NOW - timedelta(hours=2)
+    raise_it = cmd.RaiseComplaint("r-9", "cust-ann", "Nobody listened", received_at)
+    raised = (await world.bus.handle(raise_it)).body
+    assert (raised.id, raised.kind, raised.via, raised.respond_by) == (
+        ev.complaint_taken_at_intake("r-9"), "complaint", "intake", received_at + timedelta(hours=24))
+    await world.bus.handle(raise_it)  # a redelivered RequestReceived
+    assert world.store.names(f"feedback-{raised.id}") == ["FeedbackReceived"]
+    await world.bus.handle(cmd.AcknowledgeRaisedComplaint("r-9", "agent-2", "sorry", NOW))
+    await world.bus.handle(cmd.AcknowledgeRaisedComplaint("r-9", "agent-2", "sorry", NOW))  # once only
+    await world.bus.handle(cmd.ResolveFeedback(raised.id, "agent-2", "apologised"))
+    assert world.store.names(f"feedback-{raised.id}") == ["FeedbackReceived", "FeedbackAcknowledged", "FeedbackResolved"]
+    assert world.store.names("closure-r-9") == ["RequestClosed"]
+
+
+async def test_the_outcome_of_a_complaint_dispatch_works_leaves_the_request_to_its_job(world):
+    world.facts["r-8"] = RequestFacts("cust-ann", "P3", "complaint", dispatched=True)
+    raised = (await world.bus.handle(cmd.RaiseComplaint("r-8", "cust-ann", "Broken hatch", NOW))).body
+    await world.bus.handle(cmd.AcknowledgeRaisedComplaint("r-8", "agent-2", None, NOW))
+    await world.bus.handle(cmd.ResolveFeedback(raised.id, "agent-2", "refund agreed"))
+    assert world.store.names("closure-r-8") == []

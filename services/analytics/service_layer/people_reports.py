@@ -3,9 +3,12 @@
 - staff: requests (last) resolved in the period, per resolving resource by default. Handle time =
   time actually worked; utilisation = worked time / (capacity x the period's length), so it needs
   `from` and `to`; first-contact resolution as in `measures.py`; reopen rate = reopened / resolved.
-- complaints: feedback items by when received (complaints, suggestions, praise), complaint rate =
-  complaints / requests received in the same groups; handling compliance = complaints resolved
-  in time / (resolved + open past their deadline).
+- complaints: feedback items by when received (complaints, suggestions, praise), however they came
+  in: a request intake took as a complaint is one of them, through the complaint feedback raised
+  for it (`complaint_requests` says how many requests those were). Complaint rate = complaints /
+  service requests received in the same groups, i.e. `requests` less `complaint_requests` (a
+  complaint is not a request for service; counted there it would count twice). Handling
+  compliance = complaints resolved in time / (resolved + open past their deadline).
 - forecast: see `domain/forecast.py`; handle hours per category come from the history window.
 """
 from __future__ import annotations
@@ -77,7 +80,7 @@ def _join_complaints(received: list[dict[str, Any]], items: list[dict[str, Any]]
         by_group[item["group"]].update(item)
     rows = sorted(by_group.values(), key=lambda r: (r["group"] == "total", r["group"]))
     for r in rows:
-        r["complaint_rate"] = ratio(r["complaints"], r["requests"])
+        r["complaint_rate"] = ratio(r["complaints"], r["requests"] - r["complaint_requests"])
         judged = r["handled_in_time"] + r["handled_late"] + r["open_overdue"]
         r["handling_compliance"] = ratio(r["handled_in_time"], judged)
     return rows

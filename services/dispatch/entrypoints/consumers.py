@@ -1,5 +1,6 @@
 """Dispatch's reactions to intake, read through intake's published contracts: open a job for every
-triaged request (and follow every re-triage), stop its response clock at intake's acknowledgement
+triaged request intake sends to dispatch (a complaint only once the desk does), follow every
+re-triage, stop its response clock at intake's acknowledgement
 (or when the request closes unanswered), release it when the request is withdrawn or merged, take
 it up again when the request is reopened (back to who resolved it, when they can take it)."""
 from __future__ import annotations

@@ -25,14 +25,18 @@ Offer = Callable[[DispatchUnitOfWork, Job, datetime], Awaitable[str | None]]
 BACK_TO_RESOLVER = "back_to_resolver"  # the strategy a reopened job's return to its resolver is recorded with
 
 
-async def open_job(c: cmd.OpenJob, uow: DispatchUnitOfWork, clock: Clock, skills: SkillMap) -> Job:
+async def open_job(c: cmd.OpenJob, uow: DispatchUnitOfWork, clock: Clock, skills: SkillMap) -> Job | None:
     """On RequestTriaged: open the job and allocate it in the same transaction when someone is free.
-    On a re-triage the job follows the new terms, and one still waiting is offered by them."""
+    On a re-triage the job follows the new terms, and one still waiting is offered by them. A
+    request intake does not send to dispatch (a complaint, feedback's to handle) gets no job, until
+    a triage sends it."""
     triaged = c.triaged
     required = skills.required(triaged.kind, triaged.category)
     job = await uow.jobs.get(triaged.request_id)
     if job is not None:
         return await _follow(uow, job, clock, lambda j, now: j.reprioritise(triaged, required, now), offer_auto)
+    if not triaged.dispatch:
+        return None
     now = clock.now()
     job = Job.open(triaged, required, now)
     uow.jobs.add(triaged.request_id, job)

@@ -14,8 +14,9 @@ class FeedbackTables:
     def __init__(self, schema: str) -> None:
         self.s = ident(schema)
 
-    async def note_request(self, conn: Conn, request_id: str, **facts: str) -> None:
-        """What feedback needs to know of a request: whose it is, its priority and kind."""
+    async def note_request(self, conn: Conn, request_id: str, **facts: str | bool) -> None:
+        """What feedback needs to know of a request: whose it is, its priority and kind, whether
+        dispatch works it."""
         names = list(facts)
         await execute(conn, f"INSERT INTO {self.s}.requests AS r (request_id, {', '.join(names)}) "
                             f"VALUES ($1, {', '.join(f'${i + 2}' for i in range(len(names)))}) ON CONFLICT (request_id) "
@@ -23,7 +24,7 @@ class FeedbackTables:
                       request_id, *facts.values())
 
     async def request_facts(self, conn: Conn, request_id: str) -> dict[str, Any]:
-        rows = await fetch(conn, f"SELECT customer_id, priority, kind FROM {self.s}.requests WHERE request_id = $1",
+        rows = await fetch(conn, f"SELECT customer_id, priority, kind, dispatched FROM {self.s}.requests WHERE request_id = $1",
                            request_id)
         return dict(rows[0]) if rows else {}
 

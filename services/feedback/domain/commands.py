@@ -114,6 +114,26 @@ class RequestConfirmation:
 
 
 @dataclass(frozen=True)
+class RaiseComplaint:
+    """Intake took the request as a complaint: feedback handles it as one, from when it was received."""
+
+    request_id: str
+    customer_id: str
+    text: str
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class AcknowledgeRaisedComplaint:
+    """Intake acknowledged a request it took as a complaint: the complaint is acknowledged with it."""
+
+    request_id: str
+    by: str
+    note: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
 class CloseWithoutSurvey:
     """The request ended without a resolution (withdrawn, merged)."""
 

@@ -35,7 +35,7 @@ class FeedbackItem(Aggregate):
         super().__init__()
         self.id, self.subject_id, self.kind, self.status = "", "", "", "open"
         self.request_id: str | None = None
-        self.text, self.given_by = "", ""
+        self.text, self.given_by, self.via = "", "", "feedback"
         self.received_at: datetime | None = None
         self.respond_by: datetime | None = None
         self.escalated = False
@@ -45,12 +45,13 @@ class FeedbackItem(Aggregate):
 
     @classmethod
     def receive(cls, item_id: str, kind: str, request_id: str | None, text: str, by: str, respond_by: datetime,
-                now: datetime) -> "FeedbackItem":
-        """A new item, open, to be answered by `respond_by` (its kind's deadline from now)."""
+                now: datetime, via: str = "feedback") -> "FeedbackItem":
+        """A new item, open, to be answered by `respond_by` (its kind's deadline from now); `via`
+        "intake" for a complaint intake took as a request."""
         item = cls()
         item.record(ev.FeedbackReceived(feedback_id=item_id, subject_id=request_id or item_id, kind=kind,
                                         request_id=request_id, text=text, given_by=by, respond_by=respond_by,
-                                        received_at=now))
+                                        received_at=now, via=via))
         return item
 
     def _require(self, command: str) -> None:
@@ -87,6 +88,7 @@ class FeedbackItem(Aggregate):
     def when_FeedbackReceived(self, e: ev.FeedbackReceived) -> None:
         self.id, self.subject_id, self.kind, self.respond_by = e.feedback_id, e.subject_id, e.kind, e.respond_by
         self.request_id, self.text, self.given_by, self.received_at = e.request_id, e.text, e.given_by, e.received_at
+        self.via = e.via
 
     def when_FeedbackAcknowledged(self, e: ev.FeedbackAcknowledged) -> None:
         self.status = "acknowledged"

@@ -10,11 +10,13 @@ from services.feedback.domain.items import DEFAULT_DEADLINES
 
 @dataclass(frozen=True)
 class RequestFacts:
-    """What feedback knows of a request from intake's facts: whose it is, its priority and kind."""
+    """What feedback knows of a request from intake's facts: whose it is, its priority and kind,
+    and whether dispatch works it (None: no triage heard of yet)."""
 
     customer_id: str | None = None
     priority: str | None = None
     kind: str | None = None
+    dispatched: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Feedback's reactions to other services' facts, read through their published contracts: whose
-request it is and what it is (intake), when the work is resolved (dispatch), and requests that
-end without a resolution (withdrawn, merged). Facts about a request are noted in its row; those
+request it is and what it is (intake; a request taken as a complaint becomes feedback's complaint,
+acknowledged with the request), when the work is resolved (dispatch), and requests that end
+without a resolution (withdrawn, merged). Facts about a request are noted in its row; those
 that move a closure are commands, run in a unit joined to the consumer's transaction (which
 records the event as applied in the same commit)."""
 from __future__ import annotations
@@ -24,10 +25,19 @@ def _ids(env: Envelope) -> IdSource:
 def follower(f: Feedback) -> Reactions:
     async def received(conn: Conn, event: intake.RequestReceived, env: Envelope) -> None:
         await f.tables.note_request(conn, event.request_id, customer_id=event.customer.id)
+        if event.kind == "complaint":  # taken at the desk: feedback's complaint to handle
+            await f.bus.handle_in(f.unit_on(conn, _ids(env)), cmd.RaiseComplaint(
+                event.request_id, event.customer.id, f"{event.title}\n\n{event.description}", event.received_at))
 
     async def triaged(conn: Conn, event: intake.RequestTriaged, env: Envelope) -> None:
-        # The newest triage decides whether closing it calls for a call-back (priority, kind).
-        await f.tables.note_request(conn, event.request_id, priority=event.priority, kind=event.kind)
+        # The newest triage decides whether closing it calls for a call-back (priority, kind), and
+        # whether a complaint's outcome ends the request (dispatch does not work it).
+        await f.tables.note_request(conn, event.request_id, priority=event.priority, kind=event.kind,
+                                    dispatched=event.dispatch)
+
+    async def acknowledged(conn: Conn, event: intake.RequestAcknowledged, env: Envelope) -> None:
+        await f.bus.handle_in(f.unit_on(conn, _ids(env)), cmd.AcknowledgeRaisedComplaint(
+            event.request_id, event.acknowledged_by, event.message, event.acknowledged_at))
 
     async def resolved(conn: Conn, event: dispatch.IssueResolved, env: Envelope) -> None:
         await f.bus.handle_in(f.unit_on(conn, _ids(env)),
@@ -40,5 +50,6 @@ def follower(f: Feedback) -> Reactions:
         await f.bus.handle_in(f.unit_on(conn, _ids(env)), cmd.CloseWithoutSurvey(event.request_id, "merged"))
 
     return Reactions({intake.RequestReceived: received, intake.RequestTriaged: triaged,
+                      intake.RequestAcknowledged: acknowledged,
                       dispatch.IssueResolved: resolved, intake.RequestWithdrawn: withdrawn,
                       intake.RequestMerged: merged})

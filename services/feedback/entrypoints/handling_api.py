@@ -30,7 +30,7 @@ class Outcome(Body):
 
 def item_view(item: FeedbackItem) -> dict[str, Any]:
     """What was said and what came of it: `outcome` is null until the item is resolved."""
-    return {"id": item.id, "kind": item.kind, "request_id": item.request_id, "text": item.text,
+    return {"id": item.id, "kind": item.kind, "request_id": item.request_id, "via": item.via, "text": item.text,
             "status": item.status, "received_at": item.received_at, "respond_by": item.respond_by,
             "escalated": item.escalated, "outcome": item.outcome, "resolved_at": item.resolved_at,
             "within_deadline": item.within_deadline, "version": item.version}

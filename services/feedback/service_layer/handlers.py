@@ -16,6 +16,7 @@ from services.feedback.domain.policy import Policy, RequestFacts
 from services.feedback.service_layer.unit_of_work import FeedbackUnitOfWork
 from shared.aggregate import IdSource
 from shared.clock import Clock
+from shared.contracts.feedback import complaint_taken_at_intake
 from shared.errors import NotFound
 
 
@@ -98,8 +99,35 @@ async def investigate_feedback(c: cmd.InvestigateFeedback, uow: FeedbackUnitOfWo
 
 
 async def resolve_feedback(c: cmd.ResolveFeedback, uow: FeedbackUnitOfWork, clock: Clock) -> FeedbackItem:
+    """Resolving a complaint intake took as a request that dispatch does not work also ends the
+    request: the outcome is all the customer was owed."""
     item = await item_of(uow, c.feedback_id)
-    item.resolve(c.outcome, c.by, clock.now())
+    now = clock.now()
+    item.resolve(c.outcome, c.by, now)
+    if item.via == "intake" and item.request_id is not None:
+        if (await uow.request_facts(item.request_id)).dispatched is False:
+            (await closure_of(uow, item.request_id)).close_without_survey("complaint_resolved", now)
+    return item
+
+
+async def raise_complaint(c: cmd.RaiseComplaint, uow: FeedbackUnitOfWork, policy: Policy) -> FeedbackItem:
+    """Intake took the request as a complaint: the complaint, with its deadline from when it was
+    received, under the one id derived from the request (so a redelivery raises nothing)."""
+    item_id = complaint_taken_at_intake(c.request_id)
+    if (item := await uow.items.get(item_id)) is not None:
+        return item
+    item = FeedbackItem.receive(item_id, "complaint", c.request_id, c.text, c.customer_id,
+                                c.received_at + policy.deadlines["complaint"], c.received_at, via="intake")
+    uow.items.add(item_id, item)
+    return item
+
+
+async def acknowledge_raised_complaint(c: cmd.AcknowledgeRaisedComplaint, uow: FeedbackUnitOfWork) -> FeedbackItem | None:
+    """Intake's acknowledgement of a request it took as a complaint acknowledges the complaint,
+    unless someone already did (feedback's own acknowledgement may have come first)."""
+    item = await uow.items.get(complaint_taken_at_intake(c.request_id))
+    if item is not None and item.status == "open":
+        item.acknowledge(c.by, c.note, c.at)
     return item
 
 
@@ -165,4 +193,6 @@ HANDLERS: dict[type, Callable[..., Any]] = {
     cmd.CloseWithoutSurvey: close_without_survey,
     cmd.CloseUnanswered: close_unanswered,
     cmd.EscalateLateComplaint: escalate_late_complaint,
+    cmd.RaiseComplaint: raise_complaint,
+    cmd.AcknowledgeRaisedComplaint: acknowledge_raised_complaint,
 }

@@ -58,6 +58,7 @@ class Retriage:
     urgency: Level | None = None
     impact: Level | None = None
     category: str | None = None
+    dispatch: bool | None = None  # None: as the last triage said
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,17 @@ class Merge:
     into: str
     by: str
     reason: str
+
+
+@dataclass(frozen=True)
+class FollowAcknowledgement:
+    """Feedback acknowledged a feedback item about the request (its consumer sends this)."""
+
+    request_id: str
+    feedback_id: str
+    by: str
+    note: str | None
+    at: datetime
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,14 @@ from services.intake.domain.sla import DEFAULT_POLICY, SlaPolicy, spec_of
 from services.intake.domain.zones import ZoneMap
 from shared.aggregate import Aggregate
 from shared.contracts import intake as ev
+from shared.contracts.feedback import complaint_taken_at_intake
 from shared.errors import Invalid, InvalidTransition
 
 SELF_SERVICE = "self-service"
 AUTO = "auto"
+# Kinds feedback handles (it raises a complaint of its own for each): not dispatch's work unless
+# the desk sends them there at triage.
+FEEDBACKS_OWN = frozenset({"complaint"})
 
 
 UPDATABLE = {"title", "description", "location", "customer.name", "customer.phone", "customer.email"}
@@ -71,7 +75,7 @@ class ServiceRequest(Aggregate):
             category=category, title=c.title, description=c.description, urgency=c.urgency.value,
             impact=c.impact.value, location=c.location, zone=c.zone, owner=c.taken_by, received_at=now,
         ))
-        request._triage(c.urgency, c.impact, category, c.taken_by, None, now, rules)
+        request._triage(c.urgency, c.impact, category, c.kind not in FEEDBACKS_OWN, c.taken_by, None, now, rules)
         return request
 
     def retriage(self, c: cmd.Retriage, now: datetime, rules: Rules) -> None:
@@ -80,9 +84,13 @@ class ServiceRequest(Aggregate):
         urgency = c.urgency or Level(self.triage.urgency)
         impact = c.impact or Level(self.triage.impact)
         category = rules.categories.resolve(c.category) if c.category else self.triage.category
-        self._triage(urgency, impact, category, c.by, c.reason, now, rules)
+        if c.dispatch is False and self.triage.dispatch:
+            raise InvalidTransition(f"cannot take request {self.id} back from dispatch: its work is dispatch's "
+                                    "once sent (withdraw the request to end it)")
+        dispatch = self.triage.dispatch if c.dispatch is None else c.dispatch
+        self._triage(urgency, impact, category, dispatch, c.by, c.reason, now, rules)
 
-    def _triage(self, urgency: Level, impact: Level, category: str | None, by: str,
+    def _triage(self, urgency: Level, impact: Level, category: str | None, dispatch: bool, by: str,
                 reason: str | None, now: datetime, rules: Rules) -> None:
         assert self.received is not None
         priority = prioritise(urgency, impact, rules.matrix)
@@ -97,15 +105,29 @@ class ServiceRequest(Aggregate):
             sla=ev.SlaTargets(policy=rules.policy.name, respond=str(deadlines.target.respond),
                               resolve=str(deadlines.target.resolve), calendar=spec_of(deadlines.calendar)),
             triaged_by=AUTO if by == SELF_SERVICE else by,
-            needs_review=by == SELF_SERVICE or category is None, reason=reason, triaged_at=now,
+            needs_review=by == SELF_SERVICE or category is None, reason=reason, triaged_at=now, dispatch=dispatch,
         ))
 
     def acknowledge(self, c: cmd.Acknowledge, now: datetime) -> None:
         self._require("acknowledge")
+        self._acknowledged(c.by, c.message, now)
+
+    def answered_by_feedback(self, c: cmd.FollowAcknowledgement, now: datetime) -> bool:
+        """Feedback acknowledged the complaint it raised for this request: that is the request's
+        first response, when it is still owed. False when it changes nothing (another item, already
+        answered, or no longer open: e.g. intake's own acknowledgement coming back)."""
+        if c.feedback_id != complaint_taken_at_intake(self.id) or self.acknowledged is not None:
+            return False
+        if not command_allowed("acknowledge", self.status, acknowledged=False):
+            return False
+        self._acknowledged(c.by, c.note, c.at)
+        return True
+
+    def _acknowledged(self, by: str, message: str | None, at: datetime) -> None:
         assert self.triage is not None
         self.record(ev.RequestAcknowledged(
-            request_id=self.id, acknowledged_by=c.by, message=c.message, acknowledged_at=now,
-            respond_by=self.triage.respond_by, within_target=now <= self.triage.respond_by,
+            request_id=self.id, acknowledged_by=by, message=message, acknowledged_at=at,
+            respond_by=self.triage.respond_by, within_target=at <= self.triage.respond_by,
         ))
 
     def confirm_need(self, c: cmd.ConfirmNeed, now: datetime) -> None:

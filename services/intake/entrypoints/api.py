@@ -108,7 +108,8 @@ async def triage(
     request_id: PathId, body: s.TriageBody, http: Request,
     idem: Idempotency = Depends(command("triage", *DESK_ROLES)),
 ) -> Response:
-    c = cmd.Retriage(request_id, idem.principal.subject, body.reason, body.urgency, body.impact, body.category)
+    c = cmd.Retriage(request_id, idem.principal.subject, body.reason, body.urgency, body.impact, body.category,
+                     body.dispatch)
     return answered(await intake_of(http).bus.handle(c, idem, view=view))
 
 

@@ -95,6 +95,9 @@ class TriageBody(Body):
     urgency: Level | None = None
     impact: Level | None = None
     category: Text | None = None
+    # true sends the request to dispatch as work (a complaint is feedback's alone until then);
+    # once sent, false is a 409. Absent: as the last triage said.
+    dispatch: bool | None = None
     reason: Reason
 
 
@@ -172,6 +175,7 @@ class RequestView(BaseModel):
     owner: str
     triaged_by: str | None = None
     needs_review: bool = False
+    dispatch: bool = True  # whether dispatch works it (a complaint: only once the desk says so)
     received_at: datetime
     acknowledged_at: datetime | None = None
     need_confirmed_at: datetime | None = None

@@ -25,7 +25,7 @@ def view(request: ServiceRequest) -> dict[str, Any]:
         "customer": {"id": received.customer.id, "name": d["customer.name"], "phone": d.get("customer.phone"),
                      "email": d.get("customer.email")},
         "owner": request.owner, "triaged_by": triage.triaged_by, "needs_review": triage.needs_review,
-        "received_at": received.received_at,
+        "dispatch": triage.dispatch, "received_at": received.received_at,
         "acknowledged_at": request.acknowledged.acknowledged_at if request.acknowledged else None,
         "need_confirmed_at": request.need.confirmed_at if request.need else None,
         "merged_into": request.merged_into, "reopen_count": request.reopen_count, "contacts": request.contacts,

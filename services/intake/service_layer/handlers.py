@@ -138,6 +138,15 @@ async def follow_fact(c: cmd.FollowFact, uow: IntakeUnitOfWork, clock: Clock) ->
     return request
 
 
+async def follow_acknowledgement(c: cmd.FollowAcknowledgement, uow: IntakeUnitOfWork,
+                                 clock: Clock) -> ServiceRequest | None:
+    """Feedback acknowledged an item about the request (in the consuming transaction)."""
+    request = await uow.requests.get(c.request_id)
+    if request is not None:
+        request.answered_by_feedback(c, clock.now())
+    return request
+
+
 async def reopen(c: cmd.Reopen, uow: IntakeUnitOfWork, clock: Clock) -> ServiceRequest:
     """On a rejected resolution (in the consuming transaction)."""
     request = await request_of(uow, c.request_id)
@@ -159,4 +168,5 @@ HANDLERS: dict[type, Callable[..., Any]] = {
     cmd.Merge: merge,
     cmd.FollowFact: follow_fact,
     cmd.Reopen: reopen,
+    cmd.FollowAcknowledgement: follow_acknowledgement,
 }
