@@ -34,6 +34,17 @@ async def taken(broker: Any, **kw: Any) -> IntakeRequest:  # noqa: ANN401
     return request
 
 
+async def resolved_once_acknowledged(client: Any, request_id: str, outcome: str) -> None:  # noqa: ANN401
+    """Wait for intake's acknowledgement to reach the complaint, then resolve it at feedback."""
+    async def acknowledged() -> bool:
+        return (item := await item_of(client, request_id)) is not None and item["status"] == "acknowledged"
+
+    await until(acknowledged, timeout=30)
+    resolved = await client.post(f"/v1/feedback/{complaint_taken_at_intake(request_id)}/resolve",
+                                 json={"outcome": outcome}, headers=as_role(Role.agent))
+    assert resolved.status_code == 200, resolved.text
+
+
 async def test_a_complaint_taken_at_intake_is_a_complaint_with_its_deadline_counted_once(feedback, broker):
     app, client, _ = feedback
     request = await taken(broker)
@@ -56,15 +67,7 @@ async def test_intakes_acknowledgement_answers_the_complaint_and_its_outcome_clo
     app, client, _ = feedback
     request = await taken(broker)
     await produce(broker.bootstrap, "intake.events", request.acknowledge(MONDAY_10 + timedelta(minutes=5)))
-
-    async def acknowledged() -> bool:
-        return (item := await item_of(client, request.id)) is not None and item["status"] == "acknowledged"
-
-    await until(acknowledged, timeout=30)
-    item_id = complaint_taken_at_intake(request.id)
-    resolved = await client.post(f"/v1/feedback/{item_id}/resolve", json={"outcome": "apologised; coached the clerk"},
-                                 headers=as_role(Role.agent))
-    assert resolved.status_code == 200, resolved.text
+    await resolved_once_acknowledged(client, request.id, "apologised; coached the clerk")
     closure = await client.get(f"/v1/requests/{request.id}/closure", headers=as_role(Role.agent))
     assert closure.json()["status"] == "closed"  # nothing was dispatched: the outcome ends the request
     d = app.state.feedback
@@ -78,21 +81,13 @@ async def test_a_complaint_the_desk_sent_to_dispatch_is_closed_by_its_work_not_b
     request = await taken(broker)
     await produce(broker.bootstrap, "intake.events",
                   [*request.acknowledge(MONDAY_10), *request.send_to_dispatch(MONDAY_10 + timedelta(minutes=1))])
-
-    async def acknowledged() -> bool:
-        return (item := await item_of(client, request.id)) is not None and item["status"] == "acknowledged"
-
-    await until(acknowledged, timeout=30)
     d = app.state.feedback
 
-    async def noted() -> bool:
+    async def noted() -> bool:  # the triage that sent it to dispatch came after the acknowledgement
         async with d.db.connect() as conn:
             return (await d.tables.request_facts(conn, request.id)).get("dispatched") is True
 
     await until(noted, timeout=30)
-    item_id = complaint_taken_at_intake(request.id)
-    resolved = await client.post(f"/v1/feedback/{item_id}/resolve", json={"outcome": "refund agreed"},
-                                 headers=as_role(Role.agent))
-    assert resolved.status_code == 200, resolved.text
+    await resolved_once_acknowledged(client, request.id, "refund agreed")
     closure = await client.get(f"/v1/requests/{request.id}/closure", headers=as_role(Role.agent))
     assert closure.status_code == 404 or closure.json()["status"] == "open"
