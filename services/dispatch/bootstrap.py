@@ -11,7 +11,7 @@ from services.dispatch.adapters.unit_of_work import DispatchStreams, PostgresDis
 from services.dispatch.domain.model import Job
 from services.dispatch.domain.resources import Resource
 from services.dispatch.entrypoints import api, consumers, resources_api
-from services.dispatch.service_layer import following, handlers
+from services.dispatch.service_layer import following, handlers, timers
 from services.dispatch.service_layer.background import Allocator, SlaScheduler
 from services.dispatch.service_layer.handlers import Dispatch
 from services.dispatch.settings import DispatchSettings
@@ -31,7 +31,7 @@ DEFAULT_PORT = 8002
 SETTINGS = DispatchSettings
 
 
-HANDLERS = {**handlers.HANDLERS, **following.HANDLERS}  # every command dispatch carries out, by its class
+HANDLERS = {**handlers.HANDLERS, **following.HANDLERS, **timers.HANDLERS}  # every command dispatch carries out, by its class
 
 # What may free a slot or make a resource fit a waiting job: the allocator then looks again.
 FREES_OR_FITS: tuple[type[DomainEvent], ...] = (ev.AllocationDeclined, ev.IssueResolved, ev.JobReleased,
@@ -72,7 +72,8 @@ def bootstrap(settings: DispatchSettings | None = None, *, clock: Clock | None =
         return PostgresDispatchUnitOfWork(streams, tables, runtime.clock, settings.sla_warning_share,
                                           settings.schema_name, runtime.db, ids, conn)
 
-    d.bus = MessageBus(lambda ids: unit(ids), inject(HANDLERS, clock=runtime.clock, skills=d.skills),
+    d.bus = MessageBus(lambda ids: unit(ids), inject(HANDLERS, clock=runtime.clock, skills=d.skills,
+                                                           warning_share=settings.sla_warning_share),
                        event_handlers=waking(allocator.wake))
     d.unit_on = lambda conn, ids: unit(ids, conn)
     runtime.loops += [allocator, scheduler]

@@ -12,7 +12,7 @@ from services.dispatch.domain import commands as cmd
 from services.dispatch.domain.model import Job
 from services.dispatch.domain.resources import Resource
 from services.dispatch.domain.skills import SkillMap
-from services.dispatch.service_layer import following, handlers
+from services.dispatch.service_layer import following, handlers, timers
 from services.dispatch.service_layer.handlers import Loaded
 from services.dispatch.service_layer.unit_of_work import DispatchUnitOfWork
 from shared.aggregate import IdSource
@@ -114,7 +114,8 @@ class World:
 
     @property
     def bus(self) -> MessageBus:
-        return MessageBus(self.unit, inject({**handlers.HANDLERS, **following.HANDLERS}, clock=self.clock,
+        return MessageBus(self.unit, inject({**handlers.HANDLERS, **following.HANDLERS, **timers.HANDLERS},
+                                            clock=self.clock, warning_share=0.75,
                                             skills=SkillMap(by_category={"fault > facilities": ["repair"]})))
 
     async def register(self, resource_id: str, kind: str = "person", capacity: int = 2,
@@ -295,3 +296,17 @@ async def test_a_reopened_job_goes_back_to_who_resolved_it_and_a_released_one_fr
     released = (await world.bus.handle(cmd.ReleaseJob("req-1", "withdrawn"))).body
     assert (released.status, world.loads["tech-a"]) == ("released", 0)
     assert (await world.bus.handle(cmd.ReleaseJob("req-none", "merged"))).body is None
+
+
+async def test_a_due_timer_fires_once_and_a_stale_one_records_nothing(world):
+    world.open_job("req-5")
+    job = (await world.bus.handle(cmd.FireTimer("req-5", "nothing_due"))).body
+    assert world.store.names("job-req-5") == ["JobOpened"]  # stale: its clock has no such timer
+    due = job.timers(0.75)
+    timer, at = min(due.items(), key=lambda t: t[1])
+    world.clock.set(at)
+    await world.bus.handle(cmd.FireTimer("req-5", timer))
+    fired = world.store.names("job-req-5")[1:]
+    assert fired and fired[0] in ("SlaWarning", "SlaBreached", "JobEscalated")
+    await world.bus.handle(cmd.FireTimer("req-5", timer))  # picked again: handled already
+    assert world.store.names("job-req-5")[1:] == fired

@@ -125,8 +125,9 @@ class DispatchTables:
                                  f"ORDER BY priority_rank, respond_by, request_id LIMIT $1", limit)
         return [r[0] for r in rows]
 
-    async def due_timers(self, conn: Conn, now: datetime, limit: int) -> list[tuple[str, str]]:
-        """Timers due by `now`, locked so that another replica skips them rather than firing twice."""
-        rows = await fetch(conn, f"SELECT request_id, timer FROM {self.s}.sla_timers WHERE due_at <= $1 "
+    async def due_timers(self, conn: Conn, now: datetime, limit: int) -> list[tuple[str, str, datetime]]:
+        """Timers due by `now` (request, timer, when due), locked so that another replica skips them
+        rather than firing twice."""
+        rows = await fetch(conn, f"SELECT request_id, timer, due_at FROM {self.s}.sla_timers WHERE due_at <= $1 "
                                  f"ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED", now, limit)
-        return [(r[0], r[1]) for r in rows]
+        return [(r[0], r[1], r[2]) for r in rows]

@@ -171,6 +171,14 @@ class ReopenJob:
 
 # The allocator's
 @dataclass(frozen=True)
+class FireTimer:
+    """An SLA timer of the job came due (the scheduler sends this): warn, breach or escalate."""
+
+    request_id: str
+    timer: str
+
+
+@dataclass(frozen=True)
 class AllocateWaiting:
     """Give a waiting job to the best resource free now, or to `resource_id` (a batch's plan)."""
 

@@ -6,7 +6,7 @@ from asyncpg.exceptions import DeadlockDetectedError
 
 from services.dispatch.domain import commands as cmd
 from services.dispatch.domain.batch import allocate_batch
-from services.dispatch.service_layer.handlers import Dispatch, candidate, load_job, need, save_job
+from services.dispatch.service_layer.handlers import Dispatch, candidate, load_job, need
 from shared.aggregate import IdSource
 from shared.eventstore import ConcurrencyError
 from shared.follower import Follower
@@ -47,8 +47,9 @@ class Allocator(Follower):
 
 
 class SlaScheduler(Follower):
-    """Fires due warnings, breaches and escalations; the timer row goes in the same transaction as
-    the events, and rows are locked SKIP LOCKED, so each fires once across replicas and restarts."""
+    """Fires due warnings, breaches and escalations: each due timer is a FireTimer command, run in
+    a unit joined to this pass's transaction, which holds the timer rows locked (SKIP LOCKED) and
+    rewrites them with the events, so each fires once across replicas and restarts."""
 
     def __init__(self, d: Dispatch, poll_seconds: float = 1.0, batch_size: int = 200) -> None:
         super().__init__(batch_size=batch_size, poll_seconds=poll_seconds, linger_seconds=0)
@@ -59,12 +60,10 @@ class SlaScheduler(Follower):
         try:
             async with self.d.db.begin() as conn:
                 due = await self.d.tables.due_timers(conn, now, self.batch_size)
-                for request_id, timer in due:
-                    job = await load_job(conn, self.d, request_id)
-                    before = job.holder
-                    job.fire(timer, self.d.warning_share, now)
-                    ids = IdSource(f"sla:{request_id}:{timer}:{job.version}")
-                    await save_job(self.d, conn, job, before, ids)
+                for request_id, timer, due_at in due:
+                    # Ids from the firing: a pass that crashed before its commit repeats them.
+                    ids = IdSource(f"sla:{request_id}:{timer}:{due_at.isoformat()}")
+                    await self.d.bus.handle_in(self.d.unit_on(conn, ids), cmd.FireTimer(request_id, timer))
         except ConcurrencyError:
             return 0  # a command changed one of these jobs: the next round sees the new state
         except DeadlockDetectedError:

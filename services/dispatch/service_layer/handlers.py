@@ -49,14 +49,6 @@ class Dispatch:
     unit_on: Callable[[Conn, IdSource], DispatchUnitOfWork] = field(default=None)  # type: ignore[assignment]
 
 
-async def save_job(d: Dispatch, conn: Conn, job: Job, before: str | None, ids: IdSource,
-                   reserved: str | None = None) -> None:
-    await d.tables.lock_timers(conn, job.request_id)  # first, in the scheduler's order (see there)
-    await d.jobs.save(conn, job.request_id, job, ids)
-    await d.tables.move_load(conn, before, job.holder, reserved)
-    await d.tables.save_job(conn, job, job.timers(d.warning_share), d.clock.now())
-
-
 async def load_job(conn: Conn, d: Dispatch, request_id: str) -> Job:
     job = await d.jobs.get(conn, request_id)
     if job is None:
