@@ -8,7 +8,6 @@ from typing import Any, Sequence
 import orjson
 from cloudevents.core.bindings import kafka
 from cloudevents.core.formats.json import JSONFormat
-from cloudevents.core.v1.event import CloudEvent
 
 from shared.errors import EventTooLarge
 from shared.events import DomainEvent, parse_event_type
@@ -52,7 +51,8 @@ def source_of(service: str) -> str:
     return f"/servicetrail/{service}"
 
 
-def _attributes(env: Envelope) -> dict[str, Any]:
+def envelope_attributes(env: Envelope) -> dict[str, Any]:
+    """The CloudEvents attributes of `env` (extensions included), in the order they are sent."""
     attributes = {
         "id": env.id,
         "source": env.source,
@@ -72,11 +72,31 @@ def _attributes(env: Envelope) -> dict[str, Any]:
 
 
 def to_kafka(env: Envelope) -> tuple[bytes, list[tuple[str, bytes]], bytes]:
-    """(key, headers, value) in CloudEvents Kafka binary mode; the key is the subject."""
-    # Data goes in already encoded (orjson): the binding passes bytes through unchanged.
-    message = kafka.to_binary(CloudEvent(_attributes(env), orjson.dumps(env.data)), _FORMAT, lambda _: env.subject)
-    key = message.key.encode() if isinstance(message.key, str) else message.key
-    return key, list(message.headers.items()), message.value
+    """(key, headers, value) in CloudEvents Kafka binary mode; the key is the subject.
+
+    Written here rather than through `cloudevents.core.bindings.kafka.to_binary`, which builds and
+    validates a CloudEvent first: ~18 us an event against ~2 us, on the relay's hot path, which
+    shares the API's event loop. The binding stays the reference: a property test holds this
+    output byte for byte equal to its own, and `from_kafka` reads records with it."""
+    headers = [("ce_id", env.id.encode()), ("ce_source", env.source.encode()), ("ce_type", env.type.encode()),
+               ("ce_subject", env.subject.encode()), ("ce_time", _time(env.time)),
+               ("content-type", _CONTENT_TYPE), ("ce_correlationid", env.correlation_id.encode()),
+               ("ce_streamid", env.stream_id.encode()), ("ce_streamversion", str(env.stream_version).encode())]
+    if env.causation_id:
+        headers.append(("ce_causationid", env.causation_id.encode()))
+    if env.personal:
+        headers.append(("ce_personaldata", ",".join(env.personal).encode()))
+    headers.append(("ce_specversion", b"1.0"))
+    return env.subject.encode(), headers, orjson.dumps(env.data)
+
+
+_CONTENT_TYPE = CONTENT_TYPE.encode()
+
+
+def _time(at: datetime) -> bytes:
+    """As the binding writes a time: ISO 8601, UTC as "Z"."""
+    text = at.isoformat()
+    return (text[:-6] + "Z" if text.endswith("+00:00") else text).encode()
 
 
 _TIME_MAX = len("2026-03-02T10:00:00.000000+00:00")  # the longest form the binding writes a time in
@@ -88,7 +108,7 @@ def encoded_size(env: Envelope) -> int:
     longest. Worked out rather than encoded: appends check every event, and the binding costs
     ~30 us an event where this costs ~1 us."""
     headers = sum(len("ce_") + len(name) + (_TIME_MAX if name == "time" else len(str(value).encode()))
-                  for name, value in _attributes(env).items())
+                  for name, value in envelope_attributes(env).items())
     return len(env.subject.encode()) + headers + _FIXED + len(orjson.dumps(env.data))
 
 
