@@ -146,6 +146,17 @@ class FeedbackEscalated(ItemEvent):
 
 
 @registry.register
+class FeedbackWithdrawn(ItemEvent):
+    """A complaint intake took as a request ended with that request (withdrawn or merged) before
+    it was resolved: nothing more is owed on it, and it never escalates."""
+
+    feedback_id: str
+    subject_id: str
+    reason: str
+    withdrawn_at: datetime
+
+
+@registry.register
 class FollowUpCompleted(DomainEvent):
     request_id: str
     outcome: str

@@ -91,3 +91,22 @@ async def test_a_complaint_the_desk_sent_to_dispatch_is_closed_by_its_work_not_b
     await resolved_once_acknowledged(client, request.id, "refund agreed")
     closure = await client.get(f"/v1/requests/{request.id}/closure", headers=as_role(Role.agent))
     assert closure.status_code == 404 or closure.json()["status"] == "open"
+
+
+async def test_a_complaint_withdrawn_with_its_request_leaves_the_queue_and_never_escalates(feedback, broker):
+    app, client, clock = feedback
+    request = await taken(broker)
+    await produce(broker.bootstrap, "intake.events", request.withdraw(MONDAY_10 + timedelta(minutes=5)))
+
+    async def withdrawn() -> bool:
+        return (item := await item_of(client, request.id)) is not None and item["status"] == "withdrawn"
+
+    await until(withdrawn, timeout=30)
+    queue = (await client.get("/v1/queues/complaints", headers=as_role(Role.agent))).json()
+    assert request.id not in [q["request_id"] for q in queue]
+    clock.set(MONDAY_10 + timedelta(hours=25))
+    try:
+        await app.state.closer.run_once()
+        assert (await item_of(client, request.id))["escalated"] is False
+    finally:
+        clock.set(MONDAY_10)

@@ -743,3 +743,16 @@ def test_every_folded_event_is_a_published_contract():
     published = {cls for reg in (intake.registry, dispatch.registry, feedback.registry) for cls in reg.classes()}
 
     assert set(FOLDS) | FEEDBACK_EVENTS | RESOURCE_EVENTS <= published
+
+
+def test_a_complaint_withdrawn_with_its_request_ends_neither_in_time_nor_late():
+    h = History()
+    h.feedback("f9", "complaint", t(10), respond_by=t(10, day=1), request_id="r9", via="intake")
+    withdrawn = feedback.FeedbackWithdrawn(feedback_id="f9", subject_id="r9", reason="request withdrawn",
+                                           withdrawn_at=t(12))
+    item(h, withdrawn, t(12))
+    fact = FeedbackFact("f9")
+    for env in h.envelopes:
+        fact.apply(typed(env), env.time)
+    assert (fact.resolved_at, fact.within_deadline, fact.escalated) == (t(12), None, False)  # ended: never overdue
+    assert routed("feedback", withdrawn) == [(FEEDBACK, "f9")]

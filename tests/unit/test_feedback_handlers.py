@@ -259,3 +259,17 @@ async def test_the_outcome_of_a_complaint_dispatch_works_leaves_the_request_to_i
     await world.bus.handle(cmd.AcknowledgeRaisedComplaint("r-8", "agent-2", None, NOW))
     await world.bus.handle(cmd.ResolveFeedback(raised.id, "agent-2", "refund agreed"))
     assert world.store.names("closure-r-8") == []
+
+
+async def test_a_complaint_taken_at_intake_is_withdrawn_with_its_request_and_never_escalates(world):
+    world.facts["r-7"] = RequestFacts("cust-ann", "P3", "complaint", dispatched=False)
+    raised = (await world.bus.handle(cmd.RaiseComplaint("r-7", "cust-ann", "Queue too long", NOW))).body
+    await world.bus.handle(cmd.CloseWithoutSurvey("r-7", "withdrawn"))
+    assert world.store.names(f"feedback-{raised.id}") == ["FeedbackReceived", "FeedbackWithdrawn"]
+    world.clock.set(NOW + timedelta(days=2))
+    withdrawn = (await world.bus.handle(cmd.EscalateLateComplaint(raised.id))).body
+    assert (withdrawn.status, withdrawn.escalated) == ("withdrawn", False)
+    with pytest.raises(InvalidTransition, match="withdrawn"):
+        await world.bus.handle(cmd.AcknowledgeFeedback(raised.id, "agent-2"))
+    await world.bus.handle(cmd.CloseWithoutSurvey("r-7", "withdrawn"))  # redelivered: nothing more
+    assert world.store.names(f"feedback-{raised.id}") == ["FeedbackReceived", "FeedbackWithdrawn"]

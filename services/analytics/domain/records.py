@@ -32,6 +32,9 @@ class FeedbackFact:
             self.resolved_at, self.within_deadline = at, event.within_deadline
         elif isinstance(event, fb.FeedbackEscalated):
             self.escalated = True
+        elif isinstance(event, fb.FeedbackWithdrawn):
+            # Ended with its request: never overdue, and neither handled in time nor late.
+            self.resolved_at = at
 
 
 @dataclass
@@ -57,7 +60,8 @@ class ResourceFact:
                 setattr(self, key, value)
 
 
-FEEDBACK_EVENTS = frozenset({fb.FeedbackReceived, fb.FeedbackAcknowledged, fb.FeedbackResolved, fb.FeedbackEscalated})
+FEEDBACK_EVENTS = frozenset({fb.FeedbackReceived, fb.FeedbackAcknowledged, fb.FeedbackResolved, fb.FeedbackEscalated,
+                             fb.FeedbackWithdrawn})
 RESOURCE_EVENTS = frozenset({d.ResourceRegistered, d.ResourceUpdated})
 FEEDBACK_FIELDS = tuple(f.name for f in fields(FeedbackFact))
 RESOURCE_FIELDS = tuple(f.name for f in fields(ResourceFact))

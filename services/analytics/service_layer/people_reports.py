@@ -8,7 +8,8 @@
   for it (`complaint_requests` says how many requests those were). Complaint rate = complaints /
   service requests received in the same groups, i.e. `requests` less `complaint_requests` (a
   complaint is not a request for service; counted there it would count twice). Handling
-  compliance = complaints resolved in time / (resolved + open past their deadline).
+  compliance = complaints resolved in time / (resolved + open past their deadline); a complaint
+  withdrawn with its request (FeedbackWithdrawn) is neither, and never overdue.
 - forecast: see `domain/forecast.py`; handle hours per category come from the history window.
 """
 from __future__ import annotations
@@ -58,7 +59,8 @@ def complaints(frame: Frame, filters: Filters, now: datetime) -> list[dict[str, 
     kind = {k: kinds == fb.vocab["kind"].codes.get(k, -1) for k in ("complaint", "suggestion", "praise")}
     complaint = kind["complaint"]
     within, resolved = v["within_deadline"], v["resolved_at"]
-    handling = np.where(complaint, resolved - v["received_at"], np.nan)
+    # Handling time of complaints handled: one withdrawn with its request (within NaN) was not.
+    handling = np.where(complaint & ~np.isnan(within), resolved - v["received_at"], np.nan)
     items = rows_of(v, {
         "complaints": ints(counts(v, complaint)), "suggestions": ints(counts(v, kind["suggestion"])),
         "praise": ints(counts(v, kind["praise"])),

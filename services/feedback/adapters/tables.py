@@ -53,13 +53,14 @@ class FeedbackTables:
 
     async def late_complaints(self, conn: Conn, now: datetime, limit: int) -> list[str]:
         rows = await fetch(conn, f"SELECT id FROM {self.s}.feedback_items WHERE kind = 'complaint' AND "
-                                 f"status <> 'resolved' AND NOT escalated AND respond_by <= $1 ORDER BY respond_by "
-                                 f"LIMIT $2 FOR UPDATE SKIP LOCKED", now, limit)
+                                 f"status NOT IN ('resolved', 'withdrawn') AND NOT escalated AND respond_by <= $1 "
+                                 f"ORDER BY respond_by LIMIT $2 FOR UPDATE SKIP LOCKED", now, limit)
         return [r[0] for r in rows]
 
     async def open_complaints(self, conn: Conn, limit: int) -> list[dict[str, Any]]:
         rows = await fetch(conn, f"SELECT id, request_id, status, respond_by, escalated, received_at "
-                                 f"FROM {self.s}.feedback_items WHERE kind = 'complaint' AND status <> 'resolved' "
+                                 f"FROM {self.s}.feedback_items WHERE kind = 'complaint' "
+                                 f"AND status NOT IN ('resolved', 'withdrawn') "
                                  f"ORDER BY respond_by LIMIT $1", limit)
         return [dict(r) for r in rows]
 

@@ -3,7 +3,9 @@
 Its flow is the README's state x command table, and nothing else: acknowledge, then investigate
 (optional, and repeatable: each time with the findings so far), then resolve with an outcome.
 Nothing follows a resolution. A complaint without an outcome by its deadline escalates once,
-whatever step it is at; that is the deadline's doing, not a command, so it is never refused.
+whatever step it is at; that is the deadline's doing, not a command, so it is never refused. A
+complaint intake took as a request ends with that request if it is withdrawn or merged first
+(`withdrawn`, the request's doing): nothing follows that either.
 """
 from __future__ import annotations
 
@@ -27,7 +29,8 @@ ALLOWED = {
 }
 UNRESOLVED = frozenset({"open", "acknowledged", "investigating"})  # where a late complaint escalates
 NEXT = {"open": "acknowledge it first", "acknowledged": "investigate or resolve it",
-        "investigating": "add findings or resolve it", "resolved": "nothing follows a resolution"}
+        "investigating": "add findings or resolve it", "resolved": "nothing follows a resolution",
+        "withdrawn": "it ended with its request"}
 
 
 class FeedbackItem(Aggregate):
@@ -74,6 +77,15 @@ class FeedbackItem(Aggregate):
         self.record(ev.FeedbackResolved(feedback_id=self.id, subject_id=self.subject_id, outcome=outcome,
                                         resolved_by=by, within_deadline=now <= self.respond_by, resolved_at=now))
 
+    def withdraw(self, reason: str, now: datetime) -> bool:
+        """The request it was raised for ended unresolved (withdrawn, merged): so does the item, if
+        still unresolved. The request's doing, not a command; False when it changes nothing."""
+        if self.status not in UNRESOLVED:
+            return False
+        self.record(ev.FeedbackWithdrawn(feedback_id=self.id, subject_id=self.subject_id, reason=reason,
+                                         withdrawn_at=now))
+        return True
+
     def escalate_if_late(self, now: datetime) -> bool:
         """Handled means answered with an outcome; a complaint without one by its deadline escalates, once."""
         if self.kind not in ESCALATES or self.status not in UNRESOLVED or self.escalated:
@@ -99,6 +111,9 @@ class FeedbackItem(Aggregate):
     def when_FeedbackResolved(self, e: ev.FeedbackResolved) -> None:
         self.status, self.outcome = "resolved", e.outcome
         self.resolved_at, self.within_deadline = e.resolved_at, e.within_deadline
+
+    def when_FeedbackWithdrawn(self, e: ev.FeedbackWithdrawn) -> None:
+        self.status = "withdrawn"
 
     def when_FeedbackEscalated(self, e: ev.FeedbackEscalated) -> None:
         self.escalated = True

@@ -158,8 +158,12 @@ async def request_confirmation(c: cmd.RequestConfirmation, uow: FeedbackUnitOfWo
 
 
 async def close_without_survey(c: cmd.CloseWithoutSurvey, uow: FeedbackUnitOfWork, clock: Clock) -> Closure:
+    """The request ended unresolved (withdrawn, merged): so does a complaint raised for it."""
+    now = clock.now()
     closure = await closure_of(uow, c.request_id)
-    closure.close_without_survey(c.how, clock.now())
+    closure.close_without_survey(c.how, now)
+    if (raised := await uow.items.get(complaint_taken_at_intake(c.request_id))) is not None:
+        raised.withdraw(f"its request was {c.how}", now)
     return closure
 
 
