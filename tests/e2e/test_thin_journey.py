@@ -75,6 +75,10 @@ def test_a_submitted_request_is_triaged_gets_a_job_and_shows_in_the_timeline_in_
     seen_by_agent = stack.client("analytics", Role.agent).get(f"/v1/requests/{request['id']}/timeline").json()
     assert seen_by_agent["events"][0]["data"]["customer"]["name"] == "Ada Lovelace"
     assert seen_by_agent["events"][0]["hidden"] == []
+    # and feedback knows whose request it is, with nothing yet to confirm
+    customer = stack.client("feedback", Role.customer, REQUEST["customer"]["id"])
+    closure = eventually(lambda: customer.get(f"/v1/requests/{request['id']}/closure"), lambda r: r.status_code == 200)
+    assert closure["status"] == "open"
 
 
 def test_a_retried_submit_with_an_idempotency_key_returns_the_first_answer_and_records_once(stack: Stack):
@@ -134,22 +138,29 @@ def test_a_job_is_allocated_worked_and_resolved_and_the_timeline_tells_it_all(st
     technician = stack.client("dispatch", Role.technician, job["resource_id"])
     analyst = stack.client("analytics", Role.analyst)
 
-    # At every step, intake (the lifecycle), dispatch (the job) and analytics (the archive) say the
-    # same about the request; feedback once it is resolved.
+    customer = stack.client("feedback", Role.customer, REQUEST["customer"]["id"])
+
+    def closure_is(status: str) -> None:
+        eventually(lambda: customer.get(f"/v1/requests/{request_id}/closure"),
+                   lambda r: r.status_code == 200 and r.json()["status"] == status)
+
+    # At every step, intake (the lifecycle), dispatch (the job), feedback (the closure: open until
+    # the work is resolved) and analytics (the archive) say the same about the request.
     eventually(lambda: agent.get(f"/v1/requests/{request_id}"), lambda r: r.json()["status"] == "allocated")
     archived(analyst, request_id, "ResourceAllocated")
-    for action, body, state, fact in (
-            ("start", None, "in_progress", "WorkStarted"),
-            ("resolve", {"resolution_code": "fixed", "summary": "cleared the jam"}, "resolved", "IssueResolved")):
+    closure_is("open")
+    for action, body, state, fact, closure in (
+            ("start", None, "in_progress", "WorkStarted", "open"),
+            ("resolve", {"resolution_code": "fixed", "summary": "cleared the jam"}, "resolved", "IssueResolved",
+             "awaiting_confirmation")):
         response = technician.post(f"/v1/jobs/{request_id}/{action}", json=body)
         assert response.status_code == 200 and response.json()["status"] == state, response.text
         eventually(lambda: agent.get(f"/v1/requests/{request_id}"), lambda r: r.json()["status"] == state)  # noqa: B023
         listed = agent.get("/v1/requests", params={"status": state}).json()["items"]
         assert request_id in [i["id"] for i in listed], state
+        assert dispatcher.get(f"/v1/jobs/{request_id}").json()["status"] == state
         archived(analyst, request_id, fact)
-    customer = stack.client("feedback", Role.customer, REQUEST["customer"]["id"])
-    eventually(lambda: customer.get(f"/v1/requests/{request_id}/closure"),
-               lambda r: r.status_code == 200 and r.json()["status"] == "awaiting_confirmation")
+        closure_is(closure)
     timeline = eventually(
         lambda: analyst.get(f"/v1/requests/{request_id}/timeline"),
         lambda r: r.status_code == 200 and "IssueResolved" in [e["name"] for e in r.json()["events"]],
