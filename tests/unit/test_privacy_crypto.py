@@ -1,0 +1,100 @@
+"""Field sealing (AES-256-GCM): what is sealed opens only under its key, customer and field path."""
+from __future__ import annotations
+
+import base64
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shared.shredding.crypto import ERASED, NotSealed, SealError, Tampered, is_sealed, seal, unseal
+
+KEY = bytes(range(32))
+OTHER_KEY = bytes(range(1, 33))
+
+# Values as JSON gives them back: orjson keeps integers to 64 bits and finite floats only.
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(value=json_values, customer=st.text(min_size=1).filter(lambda s: "\x00" not in s))
+def test_what_is_sealed_opens_to_the_same_value(value, customer):
+    token = seal(KEY, customer, "contact.name", value)
+    assert is_sealed(token)
+    assert unseal(KEY, customer, "contact.name", token) == value
+
+
+@pytest.mark.parametrize("value", ["Ada Lovelace", "", None, 0, 42, {"street": "1 Rue", "zip": "75001"}, ["a", 1, None]])
+def test_each_kind_of_value_round_trips(value):
+    assert unseal(KEY, "cust-1", "contact.name", seal(KEY, "cust-1", "contact.name", value)) == value
+
+
+@pytest.mark.parametrize("key, customer, path", [
+    (KEY, "cust-1", "contact.phone"),  # moved to another field
+    (KEY, "cust-2", "contact.name"),  # moved to another customer
+    (OTHER_KEY, "cust-1", "contact.name"),  # another customer's key (or a key made after erasure)
+])
+def test_a_token_opens_only_where_it_was_sealed(key, customer, path):
+    token = seal(KEY, "cust-1", "contact.name", "Ada")
+    with pytest.raises(Tampered):
+        unseal(key, customer, path, token)
+
+
+def test_the_customer_and_path_cannot_be_shifted_into_each_other():
+    # ("a", "b.c") and ("a\x00b", ".c") would give the same associated data: NUL is refused.
+    with pytest.raises(ValueError):
+        seal(KEY, "a\x00b", ".c", "x")
+    with pytest.raises(ValueError):
+        seal(KEY, "a", "\x00b.c", "x")
+
+
+def test_any_flipped_byte_is_detected():
+    token = seal(KEY, "cust-1", "contact.name", "Ada Lovelace")
+    body = bytearray(base64.urlsafe_b64decode(token.removeprefix("enc:v1:") + "=="))
+    for i in range(len(body)):
+        flipped = bytearray(body)
+        flipped[i] ^= 0x01
+        forged = "enc:v1:" + base64.urlsafe_b64encode(bytes(flipped)).rstrip(b"=").decode()
+        with pytest.raises(Tampered):
+            unseal(KEY, "cust-1", "contact.name", forged)
+
+
+@pytest.mark.parametrize("token", ["enc:v1:", "enc:v1:abc", "enc:v1:!!!not base64!!!", "enc:v1:" + "A" * 30])
+def test_a_malformed_token_is_tampered(token):
+    with pytest.raises(Tampered):
+        unseal(KEY, "cust-1", "contact.name", token)
+
+
+@pytest.mark.parametrize("value", ["Ada", None, 3, ERASED, "enc:v2:abc", b"enc:v1:abc"])
+def test_a_value_that_is_no_token_is_not_sealed(value):
+    assert not is_sealed(value)
+    with pytest.raises(NotSealed):
+        unseal(KEY, "cust-1", "contact.name", value)
+
+
+def test_both_errors_are_seal_errors():
+    assert issubclass(Tampered, SealError) and issubclass(NotSealed, SealError)
+
+
+def test_each_seal_takes_a_fresh_nonce():
+    tokens = {seal(KEY, "cust-1", "contact.name", "Ada") for _ in range(50)}
+    assert len(tokens) == 50
+
+
+def test_the_plaintext_is_not_in_the_token():
+    token = seal(KEY, "cust-1", "contact.name", "Ada Lovelace")
+    assert "Ada" not in token and b"Ada" not in base64.urlsafe_b64decode(token[7:] + "==")
+
+
+@pytest.mark.parametrize("key", [b"", bytes(16), bytes(24), bytes(33)])
+def test_only_256_bit_keys_are_taken(key):
+    with pytest.raises(ValueError, match="32 bytes"):
+        seal(key, "cust-1", "contact.name", "Ada")
+
+
+def test_erased_placeholder():
+    assert ERASED == "[erased]" and not is_sealed(ERASED)
