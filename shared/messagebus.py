@@ -4,7 +4,9 @@ Commands are frozen dataclasses; a service's `HANDLERS` maps each command class 
 function that carries it out, `handler(command, uow, **dependencies)`, the dependencies bound by
 the service's bootstrap (`inject`). For every command the bus:
 
-1. opens a unit of work (its ids derived from the command's idempotency key, if any);
+1. opens a unit of work (its ids derived from the command's idempotency key, if any): one with a
+   transaction of its own, unless the bootstrap named another kind for the command's class (a
+   hot path's group-commit unit, shared.group_commit_unit_of_work);
 2. answers with the first answer if the key was used before (422 if for another body);
 3. runs the handler, which loads aggregates from the unit's repositories and applies the command
    (a repository that finds the command already recorded ends it there, `AlreadyRecorded`: the
@@ -29,6 +31,7 @@ from shared.unit_of_work import AlreadyRecorded, UnitOfWork
 
 Handler = Callable[..., Awaitable[Any]]
 EventHandler = Callable[[DomainEvent], Awaitable[None]]
+UnitFactory = Callable[[IdSource], UnitOfWork]
 KEY_FIELD = "Idempotency-Key"  # what a client calls the key (the HTTP header), in a 422
 
 
@@ -63,13 +66,15 @@ def inject(handlers: Mapping[type, Handler], **dependencies: Any) -> dict[type, 
 class MessageBus:
     """Dispatches each command to its handler in a unit of work (see the module's steps)."""
 
-    def __init__(self, uow: Callable[[IdSource], UnitOfWork], handlers: Mapping[type, Handler],
+    def __init__(self, uow: UnitFactory, handlers: Mapping[type, Handler],
                  event_handlers: Mapping[type[DomainEvent], Sequence[EventHandler]] | None = None,
-                 attempts: int = ATTEMPTS) -> None:
+                 attempts: int = ATTEMPTS, units: Mapping[type, UnitFactory] | None = None) -> None:
         """`uow(ids)` makes a unit of work with its own transaction; `handlers` take
-        `(command, uow)` (see `inject`); `event_handlers` react in process after a commit."""
+        `(command, uow)` (see `inject`); `event_handlers` react in process after a commit;
+        `units` names another unit factory for some command classes."""
         self.uow, self.handlers, self.attempts = uow, dict(handlers), attempts
         self.event_handlers = dict(event_handlers or {})
+        self.units = dict(units or {})
 
     async def handle(self, command: object, key: CommandKey | None = None,
                      view: Callable[[Any], Any] = lambda result: result, status: int = 200) -> Answer:
@@ -77,10 +82,11 @@ class MessageBus:
         `result` is what the handler returned (the aggregate as stored, if it was recorded before).
         Domain errors propagate; after `attempts` lost races, the last ConcurrencyError does."""
         handler = self._handler_for(command)
+        unit = self.units.get(type(command), self.uow)
         remembers = key is not None and bool(key.key)
 
         async def attempt() -> tuple[Answer, list[DomainEvent]]:
-            async with self.uow(IdSource(f"{key.scope}:{key.key}" if remembers else None)) as uow:
+            async with unit(IdSource(f"{key.scope}:{key.key}" if remembers else None)) as uow:
                 if remembers and (kept := await uow.remembered(key.scope, key.key)) is not None:
                     if kept.body_hash != key.body_hash:
                         raise Invalid(KEY_FIELD, "this key was already used for a different request body")
