@@ -12,7 +12,8 @@ the service's bootstrap (`inject`). For every command the bus:
    (a repository that finds the command already recorded ends it there, `AlreadyRecorded`: the
    answer is then built from the aggregate as stored, and nothing is saved);
 4. saves, so the aggregates are at their streams' new versions, and builds the answer from them;
-5. remembers the answer under the key and commits, both in the same transaction;
+5. remembers the answer under the key and commits, both in the unit's transaction (a group-commit
+   unit keeps the answer once its appends have committed);
 6. on a lost race (ConcurrencyError) starts again from 1, on the newer state (`shared.retry`);
 7. once committed, hands the events recorded to any in-process event handlers.
 """
@@ -83,6 +84,7 @@ class MessageBus:
         Domain errors propagate; after `attempts` lost races, the last ConcurrencyError does."""
         handler = self._handler_for(command)
         unit = self.units.get(type(command), self.uow)
+        reacts = bool(self.event_handlers)  # else the events need not be collected
         remembers = key is not None and bool(key.key)
 
         async def attempt() -> tuple[Answer, list[DomainEvent]]:
@@ -100,7 +102,7 @@ class MessageBus:
                 if remembers:
                     await uow.remember(key.scope, key.key, key.body_hash, answer.status, answer.body)
                 await uow.commit()
-                return answer, list(uow.collect_new_events())
+                return answer, list(uow.collect_new_events()) if reacts else []
 
         answer, events = await on_conflict(attempt, self.attempts)
         for event in events:
