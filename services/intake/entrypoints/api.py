@@ -58,7 +58,7 @@ def submit_lane(app: FastAPI) -> LaneHandler:
         except ValidationError:
             return None
         key = headers.get(IDEMPOTENCY_HEADER)
-        idem = Idempotency.of_command(app.state.runtime, "submit", principal, "/v1/requests", key, body)
+        idem = Idempotency.of_command("submit", principal, "/v1/requests", key, body)
         return await submitted(parsed, idem, app.state.intake)
 
     return lane
