@@ -27,7 +27,8 @@ from typing import Any, Awaitable, Callable, Mapping, Protocol, Sequence
 from shared.aggregate import IdSource
 from shared.errors import Invalid
 from shared.events import DomainEvent
-from shared.retry import ATTEMPTS, on_conflict
+from shared.eventstore import ConcurrencyError
+from shared.retry import ATTEMPTS, pause_after_loss
 from shared.unit_of_work import AlreadyRecorded, UnitOfWork
 
 Handler = Callable[..., Awaitable[Any]]
@@ -84,30 +85,34 @@ class MessageBus:
         Domain errors propagate; after `attempts` lost races, the last ConcurrencyError does."""
         handler = self._handler_for(command)
         unit = self.units.get(type(command), self.uow)
-        reacts = bool(self.event_handlers)  # else the events need not be collected
-        remembers = key is not None and bool(key.key)
-
-        async def attempt() -> tuple[Answer, list[DomainEvent]]:
-            async with unit(IdSource(f"{key.scope}:{key.key}" if remembers else None)) as uow:
-                if remembers and (kept := await uow.remembered(key.scope, key.key)) is not None:
-                    if kept.body_hash != key.body_hash:
-                        raise Invalid(KEY_FIELD, "this key was already used for a different request body")
-                    return Answer(kept.status, kept.body, replayed=True), []
-                try:
-                    result = await handler(command, uow)
-                except AlreadyRecorded as recorded:  # saving nothing, so as not to record it twice
-                    return Answer(status, view(recorded.aggregate)), []
-                await uow.save()  # before the view: the answer carries the versions just written
-                answer = Answer(status, view(result))
-                if remembers:
-                    await uow.remember(key.scope, key.key, key.body_hash, answer.status, answer.body)
-                await uow.commit()
-                return answer, list(uow.collect_new_events()) if reacts else []
-
-        answer, events = await on_conflict(attempt, self.attempts)
-        for event in events:
-            for react in self.event_handlers.get(type(event), ()):
-                await react(event)
+        seed = f"{key.scope}:{key.key}" if key is not None and key.key else None
+        # The retry loop is written out here rather than run by shared.retry.on_conflict: its
+        # closure and two more frames, resumed at every await of the command, cost intake's submit.
+        for n in range(1, self.attempts + 1):
+            try:
+                async with unit(IdSource(seed)) as uow:
+                    if seed is not None and (kept := await uow.remembered(key.scope, key.key)) is not None:
+                        if kept.body_hash != key.body_hash:
+                            raise Invalid(KEY_FIELD, "this key was already used for a different request body")
+                        return Answer(kept.status, kept.body, replayed=True)
+                    try:
+                        result = await handler(command, uow)
+                    except AlreadyRecorded as recorded:  # saving nothing, so as not to record it twice
+                        return Answer(status, view(recorded.aggregate))
+                    await uow.save()  # before the view: the answer carries the versions just written
+                    answer = Answer(status, view(result))
+                    if seed is not None:
+                        await uow.remember(key.scope, key.key, key.body_hash, answer.status, answer.body)
+                    await uow.commit()
+                break
+            except ConcurrencyError:
+                if n == self.attempts:
+                    raise
+                await pause_after_loss(n)
+        if self.event_handlers:
+            for event in uow.collect_new_events():
+                for react in self.event_handlers.get(type(event), ()):
+                    await react(event)
         return answer
 
     async def handle_in(self, uow: UnitOfWork, command: object) -> Any:  # noqa: ANN401
