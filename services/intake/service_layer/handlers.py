@@ -2,9 +2,9 @@
 `handler(command, uow, **dependencies bootstrap injected)`. Submit, the hot path, runs in a unit
 of its own kind (bootstrap names it): its new request's events go through the group-commit
 appender, committed with other submits' in one transaction, and its answer is kept after them
-(shared/group_commit_unit_of_work.py says what that trades). A unit with a transaction of its
-own per submit cost 6 to 12 % of its throughput (commit 80fa42f). The others each run in a
-transaction of their own (adapters/unit_of_work.py)."""
+(shared/group_commit_unit_of_work.py says what that trades): a transaction of its own per submit
+cost 5 to 13 % of its throughput in three of four side-by-side runs (commit 80fa42f). The other
+commands each run in a transaction of their own (adapters/unit_of_work.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
