@@ -10,6 +10,10 @@ class NotFound(DomainError):
     pass
 
 
+class Forbidden(DomainError):
+    """The caller may not send this command at all (HTTP 403), whatever the state."""
+
+
 class InvalidTransition(DomainError):
     """Not allowed in the current state (HTTP 409)."""
 

@@ -87,11 +87,21 @@ class PostgresUnitOfWork(UnitOfWork):
             await checkout.__aexit__(*exc)
 
     async def remembered(self, scope: str, key: str) -> Remembered | None:
-        rows = await fetch(self.conn, f"SELECT request_hash, status_code, body FROM {self.schema}.idempotency_keys "
-                                      f"WHERE scope = $1 AND key = $2", scope, key)
-        return Remembered(rows[0][0], rows[0][1], from_jsonb(rows[0][2])) if rows else None
+        return await kept_answer(self.conn, self.schema, scope, key)
 
     async def remember(self, scope: str, key: str, body_hash: str, status: int, body: Any) -> None:
-        await execute(self.conn, f"INSERT INTO {self.schema}.idempotency_keys (key, scope, request_hash, status_code, "
-                                 f"body) VALUES ($1, $2, $3, $4, $5::jsonb) ON CONFLICT (scope, key) DO NOTHING",
-                      key, scope, body_hash, status, orjson.dumps(body, option=orjson.OPT_UTC_Z).decode())
+        await keep_answer(self.conn, self.schema, scope, key, body_hash, status, body)
+
+
+async def kept_answer(conn: Conn, schema: str, scope: str, key: str) -> Remembered | None:
+    """The answer kept for `key` in `scope` (`schema` quoted), if any."""
+    rows = await fetch(conn, f"SELECT request_hash, status_code, body FROM {schema}.idempotency_keys "
+                             f"WHERE scope = $1 AND key = $2", scope, key)
+    return Remembered(rows[0][0], rows[0][1], from_jsonb(rows[0][2])) if rows else None
+
+
+async def keep_answer(conn: Conn, schema: str, scope: str, key: str, body_hash: str, status: int, body: Any) -> None:
+    """Keep an answer on `conn` (`schema` quoted); the first one kept for a key wins."""
+    await execute(conn, f"INSERT INTO {schema}.idempotency_keys (key, scope, request_hash, status_code, body) "
+                        f"VALUES ($1, $2, $3, $4, $5::jsonb) ON CONFLICT (scope, key) DO NOTHING",
+                  key, scope, body_hash, status, orjson.dumps(body, option=orjson.OPT_UTC_Z).decode())

@@ -24,5 +24,10 @@ async def on_conflict(attempt: Callable[[], Awaitable[T]], attempts: int = ATTEM
         except ConcurrencyError:
             if n == attempts:
                 raise
-            await asyncio.sleep(random.uniform(0, 0.002 * n))
+            await pause_after_loss(n)
     raise AssertionError("unreachable")
+
+
+async def pause_after_loss(n: int) -> None:
+    """The random pause after the `n`th lost race, growing with `n` (de-synchronises racers)."""
+    await asyncio.sleep(random.uniform(0, 0.002 * n))

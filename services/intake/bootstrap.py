@@ -8,7 +8,8 @@ from fastapi import FastAPI
 
 from services.intake.adapters.projection import RequestsProjection
 from services.intake.adapters.queries import RequestQueries
-from services.intake.adapters.unit_of_work import PostgresIntakeUnitOfWork
+from services.intake.adapters.unit_of_work import PostgresIntakeUnitOfWork, SubmitUnitOfWork
+from services.intake.domain import commands as cmd
 from services.intake.domain.model import Rules, ServiceRequest
 from services.intake.entrypoints import api, consumers, queries_api
 from services.intake.service_layer.handlers import HANDLERS, Intake
@@ -46,15 +47,18 @@ def bootstrap(
     def unit(ids: IdSource, conn: Conn | None = None) -> PostgresIntakeUnitOfWork:
         return PostgresIntakeUnitOfWork(requests, settings.schema_name, runtime.db, ids, conn)
 
+    def submit_unit(ids: IdSource) -> SubmitUnitOfWork:
+        return SubmitUnitOfWork(requests, settings.schema_name, runtime.db, runtime.append, ids)
+
+    handlers = inject(HANDLERS, clock=runtime.clock, rules=rules, open_requests=BatchLoader(open_requests, default=[]))
     intake = Intake(
         requests=requests,
-        append=runtime.append,
         db=runtime.db,
         clock=runtime.clock,
         rules=rules,
         queries=queries,
-        open_requests=BatchLoader(open_requests, default=[]),
-        bus=MessageBus(lambda ids: unit(ids), inject(HANDLERS, clock=runtime.clock, rules=rules)),
+        # Submit, the hot path, group-commits its appends (adapters/unit_of_work.py says why).
+        bus=MessageBus(unit, handlers, units={cmd.SubmitRequest: submit_unit}),
         unit_on=lambda conn, ids: unit(ids, conn),
     )
     runtime.projections.append(RequestsProjection(settings.schema_name))

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
 from shared.db import is_unavailable
-from shared.errors import EventTooLarge, Invalid, InvalidTransition, NotFound
+from shared.errors import EventTooLarge, Forbidden, Invalid, InvalidTransition, NotFound
 from shared.eventstore import ConcurrencyError
 
 PROBLEM_JSON = "application/problem+json"
@@ -118,6 +118,8 @@ def domain_problem(exc: Exception) -> JSONResponse | None:
         return problem(413, "Content too large", str(exc), errors=[{"field": exc.field, "message": exc.message}])
     if isinstance(exc, NotFound):
         return problem(404, "Not found", str(exc))
+    if isinstance(exc, Forbidden):
+        return problem(403, "Forbidden", str(exc))
     if isinstance(exc, (InvalidTransition, ConcurrencyError)):
         return problem(409, "Conflict", str(exc))
     return None
@@ -145,7 +147,7 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http)  # type: ignore[arg-type]
-    for domain_error in (Invalid, NotFound, InvalidTransition, ConcurrencyError, EventTooLarge):
+    for domain_error in (Invalid, NotFound, Forbidden, InvalidTransition, ConcurrencyError, EventTooLarge):
         app.add_exception_handler(domain_error, _domain)
     for root in _UNAVAILABLE_ROOTS:
         app.add_exception_handler(root, _maybe_unavailable)

@@ -16,7 +16,7 @@ from services.intake.service_layer.handlers import HANDLERS
 from services.intake.service_layer.unit_of_work import IntakeUnitOfWork
 from shared.aggregate import IdSource
 from shared.clock import FrozenClock
-from shared.errors import Invalid, InvalidTransition, NotFound
+from shared.errors import Forbidden, Invalid, InvalidTransition, NotFound
 from shared.eventstore import ConcurrencyError
 from shared.messagebus import MessageBus, inject
 from tests.support.unit_of_work import FakeStore, FakeUnitOfWork, Key
@@ -48,9 +48,14 @@ class World:
 
         return Raced(self.store, ids)
 
+    open_requests: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)  # the read model's
+
+    async def load(self, customer_id: str) -> list[tuple[str, str, str]]:  # as BatchLoader.load
+        return self.open_requests.get(customer_id, [])
+
     @property
     def bus(self) -> MessageBus:
-        return MessageBus(self.unit, inject(HANDLERS, clock=self.clock, rules=Rules()))
+        return MessageBus(self.unit, inject(HANDLERS, clock=self.clock, rules=Rules(), open_requests=self))
 
     def submitted(self, request_id: str, customer: str = "cust-ann") -> None:
         request = ServiceRequest.submit(request_id, cmd.SubmitRequest(
@@ -67,6 +72,43 @@ def world() -> World:
     w.submitted("r-1")
     w.submitted("r-2", "cust-bob")
     return w
+
+
+def submission(customer: str = "cust-ann", caller: cmd.Caller = DESK, title: str = "Printer jams") -> cmd.SubmitRequest:
+    return cmd.SubmitRequest(customer=cmd.CustomerDetails(id=customer, name="Ann"), channel="phone", kind="fault",
+                             title=title, description="Every page", urgency=Level.medium, impact=Level.medium,
+                             taken_by=caller.id, category="fault", caller=caller)
+
+
+async def test_a_submit_records_the_request_triaged_and_points_out_a_similar_open_one(world):
+    world.open_requests["cust-ann"] = [("r-1", "Printer jams", "Every page"), ("r-9", "Lights out", "Floor 3")]
+    answer = await world.bus.handle(submission())
+    submitted = answer.body
+    assert (answer.status, submitted.request.version, submitted.request.customer_id) == (200, 2, "cust-ann")
+    assert world.store.names(f"request-{submitted.request.id}") == ["RequestReceived", "RequestTriaged"]
+    assert [d["id"] for d in submitted.possible_duplicates] == ["r-1"]
+
+
+async def test_a_retried_submit_gets_its_first_answer_and_another_body_under_its_key_is_422(world):
+    key = Key("submit:agent-1:/v1/requests", "k-s")
+    first = await world.bus.handle(submission(), key, view=lambda r: r.request.id, status=201)
+    world.clock.advance(timedelta(minutes=1))
+    again = await world.bus.handle(submission(), key, view=lambda r: r.request.id, status=201)
+    assert (again.status, again.body, again.replayed) == (201, first.body, True)
+    assert [k for k in world.store.streams if k.startswith("request-")] == ["request-r-1", "request-r-2",
+                                                                           f"request-{first.body}"]
+    with pytest.raises(Invalid) as refused:
+        await world.bus.handle(submission(title="Copier jams"), Key(key.scope, "k-s", "body-2"))
+    assert refused.value.field == "Idempotency-Key"
+
+
+async def test_customers_submit_for_themselves_only_the_desk_for_anyone(world):
+    with pytest.raises(Forbidden):
+        await world.bus.handle(submission("cust-bob", ANN))
+    assert len(world.store.streams) == 2  # nothing recorded
+    mine = await world.bus.handle(submission("cust-ann", ANN), view=lambda r: r.request.customer_id)
+    theirs = await world.bus.handle(submission("cust-bob", DESK), view=lambda r: r.request.customer_id)
+    assert (mine.body, theirs.body) == ("cust-ann", "cust-bob")
 
 
 async def test_acknowledging_records_it_and_answers_the_request_at_its_new_version(world):

@@ -41,6 +41,7 @@ class SubmitRequest:
     category: str | None = None
     location: str | None = None
     zone: str | None = None  # named by the client; else looked up from the location
+    caller: Caller | None = None  # who sends it: a customer submits for themselves only
 
 
 @dataclass(frozen=True)

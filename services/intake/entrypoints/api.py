@@ -1,7 +1,9 @@
 """Intake's commands over HTTP (CONTRACT.md: submit, read, acknowledge, withdraw; and the rest)."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.datastructures import Headers
@@ -11,7 +13,6 @@ from services.intake.entrypoints import schemas as s
 from services.intake.entrypoints.views import view
 from services.intake.service_layer import handlers
 from services.intake.service_layer.handlers import Intake
-from shared.aggregate import IdSource
 from shared.auth import Principal, Role, allowed_roles, require_roles
 from shared.errors import NotFound
 from shared.http.fast_lane import LaneHandler, is_json
@@ -57,29 +58,27 @@ def submit_lane(app: FastAPI) -> LaneHandler:
         except ValidationError:
             return None
         key = headers.get(IDEMPOTENCY_HEADER)
-        idem = Idempotency.of_command(app.state.runtime, "submit", principal, "/v1/requests", key, body)
+        idem = Idempotency.of_command("submit", principal, "/v1/requests", key, body)
         return await submitted(parsed, idem, app.state.intake)
 
     return lane
 
 
 async def submitted(body: s.SubmitRequestBody, idem: Idempotency, intake: Intake) -> Response:
-    """Submit, checked: the one core of the route and its fast lane."""
-    if (replayed := await idem.replay()) is not None:
-        return replayed
+    """Submit: the one core of the route and its fast lane."""
     principal = idem.principal
-    if principal.role is Role.customer and body.customer.id != principal.subject:
-        raise HTTPException(403, "customers submit requests for themselves only")
     c = cmd.SubmitRequest(
         customer=cmd.CustomerDetails(**body.customer.model_dump()), channel=body.channel.value,
         kind=body.kind.value, category=body.category, title=body.title, description=body.description,
         urgency=body.urgency, impact=body.impact, location=body.location, zone=body.zone,
         taken_by="self-service" if principal.role is Role.customer else principal.subject,
+        caller=caller_of(principal),
     )
-    request, duplicates = await handlers.submit_request(c, intake, IdSource(idem.seed))
-    if idem.seed:  # a racing or crashed first attempt may have recorded it: answer with what is stored
-        request = await handlers.get_request(request.id, intake)
-    return await idem.remember(201, {**view(request), "possible_duplicates": duplicates})
+    return answered(await intake.bus.handle(c, idem, view=submitted_view, status=201))
+
+
+def submitted_view(result: handlers.Submitted) -> dict[str, Any]:
+    return {**view(result.request), "possible_duplicates": result.possible_duplicates}
 
 
 @router.get("/requests/{request_id}", response_model=s.RequestView)
