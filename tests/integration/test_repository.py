@@ -27,9 +27,13 @@ def received(item_id: str) -> ev.FeedbackReceived:
                                received_at=NOW)
 
 
-async def test_after_save_the_aggregate_is_at_its_streams_new_version(db: Database, schema: str):
+def feedback_items(schema: str) -> tuple[EventStore, EventSourcedRepository[FeedbackItem]]:
     store = EventStore(schema, "feedback")
-    items = EventSourcedRepository(store, ev.registry, FeedbackItem, "feedback", FrozenClock(NOW))
+    return store, EventSourcedRepository(store, ev.registry, FeedbackItem, "feedback", FrozenClock(NOW))
+
+
+async def test_after_save_the_aggregate_is_at_its_streams_new_version(db: Database, schema: str):
+    store, items = feedback_items(schema)
     item = FeedbackItem()
     item.record(received("f-1"))
     async with db.begin() as conn:
@@ -46,8 +50,7 @@ async def test_after_save_the_aggregate_is_at_its_streams_new_version(db: Databa
 
 
 async def test_saving_nothing_new_leaves_the_version(db: Database, schema: str):
-    store = EventStore(schema, "feedback")
-    items = EventSourcedRepository(store, ev.registry, FeedbackItem, "feedback", FrozenClock(NOW))
+    store, items = feedback_items(schema)
     item = FeedbackItem()
     item.record(received("f-2"))
     async with db.begin() as conn:

@@ -6,8 +6,9 @@ an instant before the latest resume is answered as if every pause so far had alr
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta, timezone
+from typing import TypeVar
 
 from shared.calendar import BusinessCalendar
 from shared.errors import Invalid, InvalidTransition
@@ -16,6 +17,7 @@ UTC = timezone.utc
 CLOCK_NAMES = ("response", "resolution")
 DEFAULT_WARNING_SHARE = 0.75
 _ZERO = timedelta(0)
+C = TypeVar("C", bound="SlaClock")
 
 
 @dataclass(frozen=True)
@@ -199,6 +201,12 @@ def share_of(budget: timedelta, share: float) -> timedelta:
     if not 0 <= share <= 1:
         raise ValueError(f"warning share must be between 0 and 1, got {share}")
     return budget * share
+
+
+def extended(cls: type[C], base: SlaClock, **more: object) -> C:
+    """A clock of the subclass `cls` holding every field of `base`, and `more`: how a subclass's
+    `from_state` adds its own keys to what its parent's rebuilt."""
+    return cls(**{f.name: getattr(base, f.name) for f in fields(base)}, **more)
 
 
 def _iso_or_none(at: datetime | None) -> str | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from services.dispatch.domain.clocks import DEFAULT_WARNING_SHARE, SlaClock, as_utc, share_of
+from services.dispatch.domain.clocks import DEFAULT_WARNING_SHARE, SlaClock, as_utc, extended, share_of
 from shared.calendar import BusinessCalendar
 
 
@@ -58,9 +58,7 @@ class DueClock(SlaClock):
         base = SlaClock.from_state(state)
         if "due" not in state:
             raise ValueError("clock state misses key 'due'")
-        return cls(name=base.name, calendar=base.calendar, started_at=base.started_at, budget=base.budget,
-                   paused_for=base.paused_for, paused_at=base.paused_at, stopped_at=base.stopped_at,
-                   due=datetime.fromisoformat(state["due"]))
+        return extended(cls, base, due=datetime.fromisoformat(state["due"]))
 
     def _due_after_pauses(self) -> datetime:
         return self.calendar.add_business_time(self.due, self.paused_for) if self.paused_for else self.due

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from services.dispatch.domain.clocks import DEFAULT_WARNING_SHARE, SlaClock
+from services.dispatch.domain.clocks import DEFAULT_WARNING_SHARE, SlaClock, extended
 from services.dispatch.domain.due_clock import DueClock
 from shared.errors import InvalidTransition
 
@@ -52,5 +52,4 @@ class ResponseClock(DueClock):
         due = DueClock.from_state(state)
         if "answered" not in state:
             raise ValueError("clock state misses key 'answered'")
-        return cls(name=due.name, calendar=due.calendar, started_at=due.started_at, budget=due.budget,
-                   stopped_at=due.stopped_at, due=due.due, answered=state["answered"])
+        return extended(cls, due, answered=state["answered"])
