@@ -18,6 +18,9 @@ class Aggregate:
     def __init__(self) -> None:
         self.version = 0
         self.recorded_ids: set[str] = set()  # ids of the stored events it was rebuilt from
+        # Whose personal data its events hold: their personal fields are sealed under this
+        # customer's key (shared.shredding). None: its events hold none.
+        self.data_subject: str | None = None
         self._pending: list[DomainEvent] = []
 
     def record(self, event: DomainEvent) -> None:

@@ -13,6 +13,7 @@ from shared.auth import Role, TokenService
 from shared.db import Database
 from shared.keys import MissingSecret
 from shared.settings import ServiceSettings, Settings
+from shared.shredding.keyring import master_key
 
 app = typer.Typer(no_args_is_help=True, help="ServiceTrail command line")
 relay_app = typer.Typer(no_args_is_help=True, help="Operate a service's outbox relay")
@@ -39,6 +40,7 @@ def _keys_or_refuse(service: str) -> None:
     settings = ServiceSettings(service=service)
     try:
         TokenService(settings)
+        master_key(settings)
         if service == "feedback":
             from services.feedback.bootstrap import survey_link_secret
 

@@ -23,8 +23,9 @@ from shared.aggregate import Aggregate, IdSource
 from shared.db import Database, ident
 from shared.envelope import Envelope
 from shared.events import DomainEvent
-from shared.postgres_unit_of_work import keep_answer, kept_answer
+from shared.postgres_unit_of_work import keep_answer, kept_answer, open_kept, seal_kept
 from shared.repository import EventSourcedRepository
+from shared.shredding.keyring import KeyRing
 from shared.unit_of_work import Remembered, Repository, UnitOfWork
 
 A = TypeVar("A", bound=Aggregate)
@@ -43,7 +44,7 @@ class AppendingRepository(Repository[A]):
             return await self.streams.get(conn, aggregate_id)
 
     async def _store(self, aggregate_id: str, aggregate: A, events: list[DomainEvent]) -> None:
-        envelopes = self.streams.envelopes(events, self.ids)
+        envelopes = await self.streams.sealed(aggregate, events, self.ids)
         aggregate.version = await self.append(self.streams.stream_id(aggregate_id), envelopes, aggregate.version)
         aggregate.recorded_ids.update(e.id for e in envelopes)
         if self.ids.seeded:
@@ -58,9 +59,10 @@ class GroupCommitUnitOfWork(UnitOfWork):
     """The unit (see the module): a service's subclass creates its repositories in `_open`
     with `self.repository(...)`."""
 
-    def __init__(self, db: Database, schema: str, append: Append, ids: IdSource) -> None:
+    def __init__(self, db: Database, schema: str, append: Append, ids: IdSource, keys: KeyRing | None = None) -> None:
         super().__init__(ids)
         self.db, self.schema, self.append = db, schema, append  # quoted only when a key needs it
+        self.keys = keys  # seals a kept answer (shared.postgres_unit_of_work.seal_kept)
         self._answer: tuple[str, str, str, int, Any] | None = None
 
     def repository(self, streams: EventSourcedRepository[A]) -> AppendingRepository[A]:
@@ -88,7 +90,8 @@ class GroupCommitUnitOfWork(UnitOfWork):
 
     async def remembered(self, scope: str, key: str) -> Remembered | None:
         async with self.db.connect() as conn:
-            return await kept_answer(conn, ident(self.schema), scope, key)
+            kept = await kept_answer(conn, ident(self.schema), scope, key)
+        return await open_kept(self.keys, kept)
 
     async def remember(self, scope: str, key: str, body_hash: str, status: int, body: Any) -> None:
-        self._answer = (scope, key, body_hash, status, body)
+        self._answer = (scope, key, body_hash, status, await seal_kept(self.keys, self, body))

@@ -14,8 +14,10 @@ import orjson
 
 from shared.aggregate import Aggregate, IdSource
 from shared.db import Conn, Database, execute, fetch, from_jsonb, ident
+from shared.errors import InvalidTransition
 from shared.events import DomainEvent
 from shared.repository import EventSourcedRepository
+from shared.shredding.keyring import KeyRing
 from shared.unit_of_work import Remembered, Repository, UnitOfWork
 
 A = TypeVar("A", bound=Aggregate)
@@ -49,10 +51,12 @@ class PostgresUnitOfWork(UnitOfWork):
     rolled back otherwise), or the one of the connection it joined. A service's subclass creates
     its repositories on the connection in `_open`."""
 
-    def __init__(self, db: Database | None, schema: str, ids: IdSource, conn: Conn | None = None) -> None:
-        """`conn`: join that connection's transaction rather than open one on `db`."""
+    def __init__(self, db: Database | None, schema: str, ids: IdSource, conn: Conn | None = None,
+                 keys: KeyRing | None = None) -> None:
+        """`conn`: join that connection's transaction rather than open one on `db`; `keys`: seal
+        kept answers that may show a customer's personal data (see `seal_kept`)."""
         super().__init__(ids)
-        self.db, self.schema, self._joined = db, ident(schema), conn
+        self.db, self.schema, self._joined, self.keys = db, ident(schema), conn, keys
         self._checkout: Any = None  # the pooled connection's context, when the unit opened its own
         self._tx: Any = None
 
@@ -87,10 +91,28 @@ class PostgresUnitOfWork(UnitOfWork):
             await checkout.__aexit__(*exc)
 
     async def remembered(self, scope: str, key: str) -> Remembered | None:
-        return await kept_answer(self.conn, self.schema, scope, key)
+        return await open_kept(self.keys, await kept_answer(self.conn, self.schema, scope, key))
 
     async def remember(self, scope: str, key: str, body_hash: str, status: int, body: Any) -> None:
+        body = await seal_kept(self.keys, self, body)
         await keep_answer(self.conn, self.schema, scope, key, body_hash, status, body)
+
+
+async def seal_kept(keys: KeyRing | None, uow: UnitOfWork, body: Any) -> Any:
+    """An answer to keep, sealed whole under the key of each customer whose data the unit's
+    aggregates hold: it may show their personal data, which must not rest in plain text."""
+    return body if keys is None else await keys.seal_answer(body, uow.data_subjects())
+
+
+async def open_kept(keys: KeyRing | None, kept: Remembered | None) -> Remembered | None:
+    """A kept answer opened; a retry whose first answer showed an erased customer's data is a 409."""
+    if kept is None or keys is None:
+        return kept
+    body, readable = await keys.open_answer(kept.body)
+    if not readable:
+        raise InvalidTransition("the first answer to this Idempotency-Key showed personal data of a customer "
+                                "since erased; it cannot be given again")
+    return Remembered(kept.body_hash, kept.status, body)
 
 
 async def kept_answer(conn: Conn, schema: str, scope: str, key: str) -> Remembered | None:

@@ -11,6 +11,8 @@ from shared.db import Conn
 from shared.envelope import Envelope
 from shared.events import DomainEvent, EventRegistry
 from shared.eventstore import EventStore
+from shared.shredding.fields import customers_in
+from shared.shredding.keyring import KeyRing
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -26,9 +28,13 @@ class EventSourcedRepository(Generic[A]):
         aggregate: type[A],
         stream_prefix: str,
         clock: Clock,
+        keys: KeyRing | None = None,
     ) -> None:
+        """`keys`: seal the events' personal fields under their aggregate's `data_subject` on the
+        way in, and open them on the way out (shared.shredding); None only where no event class
+        of the aggregate has a personal field."""
         self.store, self.registry, self.aggregate = store, registry, aggregate
-        self.prefix, self.clock = stream_prefix, clock
+        self.prefix, self.clock, self.keys = stream_prefix, clock, keys
 
     def stream_id(self, aggregate_id: str) -> str:
         return f"{self.prefix}-{aggregate_id}"
@@ -37,8 +43,14 @@ class EventSourcedRepository(Generic[A]):
         envelopes = await self.store.read_stream(conn, self.stream_id(aggregate_id))
         if not envelopes:
             return None
+        subjects: set[str] = set()
+        if self.keys is not None:  # the aggregate works on plain values (`[erased]` once erased)
+            subjects = customers_in([e.data for e in envelopes if e.personal])
+            envelopes = await self.keys.open_envelopes(envelopes)
         events = [self.registry.decode(e.type, e.data) for e in envelopes]
         aggregate = self.aggregate.rehydrate(events, envelopes[-1].stream_version)
+        if aggregate.data_subject is None and len(subjects) == 1:  # whose data its stream holds
+            aggregate.data_subject = next(iter(subjects))
         aggregate.recorded_ids = {e.id for e in envelopes}
         return aggregate
 
@@ -74,10 +86,17 @@ class EventSourcedRepository(Generic[A]):
         """
         return await self.append(conn, aggregate_id, aggregate, aggregate.take_pending(), ids)
 
+    async def sealed(self, aggregate: A, events: Sequence[DomainEvent], ids: IdSource | None = None) -> list[Envelope]:
+        """`envelopes`, their personal fields sealed for the aggregate's data subject: what is stored."""
+        envelopes = self.envelopes(events, ids)
+        if self.keys is None:
+            return envelopes
+        return await self.keys.seal_envelopes(envelopes, aggregate.data_subject)
+
     async def append(self, conn: Conn, aggregate_id: str, aggregate: A, events: Sequence[DomainEvent],
                      ids: IdSource | None = None) -> int:
         """`save` for events already taken from the aggregate (a unit of work keeps them too)."""
-        envelopes = self.envelopes(events, ids)
+        envelopes = await self.sealed(aggregate, events, ids)
         aggregate.version = await self.store.append(conn, self.stream_id(aggregate_id), envelopes, aggregate.version)
         aggregate.recorded_ids.update(e.id for e in envelopes)
         return aggregate.version

@@ -28,6 +28,7 @@ from shared.migrations import migrate
 from shared.outbox import OutboxRelay
 from shared.projector import Projection, ProjectionRunner
 from shared.settings import ServiceSettings
+from shared.shredding.keyring import key_ring
 
 log = structlog.get_logger(__name__)
 
@@ -64,6 +65,7 @@ class ServiceRuntime:
                                 settings.event_max_bytes)
         self.appender = GroupCommitAppender(self.db, self.store, settings.append_writers)
         self.tokens = TokenService(settings)
+        self.keys = key_ring(settings, self.clock)
         self.producer: AIOKafkaProducer | None = None
         self.relay: OutboxRelay | None = None
         self._followers: list[Follower] = []
@@ -75,6 +77,7 @@ class ServiceRuntime:
     async def start(self) -> None:
         s = self.settings
         await migrate(self.db.engine, self.migrations, s.schema_name)
+        await self.keys.prepare()
         await ensure_topics(s, self._topics() if self.publishes else self._topics()[1:])
         self.producer = make_producer(s, f"{s.service}-producer")
         await self.producer.start()
@@ -150,6 +153,7 @@ class ServiceRuntime:
             await held.release()
         if self.producer is not None:
             await self.producer.stop()
+        await self.keys.db.dispose()
         await self.db.dispose()
 
     async def append(self, stream_id: str, events: Sequence[Envelope], expected_version: int) -> int:

@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # can never fall into a key everyone knows (shared.auth.MissingSecret).
 DEV_JWT_SECRET = "servicetrail-local-development-secret-change-me"
 DEV_SURVEY_LINK_SECRET = "servicetrail-local-development-survey-links-change-me"
+DEV_KEYSTORE_MASTER_KEY = "c2VydmljZXRyYWlsLWRldi1tYXN0ZXIta2V5LTMyYnk="  # 32 bytes, base64
 
 
 class Settings(BaseSettings):
@@ -39,6 +40,17 @@ class Settings(BaseSettings):
     survey_link_secret: SecretStr | None = None
     # Local development only: use the DEV_* keys above for whatever key is unset. Never in production.
     dev_secrets: bool = False
+
+    # Crypto-shredding (shared/shredding): the master key that wraps customers' data keys, base64
+    # of 32 bytes (`openssl rand -base64 32`); unset needs DEV_SECRETS=true. Every service of a
+    # deployment has the same one. The key store's tables live in their own schema, by default in
+    # the service's database; another URL puts them elsewhere (it is reached on its own pool).
+    keystore_master_key: SecretStr | None = None
+    keystore_database_url: str | None = None
+    keystore_schema: str = "keystore"
+    # The services that may read data keys (open personal fields); any other may only seal.
+    keystore_readers: str = "intake,feedback,analytics"
+    keystore_pool_size: int = Field(default=5, ge=1)
 
     log_level: str = "INFO"
     log_json: bool = True

@@ -137,6 +137,10 @@ class UnitOfWork(abc.ABC):
         await self._commit()
         self._committed = True
 
+    def data_subjects(self) -> set[str]:
+        """Whose personal data the aggregates this unit touched hold (its answer may show it)."""
+        return {a.data_subject for r in self._repositories for a in r.seen.values() if a.data_subject}
+
     def collect_new_events(self) -> Iterator[DomainEvent]:
         """The events this unit recorded (once committed, for in-process reactions)."""
         events, self._new_events = self._new_events, []

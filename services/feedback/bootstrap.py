@@ -56,18 +56,19 @@ def bootstrap(settings: FeedbackSettings | None = None, *, clock: Clock | None =
     links = SurveyLinks(survey_link_secret(settings), settings.jwt_issuer, settings.public_url)
     runtime = ServiceRuntime(settings, migrations=MIGRATIONS, clock=clock)
     streams = FeedbackStreams(
-        closures=EventSourcedRepository(runtime.store, registry, Closure, "closure", runtime.clock),
-        items=EventSourcedRepository(runtime.store, registry, FeedbackItem, "feedback", runtime.clock),
+        closures=EventSourcedRepository(runtime.store, registry, Closure, "closure", runtime.clock, runtime.keys),
+        items=EventSourcedRepository(runtime.store, registry, FeedbackItem, "feedback", runtime.clock, runtime.keys),
         actions=EventSourcedRepository(runtime.store, registry, ImprovementAction, "action", runtime.clock),
     )
     tables = FeedbackTables(settings.schema_name)
 
     def unit(ids: IdSource, conn: Conn | None = None) -> PostgresFeedbackUnitOfWork:
-        return PostgresFeedbackUnitOfWork(streams, tables, runtime.clock, settings.schema_name, runtime.db, ids, conn)
+        return PostgresFeedbackUnitOfWork(streams, tables, runtime.clock, settings.schema_name, runtime.db, ids, conn,
+                                          runtime.keys)
 
     bus = MessageBus(lambda ids: unit(ids), inject(HANDLERS, clock=runtime.clock, policy=policy_of(settings)))
     f = Feedback(bus=bus, unit_on=lambda conn, ids: unit(ids, conn), db=runtime.db, clock=runtime.clock,
-                 tables=tables, links=links,
+                 tables=tables, links=links, keys=runtime.keys,
                  closures=streams.closures, items=streams.items, actions=streams.actions)
     closer = Closer(f, settings.close_poll_seconds)
     runtime.loops.append(closer)

@@ -1,6 +1,7 @@
 """Wires intake's dependencies explicitly; tests inject settings, clock and rules here."""
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Sequence
 
@@ -10,9 +11,11 @@ from services.intake.adapters.projection import RequestsProjection
 from services.intake.adapters.queries import RequestQueries
 from services.intake.adapters.unit_of_work import PostgresIntakeUnitOfWork, SubmitUnitOfWork
 from services.intake.domain import commands as cmd
+from services.intake.domain.erasure import Erasure
 from services.intake.domain.model import Rules, ServiceRequest
-from services.intake.entrypoints import api, consumers, queries_api
+from services.intake.entrypoints import api, consumers, customers_api, queries_api
 from services.intake.service_layer.handlers import HANDLERS, Intake
+from services.intake.service_layer.retention import Retention
 from services.intake.settings import IntakeSettings
 from shared.aggregate import IdSource
 from shared.batching import BatchLoader
@@ -39,18 +42,21 @@ def bootstrap(
 
     async def open_requests(customer_ids: Sequence[str]) -> dict[str, list[tuple[str, str, str]]]:
         async with loader_connection.use() as conn:
-            return await queries.open_of_customers(conn, customer_ids)
+            found = await queries.open_of_customers(conn, customer_ids)
+        return (await runtime.keys.open(found))[0]  # titles and descriptions rest sealed
 
-    requests = EventSourcedRepository(runtime.store, registry, ServiceRequest, "request", runtime.clock)
+    requests = EventSourcedRepository(runtime.store, registry, ServiceRequest, "request", runtime.clock, runtime.keys)
+    erasures = EventSourcedRepository(runtime.store, registry, Erasure, "customer", runtime.clock)
     rules = rules or settings.rules()
 
     def unit(ids: IdSource, conn: Conn | None = None) -> PostgresIntakeUnitOfWork:
-        return PostgresIntakeUnitOfWork(requests, settings.schema_name, runtime.db, ids, conn)
+        return PostgresIntakeUnitOfWork(requests, erasures, settings.schema_name, runtime.db, ids, conn, runtime.keys)
 
     def submit_unit(ids: IdSource) -> SubmitUnitOfWork:
-        return SubmitUnitOfWork(requests, settings.schema_name, runtime.db, runtime.append, ids)
+        return SubmitUnitOfWork(requests, settings.schema_name, runtime.db, runtime.append, ids, runtime.keys)
 
-    handlers = inject(HANDLERS, clock=runtime.clock, rules=rules, open_requests=BatchLoader(open_requests, default=[]))
+    handlers = inject(HANDLERS, clock=runtime.clock, rules=rules, open_requests=BatchLoader(open_requests, default=[]),
+                      erase_key=runtime.keys.erase)
     intake = Intake(
         requests=requests,
         db=runtime.db,
@@ -60,8 +66,10 @@ def bootstrap(
         # Submit, the hot path, group-commits its appends (adapters/unit_of_work.py says why).
         bus=MessageBus(unit, handlers, units={cmd.SubmitRequest: submit_unit}),
         unit_on=lambda conn, ids: unit(ids, conn),
+        keys=runtime.keys,
     )
     runtime.projections.append(RequestsProjection(settings.schema_name))
+    runtime.loops.append(Retention(intake, timedelta(days=settings.retention_days), settings.retention_poll_seconds))
     runtime.consumers.append(ConsumerSpec(consumers.CONSUMER, consumers.TOPICS, consumers.stage_follower(intake)))
     app = create_app(service="intake", runtime=runtime)
     app.state.intake = intake
@@ -69,4 +77,5 @@ def bootstrap(
         app.state.fast_lane[("POST", "/v1/requests")] = api.submit_lane(app)
     app.include_router(api.router)
     app.include_router(queries_api.router)
+    app.include_router(customers_api.router)
     return app

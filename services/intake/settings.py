@@ -5,6 +5,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
+
 from services.intake.domain.categories import CategoryTree
 from services.intake.domain.model import Rules
 from services.intake.domain.priority import DEFAULT_MATRIX, matrix_from_spec
@@ -19,6 +21,11 @@ class IntakeSettings(ServiceSettings):
     #  "sla_policy": {"name": ..., "calendars": [...], "targets": {...}, "by_category": {...}},
     #  "zones": {"<location prefix>": "<zone>", ...}}
     intake_rules_file: Path | None = None
+    # How long a customer's service records stay readable after their last request last changed
+    # (at least two years by default); then, with no request open, the customer is erased
+    # (service_layer/retention.py). How often that is looked at.
+    retention_days: int = Field(default=730, ge=1)
+    retention_poll_seconds: float = Field(default=3600, gt=0)
 
     def rules(self) -> Rules:
         spec: dict[str, Any] = json.loads(self.intake_rules_file.read_text()) if self.intake_rules_file else {}

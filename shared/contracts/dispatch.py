@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from shared.events import DomainEvent, EventRegistry
+from shared.events import PERSONAL, DomainEvent, EventRegistry
 
 registry = EventRegistry("dispatch")
 
@@ -248,7 +248,9 @@ class JobReopened(DomainEvent):
     version: ClassVar[int] = 2
 
     request_id: str
-    reason: str
+    # The customer's words, as intake's RequestReopened carried them: sealed under their key,
+    # which dispatch copies and never opens.
+    reason: Annotated[str, PERSONAL]
     rejected_at: datetime
     reopened_at: datetime
 

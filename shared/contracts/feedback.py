@@ -38,7 +38,7 @@ class ResolutionConfirmed(DomainEvent):
 @registry.register
 class ResolutionRejected(DomainEvent):
     request_id: str
-    reason: str
+    reason: Annotated[str, PERSONAL]
     rejected_by: str
     rejected_at: datetime
 

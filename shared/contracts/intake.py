@@ -43,8 +43,8 @@ class RequestReceived(DomainEvent):
     channel: str
     kind: str
     category: str | None = None
-    title: str
-    description: str
+    title: Annotated[str, PERSONAL]
+    description: Annotated[str, PERSONAL]
     urgency: str
     impact: str
     location: Annotated[str | None, PERSONAL] = None
@@ -132,7 +132,7 @@ class ContactRecorded(DomainEvent):
     request_id: str
     via: str
     direction: str
-    summary: str
+    summary: Annotated[str, PERSONAL]
     recorded_by: str
     contacted_at: datetime
 
@@ -140,7 +140,7 @@ class ContactRecorded(DomainEvent):
 @registry.register
 class RequestWithdrawn(DomainEvent):
     request_id: str
-    reason: str
+    reason: Annotated[str, PERSONAL]
     withdrawn_by: str
     withdrawn_at: datetime
 
@@ -161,7 +161,7 @@ class RequestReopened(DomainEvent):
 
     version: ClassVar[int] = 2
     request_id: str
-    reason: str
+    reason: Annotated[str, PERSONAL]  # the customer's, from their rejection
     reopen_count: int
     rejected_at: datetime
     reopened_at: datetime
@@ -195,3 +195,14 @@ class RequestOwnershipTaken(DomainEvent):
     owner: str
     previous_owner: str
     taken_at: datetime
+
+
+@registry.register
+class CustomerErased(DomainEvent):
+    """The customer's data key was destroyed: every personal field sealed under it, in every event
+    store, topic, archive and read model, reads `[erased]` from now on (shared.shredding)."""
+
+    subject_field: ClassVar[str] = "customer_id"
+    customer_id: str
+    erased_by: str
+    erased_at: datetime

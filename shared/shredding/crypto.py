@@ -1,9 +1,12 @@
 """Sealing one personal field value under its customer's data key: AES-256-GCM, pure.
 
-A token is `enc:v1:` + urlsafe base64 (no padding) of nonce (12 bytes) || ciphertext || tag (16 bytes);
-the plaintext is the value's JSON (orjson). The associated data is `customer_id NUL path`: a token
-copied into another field or another customer's event does not open, so a sealed value cannot be
-passed off as a different one. Nonces are random: with 96 bits, a key may seal ~2^32 values before a
+A token is `enc:v1:<customer>.<path>.<sealed>`, each part urlsafe base64 without padding: the
+customer id and field path it was sealed for, then nonce (12 bytes) || ciphertext || tag (16 bytes);
+the plaintext is the value's JSON (orjson). The associated data is `customer_id NUL path`, so the
+header is authenticated: altering it, or copying the body under another customer or path, makes
+the token not open. A token names whose key opens it, so a read model or an answer may hold tokens
+copied from events, and whoever shows them opens each with `open_token`, not knowing where it
+came from. Neither a customer id nor a field path is personal data. Nonces are random: with 96 bits, a key may seal ~2^32 values before a
 repeat becomes a real risk (NIST SP 800-38D), far beyond what one customer's history holds.
 """
 from __future__ import annotations
@@ -40,20 +43,29 @@ def seal(key: bytes, customer_id: str, path: str, value: Any) -> str:
     """`value` (anything orjson encodes) as a token that only `unseal` with the same key, customer and
     field path opens. Each call takes a fresh nonce, so equal values give unequal tokens."""
     nonce = os.urandom(_NONCE_BYTES)
-    body = _cipher(key).encrypt(nonce, orjson.dumps(value), _associated(customer_id, path))
-    return PREFIX + base64.urlsafe_b64encode(nonce + body).rstrip(b"=").decode("ascii")
+    body = _cipher(key).encrypt(nonce, orjson.dumps(value, option=orjson.OPT_UTC_Z), _associated(customer_id, path))
+    return f"{PREFIX}{_b64(customer_id.encode())}.{_b64(path.encode())}.{_b64(nonce + body)}"
+
+
+def owner_of(token: Any) -> tuple[str, str]:
+    """The customer id and field path `token` names (not yet proven: only opening it proves them).
+    Raises NotSealed if `token` is no token, Tampered if its header is malformed."""
+    customer, path, _ = _parts(token)
+    return customer, path
+
+
+def open_token(key: bytes, token: Any) -> Any:
+    """`unseal` under the customer and path the token names (its header is checked by the tag)."""
+    customer, path, _ = _parts(token)
+    return unseal(key, customer, path, token)
 
 
 def unseal(key: bytes, customer_id: str, path: str, token: Any) -> Any:
     """The JSON value `token` was sealed from. Raises NotSealed if `token` is no token, Tampered if it
     does not open under this key, customer and path (or was altered)."""
-    if not is_sealed(token):
-        raise NotSealed(f"{path}: not a sealed value")
-    text = token[len(PREFIX):]
-    try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError):
-        raise Tampered(f"{path}: the sealed value is not valid base64") from None
+    named_customer, named_path, raw = _parts(token, path)
+    if (named_customer, named_path) != (customer_id, path):
+        raise Tampered(f"{path}: the sealed value was sealed for another customer or field")
     if len(raw) < _NONCE_BYTES + _TAG_BYTES:
         raise Tampered(f"{path}: the sealed value is too short")
     try:
@@ -66,6 +78,23 @@ def unseal(key: bytes, customer_id: str, path: str, token: Any) -> Any:
 def is_sealed(value: Any) -> bool:
     """Whether `value` has the form of a token; not whether it opens (only `unseal` tells that)."""
     return isinstance(value, str) and value.startswith(PREFIX)
+
+
+def _parts(token: Any, where: str = "value") -> tuple[str, str, bytes]:
+    if not is_sealed(token):
+        raise NotSealed(f"{where}: not a sealed value")
+    parts = token[len(PREFIX):].split(".")
+    if len(parts) != 3:
+        raise Tampered(f"{where}: the sealed value is malformed")
+    try:
+        customer, path, raw = (base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)) for p in parts)
+        return customer.decode(), path.decode(), raw
+    except (binascii.Error, ValueError):  # UnicodeDecodeError is a ValueError
+        raise Tampered(f"{where}: the sealed value is not valid base64") from None
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
 def _cipher(key: bytes) -> AESGCM:

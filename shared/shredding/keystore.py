@@ -11,19 +11,21 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-from typing import Protocol, runtime_checkable
+from typing import Iterable, Protocol, runtime_checkable
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from shared.db import Conn, execute, fetch, ident
+from shared.errors import InvalidTransition
 from shared.shredding.crypto import KEY_BYTES
 
 _NONCE_BYTES = 12
 
 
-class Erased(Exception):
-    """The customer was erased: their data key is gone and none will be made again."""
+class Erased(InvalidTransition):
+    """The customer was erased: their data key is gone and none will be made again (a command that
+    would record their personal data is refused, 409)."""
 
 
 class UnknownCustomer(LookupError):
@@ -48,6 +50,16 @@ class KeyStore(Protocol):
     async def existing_key(self, conn: Conn, customer_id: str) -> bytes | None:
         """The customer's data key, or None if they were erased or never had one; never makes one.
         Raises PermissionError if this service may not read keys."""
+        ...
+
+    async def keys_for(self, conn: Conn, customer_ids: Iterable[str]) -> dict[str, bytes | None]:
+        """`key_for` for many customers at once: None for each erased one (rather than raising).
+        Raises PermissionError if this service may not read keys."""
+        ...
+
+    async def existing_keys(self, conn: Conn, customer_ids: Iterable[str]) -> dict[str, bytes]:
+        """`existing_key` for many customers at once: those with a live key (erased and unknown ones
+        are left out). Raises PermissionError if this service may not read keys."""
         ...
 
     async def erase(self, conn: Conn, customer_id: str) -> bool:
@@ -111,6 +123,32 @@ class PostgresKeyStore:
         self._authorise()
         row = await self._row(conn, customer_id)
         return None if row is None or row["wrapped"] is None else self._unwrap(customer_id, row["wrapped"])
+
+    async def keys_for(self, conn: Conn, customer_ids: Iterable[str]) -> dict[str, bytes | None]:
+        self._authorise()
+        wanted = sorted(set(customer_ids))
+        rows = await self._rows(conn, wanted)
+        missing = [c for c in wanted if c not in rows]
+        if missing:  # as key_for: a racer's key, if it committed first, is the one every caller gets
+            await execute(conn, f"INSERT INTO {self._table} (customer_id, wrapped, created_at) "
+                                "SELECT * , now() FROM unnest($1::text[], $2::bytea[]) ON CONFLICT (customer_id) DO NOTHING",
+                          missing, [self._wrap(c, os.urandom(KEY_BYTES)) for c in missing])
+            rows.update(await self._rows(conn, missing))
+        return {c: None if rows[c] is None else self._unwrap(c, rows[c]) for c in wanted}
+
+    async def _rows(self, conn: Conn, customer_ids: list[str]) -> dict[str, bytes | None]:
+        found = await fetch(conn, f"SELECT customer_id, wrapped FROM {self._table} WHERE customer_id = ANY($1::text[])",
+                            customer_ids)
+        return {row["customer_id"]: row["wrapped"] for row in found}
+
+    async def existing_keys(self, conn: Conn, customer_ids: Iterable[str]) -> dict[str, bytes]:
+        self._authorise()
+        wanted = sorted(set(customer_ids))
+        if not wanted:
+            return {}
+        rows = await fetch(conn, f"SELECT customer_id, wrapped FROM {self._table} "
+                                 "WHERE customer_id = ANY($1::text[]) AND wrapped IS NOT NULL", wanted)
+        return {row["customer_id"]: self._unwrap(row["customer_id"], row["wrapped"]) for row in rows}
 
     async def erase(self, conn: Conn, customer_id: str) -> bool:
         # One UPDATE, guarded by erased_at: of concurrent erasures exactly one touches the row.

@@ -57,6 +57,8 @@ INTAKE = {
     ("POST", f"{REQ}/merge"): Rule((A, D), body=lambda t: {"into": t["into"], "reason": "the same fault"}),
     ("GET", "/v1/queues/awaiting-response"): Rule((A, D)),
     ("GET", "/v1/queues/triage"): Rule((A, D)),
+    ("POST", "/v1/customers/{customer_id}/erasure"): Rule(),  # admins only
+    ("GET", "/v1/customers/{customer_id}/access-log"): Rule(),
     **PROBES,
 }
 

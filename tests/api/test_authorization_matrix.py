@@ -120,8 +120,9 @@ async def test_intake(intake: IntakeApi, broker):  # noqa: ANN001
                 request_id=ids[0], resource_id=technician, strategy="auto", allocated_by="dispatch", allocated_at=now),
                 2, "job", now)])
             await until(lambda: held(intake, ids[0], technician))
-        return Case({"request_id": ids[0], "customer": mine, "into": ids[1]},
-                    {"request_id": ids[2], "customer": theirs, "into": ids[1]}, mine, holder_subject=technician)
+        return Case({"request_id": ids[0], "customer": mine, "customer_id": mine, "into": ids[1]},
+                    {"request_id": ids[2], "customer": theirs, "customer_id": theirs, "into": ids[1]}, mine,
+                    holder_subject=technician)
 
     await matrix(intake.client, rules.INTAKE, prepare)
 

@@ -9,6 +9,7 @@ import pytest
 from shared.auth import Role
 from tests.api.conftest import IntakeApi, request_body
 from tests.support.app import as_role
+from tests.support.privacy import opened
 from tests.support.waiting import until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
@@ -184,8 +185,11 @@ async def test_an_update_records_who_changed_what_and_why(intake: IntakeApi, db)
     async with db.connect() as conn:
         updated = (await intake.store.read_stream(conn, f"request-{created['id']}"))[-1]
     assert updated.name == "RequestUpdated" and updated.data["updated_by"] == "agent-5"
-    assert updated.data["changes"]["title"] == {"before": "Printer jams on every page", "after": "Printer jams on A3 only"}
-    assert set(updated.data["personal_changes"]) == {"customer.phone"}
+    assert updated.data["changes"] == {}  # the title, as the phone, is the customer's: sealed
+    assert set(updated.data["personal_changes"]) == {"title", "customer.phone"}
+    assert "Printer jams" not in str(updated.data) and "2345" not in str(updated.data)
+    personal = await opened(intake.settings, updated.data["personal_changes"])
+    assert personal["title"] == {"before": "Printer jams on every page", "after": "Printer jams on A3 only"}
     unchanged = await intake.client.patch(f"/v1/requests/{created['id']}", headers=as_role(Role.agent),
                                           json={"title": "Printer jams on A3 only", "reason": "same"})
     assert unchanged.status_code == 200 and unchanged.json()["version"] == 3

@@ -14,9 +14,11 @@ from shared.auth import Role
 from shared.contracts import dispatch, feedback
 from shared.contracts import intake as intake_contract
 from shared.envelope import Envelope
+from shared.shredding.crypto import is_sealed
 from tests.api.conftest import MONDAY_10, IntakeApi
 from tests.support.events import published
 from tests.support.kafka import create_topics, header, produce, read_topic
+from tests.support.privacy import opened
 from tests.support.waiting import until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
@@ -83,7 +85,9 @@ async def absent(intake: IntakeApi, name: str, *request_ids: str) -> bool:
 async def reopen_reasons(intake: IntakeApi, db, request_id: str) -> list[str]:  # noqa: ANN001
     async with db.connect() as conn:
         stream = await intake.store.read_stream(conn, f"request-{request_id}")
-    return [e.data["reason"] for e in stream if e.name == "RequestReopened"]
+    reasons = [e.data["reason"] for e in stream if e.name == "RequestReopened"]
+    assert all(is_sealed(r) for r in reasons)  # the customer's words rest sealed
+    return await opened(intake.settings, reasons)
 
 
 def iso(at: datetime) -> str:

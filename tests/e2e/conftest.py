@@ -20,8 +20,8 @@ SERVICES = ("intake", "dispatch", "feedback", "analytics")
 
 
 class Stack:
-    def __init__(self, urls: dict[str, str]) -> None:
-        self.urls = urls
+    def __init__(self, urls: dict[str, str], topic_prefix: str = "", database_url: str = "", bootstrap: str = "") -> None:
+        self.urls, self.topic_prefix, self.database_url, self.bootstrap = urls, topic_prefix, database_url, bootstrap
         self._tokens = TokenService(Settings())
 
     def client(self, service: str, role: Role, subject: str | None = None) -> httpx.Client:
@@ -58,7 +58,7 @@ def stack(database_url: str, broker: Broker) -> Iterator[Stack]:
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     try:
         await_ready(urls, processes, timeout=60, logs=logs)
-        yield Stack(urls)
+        yield Stack(urls, env["TOPIC_PREFIX"], database_url, broker.bootstrap)
     finally:
         for process in processes.values():
             process.terminate()

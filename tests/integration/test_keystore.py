@@ -199,3 +199,36 @@ async def test_a_truncated_wrapped_key_does_not_unwrap(db: Database, keys: Postg
         await conn.execute(f"UPDATE {keys.schema}.customer_keys SET wrapped = '\\x0102'::bytea WHERE customer_id = $1", c)
         with pytest.raises(UnwrapFailed):
             await keys.key_for(conn, c)
+
+
+async def test_many_keys_at_once_are_the_same_keys_one_at_a_time_and_erased_ones_are_none(db: Database,
+                                                                                           keys: PostgresKeyStore):
+    known, new, gone = customer(), customer(), customer()
+    async with db.connect() as conn:
+        known_key = await keys.key_for(conn, known)
+        await keys.key_for(conn, gone)
+        await keys.erase(conn, gone)
+        batch = await keys.keys_for(conn, [known, new, gone, new])
+        assert batch == {known: known_key, new: await keys.existing_key(conn, new), gone: None}
+        assert await keys.existing_keys(conn, [known, new, gone, customer()]) == {known: known_key, new: batch[new]}
+
+
+async def test_racing_batches_agree_on_each_new_customers_key(db: Database, keys: PostgresKeyStore):
+    customers = [customer() for _ in range(20)]
+
+    async def batch() -> dict[str, bytes | None]:
+        async with db.connect() as conn:
+            return await keys.keys_for(conn, customers)
+
+    results = await asyncio.gather(*(batch() for _ in range(6)))
+    assert all(r == results[0] for r in results) and all(results[0].values())
+
+
+async def test_a_service_that_may_not_read_keys_gets_none_in_a_batch_either(db: Database, keys: PostgresKeyStore):
+    writer = PostgresKeyStore(schema=keys.schema.strip('"'), master_key=MASTER, service="dispatch",
+                              readers=keys.readers)
+    async with db.connect() as conn:
+        with pytest.raises(PermissionError):
+            await writer.keys_for(conn, [customer()])
+        with pytest.raises(PermissionError):
+            await writer.existing_keys(conn, [customer()])

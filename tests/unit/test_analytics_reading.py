@@ -124,4 +124,4 @@ def test_the_archive_keeps_a_current_version_as_it_was_published_with_its_person
 
     assert (kept.type, kept.data) == (env.type, env.data)
     assert set(kept.personal) == set(env.personal) == {"customer.name", "customer.phone", "customer.email",
-                                                       "location"}
+                                                       "title", "description", "location"}

@@ -65,7 +65,8 @@ def test_unknown_types_and_foreign_services_are_refused():
 
 def test_personal_fields_are_found_in_nested_models_too():
     assert ThingHappened.personal_fields() == ["who"]
-    assert set(RequestReceived.personal_fields()) == {"customer.name", "customer.phone", "customer.email", "location"}
+    assert set(RequestReceived.personal_fields()) == {"customer.name", "customer.phone", "customer.email", "title",
+                                                      "description", "location"}
     assert "customer.id" not in RequestReceived.personal_fields()
     assert intake_registry.service == "intake"
 

@@ -7,7 +7,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.shredding.crypto import ERASED, NotSealed, SealError, Tampered, is_sealed, seal, unseal
+from shared.shredding.crypto import (
+    ERASED,
+    NotSealed,
+    SealError,
+    Tampered,
+    is_sealed,
+    open_token,
+    owner_of,
+    seal,
+    unseal,
+)
 
 KEY = bytes(range(32))
 OTHER_KEY = bytes(range(1, 33))
@@ -52,18 +62,44 @@ def test_the_customer_and_path_cannot_be_shifted_into_each_other():
         seal(KEY, "a", "\x00b.c", "x")
 
 
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
 def test_any_flipped_byte_is_detected():
     token = seal(KEY, "cust-1", "contact.name", "Ada Lovelace")
-    body = bytearray(base64.urlsafe_b64decode(token.removeprefix("enc:v1:") + "=="))
-    for i in range(len(body)):
-        flipped = bytearray(body)
+    customer, path, body = token.removeprefix("enc:v1:").split(".")
+    raw = bytearray(base64.urlsafe_b64decode(body + "=="))
+    for i in range(len(raw)):
+        flipped = bytearray(raw)
         flipped[i] ^= 0x01
-        forged = "enc:v1:" + base64.urlsafe_b64encode(bytes(flipped)).rstrip(b"=").decode()
+        forged = f"enc:v1:{customer}.{path}.{_b64(bytes(flipped))}"
         with pytest.raises(Tampered):
             unseal(KEY, "cust-1", "contact.name", forged)
+        with pytest.raises(Tampered):
+            open_token(KEY, forged)
 
 
-@pytest.mark.parametrize("token", ["enc:v1:", "enc:v1:abc", "enc:v1:!!!not base64!!!", "enc:v1:" + "A" * 30])
+def test_a_token_names_its_customer_and_field_and_opens_by_them():
+    token = seal(KEY, "cust-1", "customer.email", "ada@example.com")
+    assert owner_of(token) == ("cust-1", "customer.email")
+    assert open_token(KEY, token) == "ada@example.com"
+
+
+@pytest.mark.parametrize("customer, path", [("cust-2", "customer.email"), ("cust-1", "customer.name")])
+def test_a_token_whose_header_was_rewritten_does_not_open(customer, path):
+    # Copying the body under another customer's or field's header is caught by the tag: the
+    # header is the associated data.
+    body = seal(KEY, "cust-1", "customer.email", "ada@example.com").split(".")[-1]
+    forged = f"enc:v1:{_b64(customer.encode())}.{_b64(path.encode())}.{body}"
+    assert owner_of(forged) == (customer, path)
+    with pytest.raises(Tampered):
+        open_token(KEY, forged)
+
+
+@pytest.mark.parametrize("token", ["enc:v1:", "enc:v1:abc", "enc:v1:!!!not base64!!!", "enc:v1:" + "A" * 30,
+                                   "enc:v1:a.b", "enc:v1:a.b.c.d", "enc:v1:Y3VzdA.cGF0aA.!!!",
+                                   "enc:v1:Y3VzdA.cGF0aA." + "A" * 30, "enc:v1:_w.cGF0aA." + "A" * 60])
 def test_a_malformed_token_is_tampered(token):
     with pytest.raises(Tampered):
         unseal(KEY, "cust-1", "contact.name", token)
@@ -87,7 +123,8 @@ def test_each_seal_takes_a_fresh_nonce():
 
 def test_the_plaintext_is_not_in_the_token():
     token = seal(KEY, "cust-1", "contact.name", "Ada Lovelace")
-    assert "Ada" not in token and b"Ada" not in base64.urlsafe_b64decode(token[7:] + "==")
+    body = token.split(".")[-1]
+    assert "Ada" not in token and b"Ada" not in base64.urlsafe_b64decode(body + "==")
 
 
 @pytest.mark.parametrize("key", [b"", bytes(16), bytes(24), bytes(33)])

@@ -11,6 +11,7 @@ from shared.auth import Principal, Role, require_roles
 from shared.errors import NotFound
 from shared.limits import PathId
 from shared.privacy import mask
+from shared.shredding.keyring import Reader
 
 router = APIRouter(prefix="/v1", tags=["history"])
 SEES_PERSONAL = frozenset({Role.agent, Role.admin})
@@ -49,6 +50,10 @@ async def timeline(
     if not events:
         raise NotFound(f"no events recorded for request {request_id!r}")
     sees_personal = principal.role in SEES_PERSONAL
+    if sees_personal:  # the archive holds personal fields sealed, as they were published
+        reader = Reader.of(principal.subject, principal.role.value, "GET", f"/v1/requests/{request_id}/timeline")
+        opened = await runtime.keys.reveal([e["data"] for e in events], reader)
+        events = [{**e, "data": data} for e, data in zip(events, opened, strict=True)]
     entries = []
     for e in events:
         data, hidden = (e["data"], []) if sees_personal else mask(e["data"], e["personal"])

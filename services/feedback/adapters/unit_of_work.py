@@ -15,6 +15,7 @@ from shared.clock import Clock
 from shared.db import Conn, Database
 from shared.postgres_unit_of_work import PostgresUnitOfWork, StreamRepository
 from shared.repository import EventSourcedRepository
+from shared.shredding.keyring import KeyRing
 
 
 @dataclass(frozen=True)
@@ -26,8 +27,8 @@ class FeedbackStreams:
 
 class PostgresFeedbackUnitOfWork(PostgresUnitOfWork, FeedbackUnitOfWork):
     def __init__(self, streams: FeedbackStreams, tables: FeedbackTables, clock: Clock, schema: str,
-                 db: Database | None, ids: IdSource, conn: Conn | None = None) -> None:
-        super().__init__(db, schema, ids, conn)
+                 db: Database | None, ids: IdSource, conn: Conn | None = None, keys: KeyRing | None = None) -> None:
+        super().__init__(db, schema, ids, conn, keys)
         self.streams, self.tables, self.clock = streams, tables, clock
 
     def _open(self, conn: Conn) -> None:

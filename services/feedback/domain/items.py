@@ -48,10 +48,12 @@ class FeedbackItem(Aggregate):
 
     @classmethod
     def receive(cls, item_id: str, kind: str, request_id: str | None, text: str, by: str, respond_by: datetime,
-                now: datetime, via: str = "feedback") -> "FeedbackItem":
+                now: datetime, via: str = "feedback", customer_id: str | None = None) -> "FeedbackItem":
         """A new item, open, to be answered by `respond_by` (its kind's deadline from now); `via`
-        "intake" for a complaint intake took as a request."""
+        "intake" for a complaint intake took as a request. Its text is `customer_id`'s personal
+        data (the request's customer), else the giver's."""
         item = cls()
+        item.data_subject = customer_id or by
         item.record(ev.FeedbackReceived(feedback_id=item_id, subject_id=request_id or item_id, kind=kind,
                                         request_id=request_id, text=text, given_by=by, respond_by=respond_by,
                                         received_at=now, via=via))

@@ -26,8 +26,11 @@ def follower(f: Feedback) -> Reactions:
     async def received(conn: Conn, event: intake.RequestReceived, env: Envelope) -> None:
         await f.tables.note_request(conn, event.request_id, customer_id=event.customer.id)
         if event.kind == "complaint":  # taken at the desk: feedback's complaint to handle
+            # What the customer wrote comes sealed (intake's key for them): opened to be the
+            # complaint's text, which feedback seals again under the same customer's key.
+            title, description = (await f.keys.open([event.title, event.description]))[0]
             await f.bus.handle_in(f.unit_on(conn, _ids(env)), cmd.RaiseComplaint(
-                event.request_id, event.customer.id, f"{event.title}\n\n{event.description}", event.received_at))
+                event.request_id, event.customer.id, f"{title}\n\n{description}", event.received_at))
 
     async def triaged(conn: Conn, event: intake.RequestTriaged, env: Envelope) -> None:
         # The newest triage decides whether closing it calls for a call-back (priority, kind), and

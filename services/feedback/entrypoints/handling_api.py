@@ -14,6 +14,7 @@ from shared.auth import Principal, Role, require_roles
 from shared.errors import NotFound
 from shared.http.idempotency import Idempotency, idempotency, json_response
 from shared.limits import PathId
+from shared.shredding.keyring import Reader
 
 router = APIRouter(prefix="/v1", tags=["handling"])
 
@@ -31,6 +32,7 @@ class Outcome(Body):
 def item_view(item: FeedbackItem) -> dict[str, Any]:
     """What was said and what came of it: `outcome` is null until the item is resolved."""
     return {"id": item.id, "kind": item.kind, "request_id": item.request_id, "via": item.via, "text": item.text,
+            "customer_id": item.data_subject,  # whose words the text is
             "status": item.status, "received_at": item.received_at, "respond_by": item.respond_by,
             "escalated": item.escalated, "outcome": item.outcome, "resolved_at": item.resolved_at,
             "within_deadline": item.within_deadline, "version": item.version}
@@ -44,7 +46,16 @@ async def read_feedback(feedback_id: PathId, principal: Principal = Depends(CUST
         item = await f.items.get(conn, feedback_id)
     if item is None or (principal.role is Role.customer and item.given_by != principal.subject):
         raise NotFound(f"no feedback {feedback_id!r}")
-    return json_response(item_view(item))
+    body = item_view(item)
+    await shown(f, principal, "GET", f"/v1/feedback/{feedback_id}", body)
+    return json_response(body)
+
+
+async def shown(f: Feedback, principal: Principal, method: str, path: str, body: Any) -> None:
+    """Record that `principal` was shown an item's text (the customer's personal data)."""
+    if isinstance(body, dict) and body.get("customer_id"):
+        reader = Reader.of(principal.subject, principal.role.value, method, path)
+        await f.keys.record_shown(reader, body["customer_id"], body, ("text",))
 
 
 @router.post("/feedback/{feedback_id}/acknowledge")
@@ -52,7 +63,9 @@ async def acknowledge_feedback(feedback_id: PathId, body: Acknowledge | None = N
                                idem: Idempotency = Depends(idempotency("ack-feedback")),
                                f: Feedback = Depends(feedback_of)) -> Response:
     c = cmd.AcknowledgeFeedback(feedback_id, principal.subject, body.note if body else None)
-    return answered(await f.bus.handle(c, idem, view=item_view))
+    answer = await f.bus.handle(c, idem, view=item_view)
+    await shown(f, principal, "POST", f"/v1/feedback/{feedback_id}/acknowledge", answer.body)
+    return answered(answer)
 
 
 class Findings(Body):
@@ -64,7 +77,9 @@ async def investigate_feedback(feedback_id: PathId, body: Findings, principal: P
                                idem: Idempotency = Depends(idempotency("investigate-feedback")),
                                f: Feedback = Depends(feedback_of)) -> Response:
     c = cmd.InvestigateFeedback(feedback_id, principal.subject, body.findings)
-    return answered(await f.bus.handle(c, idem, view=item_view))
+    answer = await f.bus.handle(c, idem, view=item_view)
+    await shown(f, principal, "POST", f"/v1/feedback/{feedback_id}/investigate", answer.body)
+    return answered(answer)
 
 
 @router.post("/feedback/{feedback_id}/resolve")
@@ -73,7 +88,9 @@ async def resolve_feedback(feedback_id: PathId, body: Outcome, principal: Princi
                            f: Feedback = Depends(feedback_of)) -> Response:
     """Handle it with an outcome (a complaint handled after its deadline says so)."""
     c = cmd.ResolveFeedback(feedback_id, principal.subject, body.outcome)
-    return answered(await f.bus.handle(c, idem, view=item_view))
+    answer = await f.bus.handle(c, idem, view=item_view)
+    await shown(f, principal, "POST", f"/v1/feedback/{feedback_id}/resolve", answer.body)
+    return answered(answer)
 
 
 @router.post("/requests/{request_id}/follow-up")

@@ -15,6 +15,7 @@ from shared.clock import Clock
 from shared.db import Conn, Database
 from shared.messagebus import MessageBus
 from shared.repository import EventSourcedRepository
+from shared.shredding.keyring import KeyRing
 
 
 @dataclass
@@ -30,3 +31,4 @@ class Feedback:
     closures: EventSourcedRepository[Closure]
     items: EventSourcedRepository[FeedbackItem]
     actions: EventSourcedRepository[ImprovementAction]
+    keys: KeyRing  # opens what intake sealed (a complaint's text); records who read what

@@ -55,8 +55,9 @@ async def confirm_resolution(c: cmd.ConfirmResolution, uow: FeedbackUnitOfWork, 
 
 
 async def reject_resolution(c: cmd.RejectResolution, uow: FeedbackUnitOfWork, clock: Clock) -> Closure:
-    await owned_request(uow, c.request_id, c.caller)
+    facts = await owned_request(uow, c.request_id, c.caller)
     closure = await closure_of(uow, c.request_id)
+    closure.data_subject = facts.customer_id  # the reason is the customer's words
     closure.reject(c.reason, c.caller.id, clock.now())
     return closure
 
@@ -65,6 +66,7 @@ async def return_survey(c: cmd.ReturnSurvey, uow: FeedbackUnitOfWork, clock: Clo
     closure = await uow.closures.get(c.request_id)
     if closure is None:
         raise NotFound(f"no survey for request {c.request_id!r}")
+    closure.data_subject = (await uow.request_facts(c.request_id)).customer_id  # the comment is theirs
     closure.return_survey(c.survey_id, c.csat, c.nps, c.dimensions, c.comment, policy.follow_up_in, clock.now())
     return closure
 
@@ -77,11 +79,10 @@ async def complete_follow_up(c: cmd.CompleteFollowUp, uow: FeedbackUnitOfWork, c
 
 
 async def give_feedback(c: cmd.GiveFeedback, uow: FeedbackUnitOfWork, clock: Clock, policy: Policy) -> FeedbackItem:
-    if c.request_id:
-        await owned_request(uow, c.request_id, c.caller)
+    customer = (await owned_request(uow, c.request_id, c.caller)).customer_id if c.request_id else None
     now = clock.now()
     item = FeedbackItem.receive(uow.ids.next(), c.kind, c.request_id, c.text, c.caller.id,
-                                now + policy.deadlines[c.kind], now)
+                                now + policy.deadlines[c.kind], now, customer_id=customer)
     uow.items.add(item.id, item)
     return item
 
@@ -117,7 +118,8 @@ async def raise_complaint(c: cmd.RaiseComplaint, uow: FeedbackUnitOfWork, policy
     if (item := await uow.items.get(item_id)) is not None:
         return item
     item = FeedbackItem.receive(item_id, "complaint", c.request_id, c.text, c.customer_id,
-                                c.received_at + policy.deadlines["complaint"], c.received_at, via="intake")
+                                c.received_at + policy.deadlines["complaint"], c.received_at, via="intake",
+                                customer_id=c.customer_id)
     uow.items.add(item_id, item)
     return item
 

@@ -129,5 +129,10 @@ class RequestsProjection:
     async def _on_RequestMerged(self, conn: Conn, d: dict[str, Any], at: datetime) -> None:
         await self._set(conn, d["request_id"], at, status="merged", merged_into=d["into_request_id"])
 
+    async def _on_CustomerErased(self, conn: Conn, d: dict[str, Any], at: datetime) -> None:
+        # The rows' personal columns hold tokens that no longer open: nothing to clear, only noted.
+        await fetch(conn, f"UPDATE {self.s}.requests SET customer_erased = true WHERE customer_id = $1",
+                    d["customer_id"])
+
     async def _on_RequestReopened(self, conn: Conn, d: dict[str, Any], at: datetime) -> None:
         await self._set(conn, d["request_id"], at, status="reopened", reopen_count=d["reopen_count"])

@@ -100,6 +100,15 @@ class RequestQueries:
             found.setdefault(customer_id, []).append(tuple(request))  # type: ignore[arg-type]
         return found
 
+    async def past_retention(self, conn: Conn, ended_before: datetime, limit: int) -> list[str]:
+        """Customers not yet erased with no open request, whose requests all last changed before
+        `ended_before`: their retention is over."""
+        rows = await fetch(
+            conn, f"SELECT customer_id FROM {self.s}.requests GROUP BY customer_id "
+                  f"HAVING NOT bool_or(customer_erased) AND NOT bool_or({OPEN_CLAUSE}) AND max(updated_at) < $1 "
+                  f"ORDER BY customer_id LIMIT $2", ended_before, limit)
+        return [row[0] for row in rows]
+
     async def _rows(self, conn: Conn, tail: str, *params: Any) -> list[dict[str, Any]]:
         rows = await fetch(conn, f"SELECT {COLUMNS} FROM {self.s}.requests {tail}", *params)
         return [dict(zip(_NAMES, row, strict=True)) for row in rows]

@@ -143,3 +143,11 @@ class FollowFact:
 class TakeOwnership:
     request_id: str
     by: str
+
+
+@dataclass(frozen=True)
+class EraseCustomer:
+    """Make the customer's personal data unreadable everywhere (an admin's, on their request)."""
+
+    customer_id: str
+    by: str

@@ -23,7 +23,8 @@ FEEDBACKS_OWN = frozenset({"complaint"})
 
 
 UPDATABLE = {"title", "description", "location", "customer.name", "customer.phone", "customer.email"}
-PERSONAL = {"location", "customer.name", "customer.phone", "customer.email"}
+# What the customer wrote or is (shared.contracts.intake marks the same fields PERSONAL).
+PERSONAL = {"title", "description", "location", "customer.name", "customer.phone", "customer.email"}
 # Every request has these: an update may change them, never remove them (queues and the duplicate
 # hint read them for every agent, so one request without a title broke the desk for everyone).
 REQUIRED = {"title", "description", "customer.name"}
@@ -208,6 +209,7 @@ class ServiceRequest(Aggregate):
 
     def when_RequestReceived(self, e: ev.RequestReceived) -> None:
         self.id, self.received, self.owner = e.request_id, e, e.owner
+        self.data_subject = e.customer.id
         self.details = {"title": e.title, "description": e.description, "location": e.location,
                         **{f"customer.{k}": v for k, v in e.customer.model_dump().items() if k != "id"}}
 

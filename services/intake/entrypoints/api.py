@@ -19,6 +19,8 @@ from shared.http.fast_lane import LaneHandler, is_json
 from shared.http.idempotency import HEADER as IDEMPOTENCY_HEADER
 from shared.http.idempotency import Idempotency, answered, command, json_response
 from shared.limits import PathId
+from shared.messagebus import Answer
+from shared.shredding.keyring import Reader
 
 router = APIRouter(prefix="/v1", tags=["requests"])
 CUSTOMER_ROLES = (Role.customer, Role.agent, Role.dispatcher)
@@ -29,6 +31,23 @@ READERS = require_roles(Role.customer, Role.agent, Role.dispatcher, Role.technic
 
 def intake_of(request: Request) -> Intake:
     return request.app.state.intake
+
+
+# The request view's fields that are the customer's personal data (each read is recorded).
+VIEW_PERSONAL = ("title", "description", "location", "customer.name", "customer.phone", "customer.email")
+
+
+async def shown(intake: Intake, principal: Principal, method: str, path: str, body: Any) -> None:
+    """Record that `principal` was shown this request view's personal fields."""
+    if isinstance(body, dict) and isinstance(body.get("customer"), dict):
+        reader = Reader.of(principal.subject, principal.role.value, method, path)
+        await intake.keys.record_shown(reader, body["customer"]["id"], body, VIEW_PERSONAL)
+
+
+async def reply(http: Request, principal: Principal, answer: Answer) -> Response:
+    """A command's answer, its reading of the customer's data recorded first."""
+    await shown(intake_of(http), principal, http.method, http.url.path, answer.body)
+    return answered(answer)
 
 
 def caller_of(principal: Principal) -> cmd.Caller:
@@ -74,7 +93,9 @@ async def submitted(body: s.SubmitRequestBody, idem: Idempotency, intake: Intake
         taken_by="self-service" if principal.role is Role.customer else principal.subject,
         caller=caller_of(principal),
     )
-    return answered(await intake.bus.handle(c, idem, view=submitted_view, status=201))
+    answer = await intake.bus.handle(c, idem, view=submitted_view, status=201)
+    await shown(intake, principal, "POST", "/v1/requests", answer.body)
+    return answered(answer)
 
 
 def submitted_view(result: handlers.Submitted) -> dict[str, Any]:
@@ -90,7 +111,9 @@ async def read_request(
         raise NotFound(f"no request {request_id!r}")
     if principal.role is Role.technician and not request.readable_by_technician(principal.subject):
         raise NotFound(f"no request {request_id!r}")  # as dispatch answers for a job they never held
-    return json_response(view(request))
+    body = view(request)
+    await shown(intake, principal, "GET", f"/v1/requests/{request_id}", body)
+    return json_response(body)
 
 
 @router.post("/requests/{request_id}/acknowledge", response_model=s.RequestView)
@@ -99,7 +122,7 @@ async def acknowledge(
     idem: Idempotency = Depends(command("acknowledge", *DESK_ROLES)),
 ) -> Response:
     c = cmd.Acknowledge(request_id, idem.principal.subject, body.message if body else None)
-    return answered(await intake_of(http).bus.handle(c, idem, view=view))
+    return await reply(http, idem.principal, await intake_of(http).bus.handle(c, idem, view=view))
 
 
 @router.post("/requests/{request_id}/triage", response_model=s.RequestView)
@@ -109,7 +132,7 @@ async def triage(
 ) -> Response:
     c = cmd.Retriage(request_id, idem.principal.subject, body.reason, body.urgency, body.impact, body.category,
                      body.dispatch)
-    return answered(await intake_of(http).bus.handle(c, idem, view=view))
+    return await reply(http, idem.principal, await intake_of(http).bus.handle(c, idem, view=view))
 
 
 @router.post("/requests/{request_id}/need-confirmation", response_model=s.RequestView)
@@ -118,7 +141,7 @@ async def confirm_need(
     idem: Idempotency = Depends(command("confirm-need", *DESK_ROLES)),
 ) -> Response:
     c = cmd.ConfirmNeed(request_id, idem.principal.subject, body.what, body.where, body.when, body.note)
-    return answered(await intake_of(http).bus.handle(c, idem, view=view))
+    return await reply(http, idem.principal, await intake_of(http).bus.handle(c, idem, view=view))
 
 
 @router.patch("/requests/{request_id}", response_model=s.RequestView)
@@ -130,7 +153,7 @@ async def update(
     customer = body.customer.model_dump(exclude_unset=True) if body.customer else {}
     fields.update({f"customer.{k}": v for k, v in customer.items()})
     c = cmd.UpdateRequest(request_id, idem.principal.subject, body.reason, fields, caller_of(idem.principal))
-    return answered(await intake_of(http).bus.handle(c, idem, view=view))
+    return await reply(http, idem.principal, await intake_of(http).bus.handle(c, idem, view=view))
 
 
 @router.post("/requests/{request_id}/take-ownership", response_model=s.RequestView)
@@ -139,7 +162,7 @@ async def take_ownership(
 ) -> Response:
     """The caller becomes the request's owner (a self-service request has none until then)."""
     c = cmd.TakeOwnership(request_id, idem.principal.subject)
-    return answered(await intake_of(http).bus.handle(c, idem, view=view))
+    return await reply(http, idem.principal, await intake_of(http).bus.handle(c, idem, view=view))
 
 
 @router.post("/requests/{request_id}/contacts", response_model=s.RequestView)
@@ -149,7 +172,7 @@ async def record_contact(
 ) -> Response:
     c = cmd.RecordContact(request_id, idem.principal.subject, body.via.value, body.direction.value, body.summary,
                           body.at)
-    return answered(await intake_of(http).bus.handle(c, idem, view=view))
+    return await reply(http, idem.principal, await intake_of(http).bus.handle(c, idem, view=view))
 
 
 @router.post("/requests/{request_id}/withdraw", response_model=s.RequestView)
@@ -158,7 +181,7 @@ async def withdraw(
     idem: Idempotency = Depends(command("withdraw", *CUSTOMER_ROLES)),
 ) -> Response:
     c = cmd.Withdraw(request_id, idem.principal.subject, body.reason, caller_of(idem.principal))
-    return answered(await intake_of(http).bus.handle(c, idem, view=view))
+    return await reply(http, idem.principal, await intake_of(http).bus.handle(c, idem, view=view))
 
 
 @router.post("/requests/{request_id}/merge", response_model=s.RequestView)
@@ -167,4 +190,4 @@ async def merge(
     idem: Idempotency = Depends(command("merge", *DESK_ROLES)),
 ) -> Response:
     c = cmd.Merge(request_id, body.into, idem.principal.subject, body.reason)
-    return answered(await intake_of(http).bus.handle(c, idem, view=view))
+    return await reply(http, idem.principal, await intake_of(http).bus.handle(c, idem, view=view))

@@ -1,6 +1,8 @@
 """Intake's reads over the requests read model: search, a customer's requests, the queues."""
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Query
 
 from services.intake.adapters.queries import Filters
@@ -12,6 +14,9 @@ from services.intake.entrypoints.views import summary
 from services.intake.service_layer.handlers import Intake
 from shared import limits
 from shared.auth import Principal, Role
+from shared.shredding.keyring import Reader
+
+SHOWN = frozenset(RequestSummary.model_fields) | {"respond_risk_at"}  # what `summary` reads of a row
 
 router = APIRouter(prefix="/v1", tags=["queues and search"])
 
@@ -41,29 +46,35 @@ async def search(
     )
     async with intake.db.connect() as conn:
         rows, next_cursor = await intake.queries.search(conn, filters, limit, cursor)
-    now = intake.clock.now()
-    return Page(items=[summary(r, now) for r in rows], next_cursor=next_cursor)
+    return Page(items=await summaries(intake, principal, "/v1/requests", rows), next_cursor=next_cursor)
 
 
 @router.get("/queues/awaiting-response", response_model=list[RequestSummary])
 async def awaiting_response(
     limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=limits.OFFSET_MAX),
-    _: Principal = Depends(DESK), intake: Intake = Depends(intake_of),
+    principal: Principal = Depends(DESK), intake: Intake = Depends(intake_of),
 ) -> list[RequestSummary]:
     """Not yet acknowledged, by priority then response deadline, with SLA-risk flags."""
     async with intake.db.connect() as conn:
         rows = await intake.queries.awaiting_response(conn, limit, offset)
-    now = intake.clock.now()
-    return [summary(r, now) for r in rows]
+    return await summaries(intake, principal, "/v1/queues/awaiting-response", rows)
 
 
 @router.get("/queues/triage", response_model=list[RequestSummary])
 async def triage_queue(
     limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=limits.OFFSET_MAX),
-    _: Principal = Depends(DESK), intake: Intake = Depends(intake_of),
+    principal: Principal = Depends(DESK), intake: Intake = Depends(intake_of),
 ) -> list[RequestSummary]:
     """Open requests no agent has triaged yet (self-service or uncategorised), most urgent first."""
     async with intake.db.connect() as conn:
         rows = await intake.queries.triage_queue(conn, limit, offset)
+    return await summaries(intake, principal, "/v1/queues/triage", rows)
+
+
+async def summaries(intake: Intake, principal: Principal, path: str, rows: list[dict[str, Any]]) -> list[RequestSummary]:
+    """The rows as summaries, what they show of customers' data (sealed in the read model) opened
+    for the reader, and that reading recorded."""
+    shown = [{k: v for k, v in row.items() if k in SHOWN} for row in rows]
+    opened = await intake.keys.reveal(shown, Reader.of(principal.subject, principal.role.value, "GET", path))
     now = intake.clock.now()
-    return [summary(r, now) for r in rows]
+    return [summary(row, now) for row in opened]

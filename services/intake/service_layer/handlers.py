@@ -8,13 +8,14 @@ commands each run in a transaction of their own (adapters/unit_of_work.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 import structlog
 
 from services.intake.adapters.queries import RequestQueries
 from services.intake.domain import commands as cmd
 from services.intake.domain.duplicates import THRESHOLD, similarity
+from services.intake.domain.erasure import Erasure
 from services.intake.domain.model import Rules, ServiceRequest
 from services.intake.service_layer.unit_of_work import IntakeUnitOfWork
 from shared.aggregate import IdSource
@@ -24,6 +25,8 @@ from shared.db import Conn, Database
 from shared.errors import Forbidden, InvalidTransition, NotFound
 from shared.messagebus import MessageBus
 from shared.repository import EventSourcedRepository
+from shared.shredding.keyring import KeyRing
+from shared.shredding.keystore import UnknownCustomer
 
 log = structlog.get_logger(__name__)
 OpenRequests = BatchLoader[str, list[tuple[str, str, str]]]  # a customer's open requests: (id, title, text)
@@ -38,6 +41,7 @@ class Intake:
     queries: RequestQueries
     bus: MessageBus  # every command, submit in a group-commit unit and the rest in a transaction each
     unit_on: Callable[[Conn, IdSource], IntakeUnitOfWork]  # a unit joined to a consumer's transaction
+    keys: KeyRing  # opens what the read model holds sealed; records who read it
 
 
 @dataclass(frozen=True)
@@ -166,6 +170,21 @@ async def reopen(c: cmd.Reopen, uow: IntakeUnitOfWork, clock: Clock) -> ServiceR
     return request
 
 
+async def erase_customer(c: cmd.EraseCustomer, uow: IntakeUnitOfWork, clock: Clock,
+                         erase_key: Callable[[str], Awaitable[bool]]) -> Erasure:
+    """The key first, then the record: a retry after a crash between them finds the key gone and
+    records the erasure then; once recorded, asking again changes nothing."""
+    try:
+        await erase_key(c.customer_id)
+    except UnknownCustomer:
+        raise NotFound(f"no customer {c.customer_id!r}") from None
+    erasure = await uow.erasures.get(c.customer_id)
+    if erasure is None:
+        erasure = Erasure.of(c.customer_id, c.by, clock.now())
+        uow.erasures.add(c.customer_id, erasure)
+    return erasure
+
+
 HANDLERS: dict[type, Callable[..., Any]] = {
     cmd.SubmitRequest: submit,
     cmd.Acknowledge: acknowledge,
@@ -179,4 +198,5 @@ HANDLERS: dict[type, Callable[..., Any]] = {
     cmd.FollowFact: follow_fact,
     cmd.Reopen: reopen,
     cmd.FollowAcknowledgement: follow_acknowledgement,
+    cmd.EraseCustomer: erase_customer,
 }

@@ -1,0 +1,213 @@
+"""A service's way to its customers' keys: sealing what it records, opening what it shows, recording
+who read what, and erasing.
+
+Every service holds one (`ServiceRuntime.keys`), on a connection pool of its own to the key store's
+database (`KEYSTORE_DATABASE_URL`, by default the service's): a key store that cannot be reached
+fails the command that needs a key with 503, and nothing is written in its place. Keys are not
+cached: an erasure, once committed, holds for every later read in every process.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, replace
+from typing import Any, Iterable, Sequence
+
+from shared.batching import BatchLoader
+from shared.clock import Clock
+from shared.db import Database, execute, fetch, ident
+from shared.envelope import Envelope
+from shared.keys import MissingSecret, configured_secret
+from shared.settings import DEV_KEYSTORE_MASTER_KEY, ServiceSettings
+from shared.shredding.crypto import ERASED, is_sealed, open_token, owner_of, seal
+from shared.shredding.fields import customers_in, has_personal_values, open_all, seal_paths
+from shared.shredding.keystore import Erased, KeyStore, PostgresKeyStore, master_key_from
+
+ANSWER_PATH = "answer"  # the field path an answer kept under an idempotency key is sealed as
+SEALED_ANSWER = "sealed_answer"
+_LOCK = 0x5E7_5EA1  # advisory lock: one process at a time creates the key store's tables
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who reads personal data, and through which endpoint (what the access log records)."""
+
+    subject: str
+    role: str
+    endpoint: str
+
+    @classmethod
+    def of(cls, subject: str, role: str, method: str, path: str) -> "Reader":
+        return cls(subject, role, f"{method} {path}")
+
+
+class KeyRing:
+    def __init__(self, store: KeyStore, db: Database, clock: Clock, service: str, schema: str = "keystore") -> None:
+        self.store, self.db, self.clock, self.service = store, db, clock, service
+        self.schema = ident(schema)
+        # Concurrent commands' key look-ups, and concurrent reads' log entries, share one statement
+        # (on the hot path, a submit, each would otherwise cost a round trip of its own).
+        self._sealing_keys: BatchLoader[str, bytes | None] = BatchLoader(self._keys_for, default=None)
+        self._log: BatchLoader[tuple[Any, ...], None] = BatchLoader(self._write_log, default=None)
+        self._entries = itertools.count()
+
+    async def prepare(self) -> None:
+        """Creates the key store's tables (its own schema) if missing; every service calls it on start."""
+        async with self.db.connect() as conn, conn.transaction():
+            await execute(conn, "SELECT pg_advisory_xact_lock($1)", _LOCK)
+            await self.store.create_schema(conn)  # type: ignore[attr-defined]
+            await execute(conn, f"""CREATE TABLE IF NOT EXISTS {self.schema}.access_log (
+                id bigserial PRIMARY KEY,
+                at timestamptz NOT NULL,
+                service text NOT NULL,
+                subject text NOT NULL,
+                role text NOT NULL,
+                endpoint text NOT NULL,
+                customer_id text NOT NULL,
+                fields text[] NOT NULL
+            )""")
+            await execute(conn, f"CREATE INDEX IF NOT EXISTS access_log_customer ON {self.schema}.access_log "
+                                "(customer_id, at DESC, id DESC)")
+
+    # -- sealing what is recorded -------------------------------------------------------------
+
+    async def seal_envelopes(self, envelopes: Sequence[Envelope], customer_id: str | None) -> list[Envelope]:
+        """The envelopes with their personal fields sealed under `customer_id`'s key (made on first
+        use). Raises `shared.shredding.keystore.Erased` for an erased customer, and RuntimeError if a
+        personal field holds a value and nobody is named whose it is."""
+        personal = [e for e in envelopes if e.personal and has_personal_values(e.data, e.personal)]
+        if not personal:
+            return list(envelopes)
+        if customer_id is None:
+            raise RuntimeError(f"{personal[0].type} holds personal data and its aggregate names no customer")
+        key = await self._key_for(customer_id)
+        chosen = {id(e) for e in personal}
+        return [replace(e, data=seal_paths(e.data, e.personal, customer_id, key)) if id(e) in chosen else e
+                for e in envelopes]
+
+    async def seal_answer(self, body: Any, customer_ids: Iterable[str]) -> Any:
+        """An answer to keep under an idempotency key, sealed whole under each customer's key whose
+        data it may hold (erasing any of them makes it unreadable), as `{"sealed_answer": token}`."""
+        customers = sorted(set(customer_ids))
+        if not customers:
+            return body
+        for customer in customers:
+            body = seal(await self._key_for(customer), customer, ANSWER_PATH, body)
+        return {SEALED_ANSWER: body}
+
+    async def open_answer(self, body: Any) -> tuple[Any, bool]:
+        """A kept answer opened; and False if it cannot be (a customer it was sealed for was erased)."""
+        if not (isinstance(body, dict) and set(body) == {SEALED_ANSWER}):
+            return body, True
+        body = body[SEALED_ANSWER]
+        while is_sealed(body):
+            customer, _ = owner_of(body)
+            key = (await self._keys({customer})).get(customer)
+            if key is None:
+                return None, False
+            body = open_token(key, body)
+        return body, True
+
+    # -- opening what is shown ----------------------------------------------------------------
+
+    async def open(self, value: Any) -> tuple[Any, dict[str, set[str]]]:
+        """`value` with its tokens opened (`[erased]` where the key is gone), and the field paths
+        opened per customer. Use `reveal` to answer a reader: it records the read."""
+        customers = customers_in(value)
+        if not customers:
+            return value, {}
+        return open_all(value, await self._keys(customers))
+
+    async def open_envelopes(self, envelopes: Sequence[Envelope]) -> list[Envelope]:
+        sealed = [e for e in envelopes if e.personal]
+        if not sealed:
+            return list(envelopes)
+        keys = await self._keys(set().union(*(customers_in(e.data) for e in sealed)))
+        return [replace(e, data=open_all(e.data, keys)[0]) if e.personal else e for e in envelopes]
+
+    async def reveal(self, value: Any, reader: Reader) -> Any:
+        """`value` opened for `reader`, each customer's fields read recorded in the access log first
+        (a read that cannot be recorded is not answered)."""
+        opened_value, opened = await self.open(value)
+        await self.record(reader, opened)
+        return opened_value
+
+    async def record_shown(self, reader: Reader, customer_id: str, view: Any, paths: Iterable[str]) -> None:
+        """Records that `reader` was shown `view`, a customer's data: the `paths` of it that hold a value."""
+        shown = {p for p in paths if _at(view, p) not in (None, ERASED)}
+        await self.record(reader, {customer_id: shown} if shown else {})
+
+    async def record(self, reader: Reader, opened: dict[str, set[str]]) -> None:
+        """Records that `reader` read these fields of these customers (names only, never values)."""
+        at = self.clock.now()
+        for customer, fields in sorted(opened.items()):
+            # The running number keeps two equal reads at one instant two entries.
+            await self._log.load((next(self._entries), at, self.service, reader.subject, reader.role, reader.endpoint,
+                                  customer, tuple(sorted(fields))))
+
+    async def _write_log(self, entries: Sequence[tuple[Any, ...]]) -> dict[tuple[Any, ...], None]:
+        async with self.db.connect() as conn:
+            await conn.executemany(
+                f"INSERT INTO {self.schema}.access_log (at, service, subject, role, endpoint, customer_id, fields) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7::text[])", [(*e[1:7], list(e[7])) for e in entries])
+        return {}
+
+    # -- erasure and the log ------------------------------------------------------------------
+
+    async def erase(self, customer_id: str) -> bool:
+        """Destroys the customer's key: True if this call did, False if it was gone already.
+        Raises `UnknownCustomer` if the customer never had one."""
+        async with self.db.connect() as conn:
+            return await self.store.erase(conn, customer_id)
+
+    async def accesses(self, customer_id: str, limit: int, before: int | None) -> list[dict[str, Any]]:
+        """The customer's access log, newest first, `limit` entries older than entry `before`."""
+        async with self.db.connect() as conn:
+            rows = await fetch(
+                conn, f"SELECT id, at, service, subject, role, endpoint, fields FROM {self.schema}.access_log "
+                      "WHERE customer_id = $1 AND ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
+                customer_id, before, limit)
+        return [dict(row) for row in rows]
+
+    async def _key_for(self, customer_id: str) -> bytes:
+        key = await self._sealing_keys.load(customer_id)
+        if key is None:
+            raise Erased(f"customer {customer_id!r} was erased: their personal data is not recorded again")
+        return key
+
+    async def _keys_for(self, customers: Sequence[str]) -> dict[str, bytes | None]:
+        async with self.db.connect() as conn:
+            return await self.store.keys_for(conn, customers)
+
+    async def _keys(self, customers: set[str]) -> dict[str, bytes]:
+        async with self.db.connect() as conn:
+            return await self.store.existing_keys(conn, customers)
+
+
+
+def _at(value: Any, path: str) -> Any:
+    for name in path.split("."):
+        value = value.get(name) if isinstance(value, dict) else None
+    return value
+
+
+def master_key(settings: ServiceSettings) -> bytes:
+    """KEYSTORE_MASTER_KEY as bytes; MissingSecret (a one-line refusal to start) if unset or malformed."""
+    text = configured_secret(settings.keystore_master_key, DEV_KEYSTORE_MASTER_KEY, settings.dev_secrets,
+                             "KEYSTORE_MASTER_KEY is not set: customers' data keys are wrapped by it "
+                             "(base64 of 32 bytes); DEV_SECRETS=true is for local development only")
+    try:
+        return master_key_from(text)
+    except ValueError as exc:
+        raise MissingSecret(f"KEYSTORE_MASTER_KEY: {exc}") from None
+
+
+def key_ring(settings: ServiceSettings, clock: Clock) -> KeyRing:
+    """The service's key ring, as configured (KEYSTORE_*); MissingSecret without a master key.
+    Always on a pool of its own: a command holding one of the service's connections asks for a key
+    while it does, and on a shared pool enough such commands at once would wait for each other."""
+    readers = frozenset(r.strip() for r in settings.keystore_readers.split(",") if r.strip())
+    store = PostgresKeyStore(master_key=master_key(settings), service=settings.service, readers=readers,
+                             schema=settings.keystore_schema)
+    keys_db = Database(settings.keystore_database_url or settings.database_url or "", settings.keystore_pool_size,
+                       f"servicetrail-{settings.service}-keys")
+    return KeyRing(store, keys_db, clock, settings.service, settings.keystore_schema)

@@ -1,0 +1,109 @@
+"""Issue 14's property: for every event class of every service, each field marked personal is sealed
+(no leaf of it stays plain), the sealed event still decodes into its typed contract (so consumers
+read it), and opening it under the customer's key gives back exactly the event."""
+from __future__ import annotations
+
+import types
+from datetime import datetime, timezone
+from typing import Any, Literal, Union, get_args, get_origin
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel
+
+from shared.contracts import dispatch, feedback, intake
+from shared.events import DomainEvent
+from shared.shredding.crypto import ERASED, is_sealed
+from shared.shredding.fields import customers_in, open_all, seal_paths
+
+KEY = bytes(range(32))
+CLASSES = [c for r in (intake.registry, dispatch.registry, feedback.registry) for c in r.classes() if c.personal_fields()]
+REGISTRY = {c: r for r in (intake.registry, dispatch.registry, feedback.registry) for c in r.classes()}
+T0 = datetime(2026, 3, 2, 10, tzinfo=timezone.utc)
+
+
+def sample(annotation: Any) -> Any:
+    """A plain valid value of `annotation` (the non-personal rest of an event)."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin in (Union, types.UnionType):
+        return sample(next(a for a in args if a is not type(None)))
+    if origin is Literal:
+        return args[0]
+    if origin is list:
+        return []
+    if origin is dict:
+        return {}
+    if get_origin(annotation) is not None and hasattr(annotation, "__metadata__"):
+        return sample(args[0])
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return {n: sample(f.annotation) for n, f in annotation.model_fields.items()}
+    return {str: "x", int: 1, bool: True, datetime: T0.isoformat(), float: 1.0}.get(annotation, "x")
+
+
+def put(data: dict[str, Any], path: str, value: Any) -> None:
+    *parents, leaf = path.split(".")
+    for name in parents:
+        data = data[name]
+    data[leaf] = value
+
+
+def leaves(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [leaf for v in value.values() for leaf in leaves(v)]
+    if isinstance(value, list):
+        return [leaf for v in value for leaf in leaves(v)]
+    return [value]
+
+
+def at(data: Any, path: str) -> Any:
+    for name in path.split("."):
+        data = data.get(name) if isinstance(data, dict) else None
+    return data
+
+
+personal_text = st.text(min_size=1, max_size=40)
+changes = st.dictionaries(st.sampled_from(["title", "customer.email", "customer.phone"]),
+                          st.fixed_dictionaries({"before": personal_text | st.none(), "after": personal_text}), max_size=3)
+
+
+def test_every_service_has_personal_fields_marked():
+    names = {c.__name__ for c in CLASSES}
+    assert {"RequestReceived", "RequestUpdated", "ContactRecorded", "SurveyReturned", "FeedbackReceived",
+            "ResolutionRejected", "JobReopened"} <= names
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_each_personal_field_is_sealed_still_decodes_and_opens_to_the_same_event(cls: type[DomainEvent], data):
+    event_data = {n: sample(f.annotation) for n, f in cls.model_fields.items()}
+    for path in cls.personal_fields():
+        value = data.draw(changes if path == "personal_changes" else personal_text, label=path)
+        put(event_data, path, value)
+    event = cls.model_validate(event_data)
+    plain = event.model_dump(mode="json")
+    customer = data.draw(st.text(min_size=1, max_size=12).filter(lambda s: "\x00" not in s), label="customer")
+
+    sealed = seal_paths(plain, cls.personal_fields(), customer, KEY)
+
+    for path in cls.personal_fields():
+        assert all(leaf is None or is_sealed(leaf) for leaf in leaves(at(sealed, path))), path
+    for secret in (leaf for path in cls.personal_fields() for leaf in leaves(at(plain, path))):
+        if isinstance(secret, str) and len(secret) >= 8:
+            assert secret.encode() not in orjson.dumps(sealed)
+    ce_type = REGISTRY[cls].type_of_class(cls)
+    assert isinstance(REGISTRY[cls].decode(ce_type, sealed), cls)  # a consumer reads it, sealed as it is
+    assert customers_in(sealed) <= {customer}
+    assert open_all(sealed, {customer: KEY})[0] == plain
+    erased = open_all(sealed, {})[0]
+    for path in cls.personal_fields():
+        assert all(leaf in (None, ERASED) for leaf in leaves(at(erased, path))), path
+
+
+def test_sealing_leaves_the_event_it_was_given_unchanged():
+    plain = {"request_id": "r1", "customer": {"id": "c1", "name": "Ada", "phone": None}}
+    copy = orjson.loads(orjson.dumps(plain))
+    sealed = seal_paths(plain, ["customer.name", "customer.phone"], "c1", KEY)
+    assert plain == copy and is_sealed(sealed["customer"]["name"]) and sealed["customer"]["phone"] is None
