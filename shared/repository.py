@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Generic, Sequence, TypeVar
+from typing import Any, Generic, Sequence, TypeVar
 
 from shared import context
 from shared.aggregate import Aggregate, IdSource
@@ -54,9 +54,12 @@ class EventSourcedRepository(Generic[A]):
         aggregate.recorded_ids = {e.id for e in envelopes}
         return aggregate
 
-    def envelopes(self, events: Sequence[DomainEvent], ids: IdSource | None = None) -> list[Envelope]:
-        """The events as envelopes to append (the store refuses one the relay could not publish)."""
+    def envelopes(self, events: Sequence[DomainEvent], ids: IdSource | None = None,
+                  data: Sequence[dict[str, Any]] | None = None) -> list[Envelope]:
+        """The events as envelopes to append (the store refuses one the relay could not publish);
+        `data`, each event's as stored, if not its plain dump (`sealed` gives it sealed)."""
         ids = ids or IdSource()
+        data = data if data is not None else [event.model_dump(mode="json") for event in events]
         ctx = context.current()
         now = self.clock.now()
         return [
@@ -70,10 +73,10 @@ class EventSourcedRepository(Generic[A]):
                 stream_version=0,
                 correlation_id=ctx.correlation_id,
                 causation_id=ctx.causation_id,
-                data=event.model_dump(mode="json"),
+                data=stored,
                 personal=personal_paths(type(event)),
             )
-            for event in events
+            for event, stored in zip(events, data, strict=True)
         ]
 
     async def save(self, conn: Conn, aggregate_id: str, aggregate: A, ids: IdSource | None = None) -> int:
@@ -88,10 +91,11 @@ class EventSourcedRepository(Generic[A]):
 
     async def sealed(self, aggregate: A, events: Sequence[DomainEvent], ids: IdSource | None = None) -> list[Envelope]:
         """`envelopes`, their personal fields sealed for the aggregate's data subject: what is stored."""
-        envelopes = self.envelopes(events, ids)
         if self.keys is None:
-            return envelopes
-        return await self.keys.seal_envelopes(envelopes, aggregate.data_subject)
+            return self.envelopes(events, ids)
+        data = [event.model_dump(mode="json") for event in events]
+        return self.envelopes(events, ids, await self.keys.seal(data, [personal_paths(type(e)) for e in events],
+                                                                aggregate.data_subject))
 
     async def append(self, conn: Conn, aggregate_id: str, aggregate: A, events: Sequence[DomainEvent],
                      ids: IdSource | None = None) -> int:

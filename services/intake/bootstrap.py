@@ -43,7 +43,7 @@ def bootstrap(
     async def open_requests(customer_ids: Sequence[str]) -> dict[str, list[tuple[str, str, str]]]:
         async with loader_connection.use() as conn:
             found = await queries.open_of_customers(conn, customer_ids)
-        return (await runtime.keys.open(found))[0]  # titles and descriptions rest sealed
+        return (await runtime.keys.open(found, found))[0]  # titles and descriptions rest sealed
 
     requests = EventSourcedRepository(runtime.store, registry, ServiceRequest, "request", runtime.clock, runtime.keys)
     erasures = EventSourcedRepository(runtime.store, registry, Erasure, "customer", runtime.clock)

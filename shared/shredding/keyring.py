@@ -19,12 +19,44 @@ from shared.envelope import Envelope
 from shared.keys import MissingSecret, configured_secret
 from shared.settings import DEV_KEYSTORE_MASTER_KEY, ServiceSettings
 from shared.shredding.crypto import ERASED, is_sealed, open_token, owner_of, seal
-from shared.shredding.fields import customers_in, has_personal_values, open_all, seal_paths
+from shared.shredding.fields import (
+    customer_of,
+    customers_in,
+    has_personal_values,
+    open_all,
+    seal_paths,
+    tokens_in,
+)
 from shared.shredding.keystore import Erased, KeyStore, PostgresKeyStore, master_key_from
 
 ANSWER_PATH = "answer"  # the field path an answer kept under an idempotency key is sealed as
 SEALED_ANSWER = "sealed_answer"
 _LOCK = 0x5E7_5EA1  # advisory lock: one process at a time creates the key store's tables
+
+
+OPENED_CACHE = 65_536  # values kept opened in a process, by token
+
+
+class OpenedValues(dict[str, tuple[str, str, Any]]):
+    """Values already opened, by token, the oldest dropped first. A token holds one value for good,
+    so this is never stale; it is read only once the customer's key was found live in the same
+    call (`open_all`), so an erasure holds here as everywhere. Opening again what was shown a
+    moment ago (a customer's open requests, compared at each new one; a queue read over and over)
+    otherwise cost a submit more than a third of its throughput."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def __setitem__(self, token: str, value: tuple[str, str, Any]) -> None:
+        if len(self) >= self.limit:
+            del self[next(iter(self))]
+        super().__setitem__(token, value)
+
+    def forget(self, customer_id: str) -> None:
+        """Drops what this process opened of an erased customer's (it is never read again anyway)."""
+        for token in [t for t, (customer, _, _) in self.items() if customer == customer_id]:
+            del self[token]
 
 
 @dataclass(frozen=True)
@@ -49,6 +81,7 @@ class KeyRing:
         self._sealing_keys: BatchLoader[str, bytes | None] = BatchLoader(self._keys_for, default=None)
         self._log: BatchLoader[tuple[Any, ...], None] = BatchLoader(self._write_log, default=None)
         self._entries = itertools.count()
+        self._opened = OpenedValues(OPENED_CACHE)
 
     async def prepare(self) -> None:
         """Creates the key store's tables (its own schema) if missing; every service calls it on start."""
@@ -70,19 +103,18 @@ class KeyRing:
 
     # -- sealing what is recorded -------------------------------------------------------------
 
-    async def seal_envelopes(self, envelopes: Sequence[Envelope], customer_id: str | None) -> list[Envelope]:
-        """The envelopes with their personal fields sealed under `customer_id`'s key (made on first
-        use). Raises `shared.shredding.keystore.Erased` for an erased customer, and RuntimeError if a
-        personal field holds a value and nobody is named whose it is."""
-        personal = [e for e in envelopes if e.personal and has_personal_values(e.data, e.personal)]
-        if not personal:
-            return list(envelopes)
+    async def seal(self, data: Sequence[dict[str, Any]], paths: Sequence[Sequence[str]],
+                   customer_id: str | None) -> list[dict[str, Any]]:
+        """Each event's `data` with its personal `paths` sealed under `customer_id`'s key (made on
+        first use). Raises `Erased` for an erased customer, and RuntimeError if a personal field
+        holds a value and nobody is named whose it is."""
+        needed = [bool(p) and has_personal_values(d, p) for d, p in zip(data, paths, strict=True)]
+        if not any(needed):
+            return list(data)
         if customer_id is None:
-            raise RuntimeError(f"{personal[0].type} holds personal data and its aggregate names no customer")
+            raise RuntimeError("an event holds personal data and its aggregate names no customer")
         key = await self._key_for(customer_id)
-        chosen = {id(e) for e in personal}
-        return [replace(e, data=seal_paths(e.data, e.personal, customer_id, key)) if id(e) in chosen else e
-                for e in envelopes]
+        return [seal_paths(d, p, customer_id, key) if n else d for d, p, n in zip(data, paths, needed, strict=True)]
 
     async def seal_answer(self, body: Any, customer_ids: Iterable[str]) -> Any:
         """An answer to keep under an idempotency key, sealed whole under each customer's key whose
@@ -109,20 +141,23 @@ class KeyRing:
 
     # -- opening what is shown ----------------------------------------------------------------
 
-    async def open(self, value: Any) -> tuple[Any, dict[str, set[str]]]:
+    async def open(self, value: Any, customers: Iterable[str] | None = None) -> tuple[Any, dict[str, set[str]]]:
         """`value` with its tokens opened (`[erased]` where the key is gone), and the field paths
-        opened per customer. Use `reveal` to answer a reader: it records the read."""
-        customers = customers_in(value)
-        if not customers:
-            return value, {}
-        return open_all(value, await self._keys(customers))
+        opened per customer; `customers`, if the caller knows whose tokens it holds (at most those).
+        Use `reveal` to answer a reader: it records the read."""
+        if customers is None:
+            tokens = tokens_in(value)
+            if not tokens:
+                return value, {}
+            customers = {known[0] if (known := self._opened.get(t)) else customer_of(t) for t in tokens}
+        return open_all(value, await self._keys(set(customers)), self._opened)
 
     async def open_envelopes(self, envelopes: Sequence[Envelope]) -> list[Envelope]:
         sealed = [e for e in envelopes if e.personal]
         if not sealed:
             return list(envelopes)
         keys = await self._keys(set().union(*(customers_in(e.data) for e in sealed)))
-        return [replace(e, data=open_all(e.data, keys)[0]) if e.personal else e for e in envelopes]
+        return [replace(e, data=open_all(e.data, keys, self._opened)[0]) if e.personal else e for e in envelopes]
 
     async def reveal(self, value: Any, reader: Reader) -> Any:
         """`value` opened for `reader`, each customer's fields read recorded in the access log first
@@ -145,10 +180,15 @@ class KeyRing:
                                   customer, tuple(sorted(fields))))
 
     async def _write_log(self, entries: Sequence[tuple[Any, ...]]) -> dict[tuple[Any, ...], None]:
+        # One statement for the batch; the fields, ragged arrays, travel joined (unnest takes none).
+        columns = list(zip(*(e[1:7] for e in entries), strict=True))
         async with self.db.connect() as conn:
-            await conn.executemany(
-                f"INSERT INTO {self.schema}.access_log (at, service, subject, role, endpoint, customer_id, fields) "
-                "VALUES ($1, $2, $3, $4, $5, $6, $7::text[])", [(*e[1:7], list(e[7])) for e in entries])
+            await execute(
+                conn, f"INSERT INTO {self.schema}.access_log (at, service, subject, role, endpoint, customer_id, fields) "
+                      "SELECT at, service, subject, role, endpoint, customer_id, string_to_array(fields, ',') FROM "
+                      "unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) "
+                      "AS e(at, service, subject, role, endpoint, customer_id, fields)",
+                *(list(c) for c in columns), [",".join(e[7]) for e in entries])
         return {}
 
     # -- erasure and the log ------------------------------------------------------------------
@@ -157,7 +197,9 @@ class KeyRing:
         """Destroys the customer's key: True if this call did, False if it was gone already.
         Raises `UnknownCustomer` if the customer never had one."""
         async with self.db.connect() as conn:
-            return await self.store.erase(conn, customer_id)
+            erased = await self.store.erase(conn, customer_id)
+        self._opened.forget(customer_id)
+        return erased
 
     async def accesses(self, customer_id: str, limit: int, before: int | None) -> list[dict[str, Any]]:
         """The customer's access log, newest first, `limit` entries older than entry `before`."""

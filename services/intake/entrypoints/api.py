@@ -94,7 +94,9 @@ async def submitted(body: s.SubmitRequestBody, idem: Idempotency, intake: Intake
         caller=caller_of(principal),
     )
     answer = await intake.bus.handle(c, idem, view=submitted_view, status=201)
-    await shown(intake, principal, "POST", "/v1/requests", answer.body)
+    if answer.body.get("possible_duplicates"):  # the rest is what the caller just sent
+        reader = Reader.of(principal.subject, principal.role.value, "POST", "/v1/requests")
+        await intake.keys.record(reader, {answer.body["customer"]["id"]: {"possible_duplicates.title"}})
     return answered(answer)
 
 
