@@ -3,8 +3,10 @@ who read what, and erasing.
 
 Every service holds one (`ServiceRuntime.keys`), on a connection pool of its own to the key store's
 database (`KEYSTORE_DATABASE_URL`, by default the service's): a key store that cannot be reached
-fails the command that needs a key with 503, and nothing is written in its place. Keys are not
-cached: an erasure, once committed, holds for every later read in every process.
+fails the command that needs a key with 503, and nothing is written in its place. Every use of a
+key looks it up in the key store (batched with concurrent ones): what a process keeps (cipher
+objects, values already opened) is used only once that look-up found the key live, so an erasure,
+once committed, holds for every later read and write in every process.
 """
 from __future__ import annotations
 
@@ -40,9 +42,9 @@ OPENED_CACHE = 65_536  # values kept opened in a process, by token
 class OpenedValues(dict[str, tuple[str, str, Any]]):
     """Values already opened, by token, the oldest dropped first. A token holds one value for good,
     so this is never stale; it is read only once the customer's key was found live in the same
-    call (`open_all`), so an erasure holds here as everywhere. Opening again what was shown a
-    moment ago (a customer's open requests, compared at each new one; a queue read over and over)
-    otherwise cost a submit more than a third of its throughput."""
+    call (`open_all`), so an erasure holds here as everywhere. It spares opening again what was
+    opened a moment ago: a customer's open requests, compared at each new one; a queue read over
+    and over."""
 
     def __init__(self, limit: int) -> None:
         super().__init__()

@@ -273,3 +273,19 @@ async def test_a_complaint_taken_at_intake_is_withdrawn_with_its_request_and_nev
         await world.bus.handle(cmd.AcknowledgeFeedback(raised.id, "agent-2"))
     await world.bus.handle(cmd.CloseWithoutSurvey("r-7", "withdrawn"))  # redelivered: nothing more
     assert world.store.names(f"feedback-{raised.id}") == ["FeedbackReceived", "FeedbackWithdrawn"]
+
+
+async def test_whose_personal_data_each_aggregate_holds_is_the_requests_customer_else_the_giver(world):
+    # The repository seals the personal fields of what they record under this customer's key.
+    about_r1 = (await world.bus.handle(cmd.GiveFeedback("complaint", "rude on the phone", AGENT, "r-1"))).body
+    own = (await world.bus.handle(cmd.GiveFeedback("praise", "lovely", ANN))).body
+    assert (about_r1.data_subject, own.data_subject) == ("cust-ann", "cust-ann")
+    staff = (await world.bus.handle(cmd.GiveFeedback("suggestion", "longer hours", AGENT))).body
+    assert staff.data_subject == "desk-1"  # about no request: the words are the giver's
+    await awaiting(world, "r-2")
+    rejected = (await world.bus.handle(cmd.RejectResolution("r-2", "still broken", AGENT))).body
+    assert rejected.data_subject == "cust-bob"  # the customer's reason, whoever passed it on
+    await awaiting(world, "r-2")
+    closure = (await world.bus.handle(cmd.ConfirmResolution("r-2", AGENT))).body
+    returned = (await world.bus.handle(cmd.ReturnSurvey("r-2", closure.survey_id, 4, None, {}, "kind"))).body
+    assert returned.data_subject == "cust-bob"

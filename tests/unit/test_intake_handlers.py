@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from services.intake.domain import commands as cmd
+from services.intake.domain.erasure import Erasure
 from services.intake.domain.model import Rules, ServiceRequest
 from services.intake.domain.priority import Level
 from services.intake.service_layer.handlers import HANDLERS
@@ -19,6 +20,7 @@ from shared.clock import FrozenClock
 from shared.errors import Forbidden, Invalid, InvalidTransition, NotFound
 from shared.eventstore import ConcurrencyError
 from shared.messagebus import MessageBus, inject
+from shared.shredding.keystore import UnknownCustomer
 from tests.support.unit_of_work import FakeStore, FakeUnitOfWork, Key
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
@@ -29,6 +31,7 @@ DESK = cmd.Caller("agent-1")
 class FakeIntakeUnitOfWork(FakeUnitOfWork, IntakeUnitOfWork):
     def _open(self) -> None:
         self.requests = self.repository(ServiceRequest, "request")
+        self.erasures = self.repository(Erasure, "customer")
 
 
 @dataclass
@@ -49,13 +52,21 @@ class World:
         return Raced(self.store, ids)
 
     open_requests: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)  # the read model's
+    keys: dict[str, bool] = field(default_factory=lambda: {"cust-ann": True, "cust-bob": True})  # live?
+
+    async def erase_key(self, customer_id: str) -> bool:  # as KeyRing.erase
+        if customer_id not in self.keys:
+            raise UnknownCustomer(customer_id)
+        was_live, self.keys[customer_id] = self.keys[customer_id], False
+        return was_live
 
     async def load(self, customer_id: str) -> list[tuple[str, str, str]]:  # as BatchLoader.load
         return self.open_requests.get(customer_id, [])
 
     @property
     def bus(self) -> MessageBus:
-        return MessageBus(self.unit, inject(HANDLERS, clock=self.clock, rules=Rules(), open_requests=self))
+        return MessageBus(self.unit, inject(HANDLERS, clock=self.clock, rules=Rules(), open_requests=self,
+                                            erase_key=self.erase_key))
 
     def submitted(self, request_id: str, customer: str = "cust-ann") -> None:
         request = ServiceRequest.submit(request_id, cmd.SubmitRequest(
@@ -199,3 +210,26 @@ async def test_a_rejection_reopens_a_resolved_request_and_is_ignored_on_one_no_l
     await world.bus.handle_in(world.unit(IdSource("intake:e-11")), cmd.Reopen("r-1", "no", NOW))
     assert world.store.names("request-r-1")[-1] == "RequestWithdrawn"
 
+
+
+async def test_an_erasure_destroys_the_key_and_is_recorded_once_however_often_asked(world: World):
+    first = (await world.bus.handle(cmd.EraseCustomer("cust-ann", "admin-1"))).body
+    assert (first.customer_id, first.erased_by, first.erased_at) == ("cust-ann", "admin-1", NOW)
+    assert world.keys["cust-ann"] is False
+    world.clock.advance(timedelta(hours=1))
+    again = (await world.bus.handle(cmd.EraseCustomer("cust-ann", "admin-2"))).body
+    assert (again.erased_by, again.erased_at) == ("admin-1", NOW)  # the first erasure, unchanged
+    assert [type(e).__name__ for _, e in world.store.streams["customer-cust-ann"]] == ["CustomerErased"]
+    assert world.keys["cust-bob"] is True
+
+
+async def test_an_erasure_the_key_store_did_but_never_recorded_is_recorded_on_the_retry(world: World):
+    world.keys["cust-ann"] = False  # the key went, then the process died before the record
+    erased = (await world.bus.handle(cmd.EraseCustomer("cust-ann", "admin-1"))).body
+    assert erased.erased_by == "admin-1" and len(world.store.streams["customer-cust-ann"]) == 1
+
+
+async def test_a_customer_the_key_store_never_knew_is_not_found(world: World):
+    with pytest.raises(NotFound):
+        await world.bus.handle(cmd.EraseCustomer("cust-nobody", "admin-1"))
+    assert "customer-cust-nobody" not in world.store.streams
