@@ -12,7 +12,8 @@ from shared.db import Conn, fetch, ident
 from shared.envelope import Envelope
 
 RISK_SHARE = 0.75  # a response is "at risk" once this share of its window has passed
-UPDATABLE_COLUMNS = frozenset({"title", "description", "location", "customer_name", "customer_phone", "customer_email"})
+# The customer's personal data it keeps: what the queues show and the duplicate hint compares.
+UPDATABLE_COLUMNS = frozenset({"title", "description"})
 
 
 @lru_cache(maxsize=64)
@@ -28,10 +29,9 @@ def risk_at(received: datetime, respond_by: datetime, calendar_spec: dict[str, A
 
 def _received(d: dict[str, Any], at: datetime) -> dict[str, Any]:
     c = d["customer"]
-    return {"id": d["request_id"], "customer_id": c["id"], "customer_name": c["name"],
-            "customer_phone": c.get("phone"), "customer_email": c.get("email"), "channel": d["channel"],
+    return {"id": d["request_id"], "customer_id": c["id"], "channel": d["channel"],
             "kind": d["kind"], "category": d.get("category"), "title": d["title"], "description": d["description"],
-            "location": d.get("location"), "urgency": d["urgency"], "impact": d["impact"], "status": "triaged",
+            "urgency": d["urgency"], "impact": d["impact"], "status": "triaged",
             "owner": d["owner"], "received_at": datetime.fromisoformat(d["received_at"]), "updated_at": at}
 
 

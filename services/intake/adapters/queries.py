@@ -16,7 +16,7 @@ OPEN_CLAUSE = "status IN ('triaged', 'acknowledged', 'allocated', 'in_progress',
 # Never answered, whoever holds it meanwhile.
 AWAITING_CLAUSE = f"acknowledged_at IS NULL AND {OPEN_CLAUSE}"
 COLUMNS = (
-    "id, customer_id, customer_name, channel, kind, category, title, priority, emergency, status, "
+    "id, customer_id, channel, kind, category, title, priority, emergency, status, "
     "owner, triaged_by, needs_review, received_at, respond_by, resolve_by, respond_risk_at, acknowledged_at, "
     "merged_into, reopen_count, contacts"
 )

@@ -1,5 +1,8 @@
 """The requests read model notes whose customer was erased (`customer_erased`), so that retention
-(service_layer/retention.py) passes over customers it has erased already.
+(service_layer/retention.py) passes over customers it has erased already; and it keeps no more of
+the customer's personal data than its reads show (the title) or compare (the description, for the
+duplicate hint): the name, phone, email and location go. The request view reads them from the
+request's stream.
 
 Revision ID: intake_0006
 """
@@ -15,7 +18,9 @@ depends_on = None
 
 def upgrade() -> None:
     s = schema()
-    op.execute(f"ALTER TABLE {s}.requests ADD COLUMN customer_erased boolean NOT NULL DEFAULT false")
+    op.execute(f"ALTER TABLE {s}.requests ADD COLUMN customer_erased boolean NOT NULL DEFAULT false, "
+               f"DROP COLUMN customer_name, DROP COLUMN customer_phone, DROP COLUMN customer_email, "
+               f"DROP COLUMN location")
 
 
 def downgrade() -> None:
