@@ -16,14 +16,13 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from shared.auth import Role
 from shared.db import plain_url
 from tests.conftest import ROOT
 from tests.e2e.conftest import Stack
 from tests.e2e.test_thin_journey import archived, eventually
-from tests.support.kafka import read_topic
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.kafka]
 
@@ -46,18 +45,24 @@ def dump(database_url: str) -> bytes:
 
 
 async def every_record(stack: Stack) -> list[bytes]:
-    """Every record of every topic of this stack (its own and its dead letters): key, value, headers."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap)
-    await admin.start()
+    """Every record of every topic of this stack (its own and its dead letters, which carry its
+    prefix too): key, value and headers, up to each partition's end when asked."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=stack.bootstrap, enable_auto_commit=False)
+    await consumer.start()
     try:
-        topics = [t for t in await admin.list_topics() if t.startswith(stack.topic_prefix) or ".dlq" in t]
+        topics = [t for t in await consumer.topics() if t.startswith(stack.topic_prefix)]
+        partitions = [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        raw: list[bytes] = []
+        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+            for batch in (await consumer.getmany(timeout_ms=500)).values():
+                for record in batch:
+                    raw += [record.key or b"", record.value or b"", *(v for _, v in record.headers or ())]
+        return raw
     finally:
-        await admin.close()
-    raw: list[bytes] = []
-    for topic in topics:
-        for record in await read_topic(stack.bootstrap, topic, at_least=10**9, timeout=3):
-            raw += [record.key or b"", record.value or b"", *(v for _, v in record.headers or ())]
-    return raw
+        await consumer.stop()
 
 
 def hits(strings: list[str], haystacks: list[bytes]) -> dict[str, int]:
@@ -170,7 +175,7 @@ def test_personal_data_rests_sealed_and_erasure_makes_it_unreadable_everywhere_k
     # Who read the customer's data, where and when, is on record; the record holds no values.
     log = admin.get(f"/v1/customers/{customer_id}/access-log").json()
     seen = {(e["service"], e["endpoint"].split(" ")[0], e["subject"]) for e in log["entries"]}
-    assert ("intake", "POST", "agent-e") in seen and ("intake", "GET", "agent-e") in seen
+    assert ("intake", "GET", "agent-e") in seen  # a submit shows nothing stored but possible duplicates
     assert ("feedback", "GET", "agent-e") in seen and ("analytics", "GET", "agent-e") in seen
     timeline_read = next(e for e in log["entries"] if e["service"] == "analytics")
     assert {"customer.name", "title"} <= set(timeline_read["fields"])
