@@ -40,11 +40,11 @@ def _keys_or_refuse(service: str) -> None:
     settings = ServiceSettings(service=service)
     try:
         TokenService(settings)
-        master_key(settings)
         if service == "feedback":
             from services.feedback.bootstrap import survey_link_secret
 
             survey_link_secret(settings)
+        master_key(settings)
     except MissingSecret as exc:
         raise _refuse(exc) from None
 

@@ -25,9 +25,12 @@ pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
 async def test_without_the_key_store_a_command_needing_a_key_is_503_and_writes_nothing(settings_for, database_url):
     server = make_url(database_url)
-    proxy = FaultyProxy(free_port(), server.port or 5432)
+    socket_dir = server.query.get("host")  # the embedded PostgreSQL: a Unix socket only
+    socket = f"{socket_dir}/.s.PGSQL.{server.port or 5432}" if isinstance(socket_dir, str) else None
+    proxy = FaultyProxy(free_port(), server.port or 5432, socket)
     await proxy.start()
-    through_proxy = server.set(host="127.0.0.1", port=proxy.listen_port).render_as_string(hide_password=False)
+    through_proxy = (server.difference_update_query(["host"]).set(host="127.0.0.1", port=proxy.listen_port)
+                     .render_as_string(hide_password=False))
     settings = settings_for("intake", IntakeSettings, keystore_database_url=through_proxy)
     agent = as_role(Role.agent, "agent-k")
     mark = uuid.uuid4().hex[:8]

@@ -8,8 +8,10 @@ import contextlib
 
 
 class FaultyProxy:
-    def __init__(self, listen_port: int, target_port: int) -> None:
-        self.listen_port, self.target_port = listen_port, target_port
+    def __init__(self, listen_port: int, target_port: int, target_socket: str | None = None) -> None:
+        """Listens on 127.0.0.1:`listen_port`; forwards to 127.0.0.1:`target_port`, or to the Unix
+        socket `target_socket` if given (an embedded PostgreSQL listens on one only)."""
+        self.listen_port, self.target_port, self.target_socket = listen_port, target_port, target_socket
         self.latency = 0.0  # seconds added to every chunk forwarded
         self.blackhole = False  # forward nothing (the bytes are held back, as on a dead link)
         self._writers: set[asyncio.StreamWriter] = set()
@@ -31,7 +33,10 @@ class FaultyProxy:
 
     async def _serve(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         try:
-            broker_reader, broker_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+            if self.target_socket is not None:
+                broker_reader, broker_writer = await asyncio.open_unix_connection(self.target_socket)
+            else:
+                broker_reader, broker_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
         except OSError:
             client_writer.transport.abort()
             return

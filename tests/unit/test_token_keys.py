@@ -76,6 +76,15 @@ def test_a_service_started_without_a_secret_says_so_in_one_line_and_exits():
     done = subprocess.run([sys.executable, "-m", "shared.cli", "serve", "feedback", "--port", "1"], env=env,
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "SURVEY_LINK_SECRET is not set" in done.stderr, done.stderr
+    env["SURVEY_LINK_SECRET"] = "a-production-link-secret-for-this-test-only"
+    for service in ("intake", "feedback"):  # customers' data keys are wrapped by a key of its own
+        done = subprocess.run([sys.executable, "-m", "shared.cli", "serve", service, "--port", "1"], env=env,
+                              cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2 and "KEYSTORE_MASTER_KEY is not set" in done.stderr, done.stderr
+    env["KEYSTORE_MASTER_KEY"] = "bm90LWJhc2U2NA"
+    done = subprocess.run([sys.executable, "-m", "shared.cli", "serve", "intake", "--port", "1"], env=env,
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "KEYSTORE_MASTER_KEY" in done.stderr and "base64" in done.stderr, done.stderr
 
 
 def test_rs256_tokens_of_the_identity_provider_are_accepted_from_a_jwks_file(jwks_file: Path):
