@@ -81,6 +81,11 @@ async def poison_and_forge(stack: ChaosStack) -> int:
         for service in STORES:
             store = EventStore(service, service)
             events = await store.read_all(conn, 0, 50)
+            for _ in range(300):  # feedback records nothing until the load's first work is resolved
+                if events:
+                    break
+                await asyncio.sleep(0.1)
+                events = await store.read_all(conn, 0, 50)
             forged = [dataclasses.replace(random.choice(events), id=str(uuid.uuid4()), stream_version=99)]
             junk = [(forged[0].subject.encode(), b"\x00not an event")]
             await produce(stack.broker.bootstrap, f"{service}.events", forged, raw=junk)
