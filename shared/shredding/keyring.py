@@ -119,14 +119,15 @@ class KeyRing:
         return [seal_paths(d, p, customer_id, key) if n else d for d, p, n in zip(data, paths, needed, strict=True)]
 
     async def seal_answer(self, body: Any, customer_ids: Iterable[str]) -> Any:
-        """An answer to keep under an idempotency key, sealed whole under each customer's key whose
-        data it may hold (erasing any of them makes it unreadable), as `{"sealed_answer": token}`."""
-        customers = sorted(set(customer_ids))
-        if not customers:
-            return body
-        for customer in customers:
-            body = seal(await self._key_for(customer), customer, ANSWER_PATH, body)
-        return {SEALED_ANSWER: body}
+        """An answer to keep under an idempotency key, sealed whole under the key of each customer
+        whose data it may hold (erasing any of them makes it unreadable), as `{"sealed_answer":
+        token}`. An erased customer's fields in it read `[erased]` already: their key is skipped."""
+        sealed = False
+        for customer in sorted(set(customer_ids)):
+            key = await self._sealing_keys.load(customer)
+            if key is not None:
+                body, sealed = seal(key, customer, ANSWER_PATH, body), True
+        return {SEALED_ANSWER: body} if sealed else body
 
     async def open_answer(self, body: Any) -> tuple[Any, bool]:
         """A kept answer opened; and False if it cannot be (a customer it was sealed for was erased)."""

@@ -49,7 +49,13 @@ async def test_an_erased_customer_reads_erased_everywhere_intake_shows_them(inta
     await until(listed_erased)
 
     # The request goes on (its lifecycle is no personal data); what would record theirs is refused.
-    assert (await intake.command(request_id, "acknowledge", {"message": "on it"})).status_code == 200
+    key = {"Idempotency-Key": f"ack-{mark}"}
+    acknowledged = await intake.client.post(f"/v1/requests/{request_id}/acknowledge", json={"message": "on it"},
+                                            headers={**as_role(Role.agent), **key})
+    assert acknowledged.status_code == 200 and acknowledged.json()["title"] == ERASED, acknowledged.text
+    replayed = await intake.client.post(f"/v1/requests/{request_id}/acknowledge", json={"message": "on it"},
+                                        headers={**as_role(Role.agent), **key})
+    assert (replayed.status_code, replayed.json()) == (200, acknowledged.json())
     refused = await intake.client.patch(f"/v1/requests/{request_id}", headers=as_role(Role.agent),
                                         json={"title": "new", "reason": "asked"})
     assert refused.status_code == 409 and "erased" in refused.json()["detail"]
