@@ -45,11 +45,18 @@ SCORE_MAX = 5  # CSAT and survey dimensions: 1..5
 NPS_MAX = 10  # net promoter score: 0..10
 
 
+SEALED_PREFIX = "enc:v1:"  # shared.shredding.crypto.PREFIX (limits imports nothing of the services')
+
+
 def no_nul(value: str) -> str:
     """Refuses U+0000: PostgreSQL can store it neither in text nor in jsonb (every event), so it
-    would fail deep inside a command as a server error instead of here as the client's 422."""
+    would fail deep inside a command as a server error instead of here as the client's 422. Refuses
+    too a value in the form of a sealed one (`enc:v1:`): it would pass for a value sealed already
+    and be stored as it is, not sealed (shared.shredding)."""
     if "\x00" in value:
         raise ValueError("must not contain a NUL character (U+0000)")
+    if value.startswith(SEALED_PREFIX):
+        raise ValueError(f"must not begin with {SEALED_PREFIX!r}, the form of a sealed value")
     return value
 
 
@@ -57,8 +64,8 @@ def no_nul(value: str) -> str:
 # must not be empty, not blank either (surrounding whitespace is stripped before the length is
 # judged). Stated as `not` a pattern rather than as `pattern` so that each type keeps its own
 # pattern (an email's), and so tests/api/hostile.py, which picks valid values by pattern, still can.
-NUL = "\\x00"
-NUL_OR_BLANK = "\\x00|^\\s*$"
+NUL = "\\x00|^\\s*enc:v1:"
+NUL_OR_BLANK = "\\x00|^\\s*$|^\\s*enc:v1:"
 
 
 class _NoNulValidator(AfterValidator):

@@ -33,7 +33,7 @@ def seal_paths(data: dict[str, Any], paths: Iterable[str], customer_id: str, key
 
 
 def _seal_leaves(value: Any, path: str, customer_id: str, key: bytes) -> Any:
-    if value is None or is_sealed(value):
+    if value is None or value == ERASED or is_sealed(value):
         return value
     if isinstance(value, dict):
         return {k: _seal_leaves(v, f"{path}.{k}", customer_id, key) for k, v in value.items()}
@@ -42,15 +42,24 @@ def _seal_leaves(value: Any, path: str, customer_id: str, key: bytes) -> Any:
     return seal(key, customer_id, path, value)
 
 
-def has_personal_values(data: Mapping[str, Any], paths: Iterable[str]) -> bool:
-    """Whether any of `paths` holds a value (so sealing it needs the customer's key)."""
+def has_plain_values(data: Mapping[str, Any], paths: Iterable[str]) -> bool:
+    """Whether any of `paths` holds a plain value, so sealing it needs the customer's key. A token
+    (passed on from another event) and `[erased]` (what an erased customer's field reads) need none."""
     for path in paths:
         node: Any = data
         for name in path.split("."):
             node = node.get(name) if isinstance(node, dict) else None
-        if node is not None:
+        if any(leaf is not None and leaf != ERASED and not is_sealed(leaf) for leaf in _leaves(node)):
             return True
     return False
+
+
+def _leaves(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [leaf for item in value.values() for leaf in _leaves(item)]
+    if isinstance(value, list):
+        return [leaf for item in value for leaf in _leaves(item)]
+    return [value]
 
 
 def customers_in(value: Any) -> set[str]:

@@ -24,7 +24,7 @@ from shared.shredding.crypto import ERASED, is_sealed, open_token, owner_of, sea
 from shared.shredding.fields import (
     customer_of,
     customers_in,
-    has_personal_values,
+    has_plain_values,
     open_all,
     seal_paths,
     tokens_in,
@@ -108,9 +108,9 @@ class KeyRing:
     async def seal(self, data: Sequence[dict[str, Any]], paths: Sequence[Sequence[str]],
                    customer_id: str | None) -> list[dict[str, Any]]:
         """Each event's `data` with its personal `paths` sealed under `customer_id`'s key (made on
-        first use). Raises `Erased` for an erased customer, and RuntimeError if a personal field
-        holds a value and nobody is named whose it is."""
-        needed = [bool(p) and has_personal_values(d, p) for d, p in zip(data, paths, strict=True)]
+        first use). Raises `Erased` for an erased customer with a plain value to seal, and
+        RuntimeError if a personal field holds a plain value and nobody is named whose it is."""
+        needed = [bool(p) and has_plain_values(d, p) for d, p in zip(data, paths, strict=True)]
         if not any(needed):
             return list(data)
         if customer_id is None:

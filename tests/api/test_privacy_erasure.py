@@ -63,6 +63,14 @@ async def test_an_erased_customer_reads_erased_everywhere_intake_shows_them(inta
     assert again_submitted.status_code == 409 and "erased" in again_submitted.json()["detail"]
 
 
+async def test_a_value_in_the_form_of_a_sealed_one_is_refused_naming_the_field(intake: IntakeApi):
+    # Else it would pass for a value sealed already, and be stored as it is, in plain text.
+    refused = await intake.submit(title="enc:v1:Y3VzdA.dGl0bGU.bm90IHNlYWxlZA")
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "title"
+    refused = await intake.submit(customer={"id": "c-1", "name": " enc:v1:x"})
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "customer.name"
+
+
 async def test_every_read_of_personal_data_is_on_record_without_the_data(intake: IntakeApi):
     mark = uuid.uuid4().hex[:8]
     made = await intake.created(customer=customer(mark), title=f"Boiler {mark}")

@@ -15,8 +15,9 @@ from pydantic import BaseModel
 
 from shared.contracts import dispatch, feedback, intake
 from shared.events import DomainEvent
-from shared.shredding.crypto import ERASED, is_sealed
-from shared.shredding.fields import customers_in, open_all, seal_paths
+from shared.limits import SEALED_PREFIX
+from shared.shredding.crypto import ERASED, PREFIX, is_sealed
+from shared.shredding.fields import customers_in, has_plain_values, open_all, seal_paths
 
 KEY = bytes(range(32))
 CLASSES = [c for r in (intake.registry, dispatch.registry, feedback.registry) for c in r.classes() if c.personal_fields()]
@@ -63,7 +64,9 @@ def at(data: Any, path: str) -> Any:
     return data
 
 
-personal_text = st.text(min_size=1, max_size=40)
+# What a client may send: the API refuses a value in the form of a sealed one (shared.limits), which
+# would otherwise pass for one sealed already and be stored as it is.
+personal_text = st.text(min_size=1, max_size=40).filter(lambda t: not t.startswith(PREFIX))
 changes = st.dictionaries(st.sampled_from(["title", "customer.email", "customer.phone"]),
                           st.fixed_dictionaries({"before": personal_text | st.none(), "after": personal_text}), max_size=3)
 
@@ -107,3 +110,26 @@ def test_sealing_leaves_the_event_it_was_given_unchanged():
     copy = orjson.loads(orjson.dumps(plain))
     sealed = seal_paths(plain, ["customer.name", "customer.phone"], "c1", KEY)
     assert plain == copy and is_sealed(sealed["customer"]["name"]) and sealed["customer"]["phone"] is None
+
+
+def test_what_is_sealed_already_or_erased_needs_no_key_and_stays_as_it_is():
+    # An event passing on another's token (a rejection's reason, reopening the request), or an
+    # erased customer's field, is recorded with no key: an erased customer has none.
+    token = seal_paths({"reason": "still broken"}, ["reason"], "c1", KEY)["reason"]
+    passed_on = {"request_id": "r1", "reason": token, "note": None}
+    assert not has_plain_values(passed_on, ["reason", "note"])
+    assert not has_plain_values({"text": ERASED}, ["text"])
+    assert has_plain_values({"changes": {"title": {"before": ERASED, "after": "new"}}}, ["changes"])
+    assert seal_paths(passed_on, ["reason"], "c1", KEY) == passed_on
+    assert seal_paths({"text": ERASED}, ["text"], "c1", KEY) == {"text": ERASED}
+
+
+def test_the_api_refuses_what_has_the_form_of_a_sealed_value():
+    from pydantic import TypeAdapter, ValidationError
+
+    from shared.limits import Text
+
+    assert SEALED_PREFIX == PREFIX
+    with pytest.raises(ValidationError, match="form of a sealed value"):
+        TypeAdapter(Text).validate_python("  enc:v1:Y3VzdA.dGl0bGU.AAAA")
+    assert TypeAdapter(Text).validate_python("my enc:v1: note") == "my enc:v1: note"

@@ -12,6 +12,7 @@ from shared.aggregate import IdSource
 from shared.contracts import Reactions, dispatch, intake
 from shared.db import Conn
 from shared.envelope import Envelope
+from shared.shredding.crypto import ERASED
 
 CONSUMER = "feedback"
 TOPICS = ("intake.events", "dispatch.events")
@@ -29,8 +30,9 @@ def follower(f: Feedback) -> Reactions:
             # What the customer wrote comes sealed (intake's key for them): opened to be the
             # complaint's text, which feedback seals again under the same customer's key.
             title, description = (await f.keys.open([event.title, event.description]))[0]
+            text = ERASED if ERASED in (title, description) else f"{title}\n\n{description}"
             await f.bus.handle_in(f.unit_on(conn, _ids(env)), cmd.RaiseComplaint(
-                event.request_id, event.customer.id, f"{title}\n\n{description}", event.received_at))
+                event.request_id, event.customer.id, text, event.received_at))
 
     async def triaged(conn: Conn, event: intake.RequestTriaged, env: Envelope) -> None:
         # The newest triage decides whether closing it calls for a call-back (priority, kind), and
