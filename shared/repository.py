@@ -31,8 +31,9 @@ class EventSourcedRepository(Generic[A]):
         keys: KeyRing | None = None,
     ) -> None:
         """`keys`: seal the events' personal fields under their aggregate's `data_subject` on the
-        way in, and open them on the way out (shared.shredding); None only where no event class
-        of the aggregate has a personal field."""
+        way in, and open them on the way out (shared.shredding). None only where the aggregate's
+        events hold no plain personal value: dispatch's jobs pass on, sealed, the one they carry
+        (a rejection's reason) and never open it."""
         self.store, self.registry, self.aggregate = store, registry, aggregate
         self.prefix, self.clock, self.keys = stream_prefix, clock, keys
 
