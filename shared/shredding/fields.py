@@ -45,20 +45,23 @@ def _seal_leaves(value: Any, path: str, customer_id: str, key: bytes) -> Any:
 def has_plain_values(data: Mapping[str, Any], paths: Iterable[str]) -> bool:
     """Whether any of `paths` holds a plain value, so sealing it needs the customer's key. A token
     (passed on from another event) and `[erased]` (what an erased customer's field reads) need none."""
-    for path in paths:
-        node: Any = data
-        for name in path.split("."):
-            node = node.get(name) if isinstance(node, dict) else None
-        if any(leaf is not None and leaf != ERASED and not is_sealed(leaf) for leaf in _leaves(node)):
-            return True
-    return False
+    return any(leaf is not None and leaf != ERASED and not is_sealed(leaf)
+               for path in paths for leaf in leaves(value_at(data, path)))
 
 
-def _leaves(value: Any) -> list[Any]:
+def value_at(data: Any, path: str) -> Any:
+    """The value at a dotted path (None where the path leads nowhere)."""
+    for name in path.split("."):
+        data = data.get(name) if isinstance(data, dict) else None
+    return data
+
+
+def leaves(value: Any) -> list[Any]:
+    """The scalars a JSON value holds, at any depth (itself, if it is one)."""
     if isinstance(value, dict):
-        return [leaf for item in value.values() for leaf in _leaves(item)]
+        return [leaf for item in value.values() for leaf in leaves(item)]
     if isinstance(value, list):
-        return [leaf for item in value for leaf in _leaves(item)]
+        return [leaf for item in value for leaf in leaves(item)]
     return [value]
 
 

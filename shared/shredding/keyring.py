@@ -28,6 +28,7 @@ from shared.shredding.fields import (
     open_all,
     seal_paths,
     tokens_in,
+    value_at,
 )
 from shared.shredding.keystore import Erased, KeyStore, PostgresKeyStore, master_key_from
 
@@ -171,7 +172,7 @@ class KeyRing:
 
     async def record_shown(self, reader: Reader, customer_id: str, view: Any, paths: Iterable[str]) -> None:
         """Records that `reader` was shown `view`, a customer's data: the `paths` of it that hold a value."""
-        shown = {p for p in paths if _at(view, p) not in (None, ERASED)}
+        shown = {p for p in paths if value_at(view, p) not in (None, ERASED)}
         await self.record(reader, {customer_id: shown} if shown else {})
 
     async def record(self, reader: Reader, opened: dict[str, set[str]]) -> None:
@@ -227,12 +228,6 @@ class KeyRing:
         async with self.db.connect() as conn:
             return await self.store.existing_keys(conn, customers)
 
-
-
-def _at(value: Any, path: str) -> Any:
-    for name in path.split("."):
-        value = value.get(name) if isinstance(value, dict) else None
-    return value
 
 
 def master_key(settings: ServiceSettings) -> bytes:

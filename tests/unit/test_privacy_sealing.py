@@ -17,7 +17,7 @@ from shared.contracts import dispatch, feedback, intake
 from shared.events import DomainEvent
 from shared.limits import SEALED_PREFIX
 from shared.shredding.crypto import ERASED, PREFIX, is_sealed
-from shared.shredding.fields import customers_in, has_plain_values, open_all, seal_paths
+from shared.shredding.fields import customers_in, has_plain_values, leaves, open_all, seal_paths, value_at
 
 KEY = bytes(range(32))
 CLASSES = [c for r in (intake.registry, dispatch.registry, feedback.registry) for c in r.classes() if c.personal_fields()]
@@ -50,22 +50,6 @@ def put(data: dict[str, Any], path: str, value: Any) -> None:
     data[leaf] = value
 
 
-def leaves(value: Any) -> list[Any]:
-    if isinstance(value, dict):
-        return [leaf for v in value.values() for leaf in leaves(v)]
-    if isinstance(value, list):
-        return [leaf for v in value for leaf in leaves(v)]
-    return [value]
-
-
-def at(data: Any, path: str) -> Any:
-    for name in path.split("."):
-        data = data.get(name) if isinstance(data, dict) else None
-    return data
-
-
-# What a client may send: the API refuses a value in the form of a sealed one (shared.limits), which
-# would otherwise pass for one sealed already and be stored as it is.
 personal_text = st.text(min_size=1, max_size=40).filter(lambda t: not t.startswith(PREFIX))
 changes = st.dictionaries(st.sampled_from(["title", "customer.email", "customer.phone"]),
                           st.fixed_dictionaries({"before": personal_text | st.none(), "after": personal_text}), max_size=3)
@@ -92,8 +76,8 @@ def test_each_personal_field_is_sealed_still_decodes_and_opens_to_the_same_event
     sealed = seal_paths(plain, cls.personal_fields(), customer, KEY)
 
     for path in cls.personal_fields():
-        assert all(leaf is None or is_sealed(leaf) for leaf in leaves(at(sealed, path))), path
-    for secret in (leaf for path in cls.personal_fields() for leaf in leaves(at(plain, path))):
+        assert all(leaf is None or is_sealed(leaf) for leaf in leaves(value_at(sealed, path))), path
+    for secret in (leaf for path in cls.personal_fields() for leaf in leaves(value_at(plain, path))):
         if isinstance(secret, str) and len(secret) >= 8:
             assert secret.encode() not in orjson.dumps(sealed)
     ce_type = REGISTRY[cls].type_of_class(cls)
@@ -102,7 +86,7 @@ def test_each_personal_field_is_sealed_still_decodes_and_opens_to_the_same_event
     assert open_all(sealed, {customer: KEY})[0] == plain
     erased = open_all(sealed, {})[0]
     for path in cls.personal_fields():
-        assert all(leaf in (None, ERASED) for leaf in leaves(at(erased, path))), path
+        assert all(leaf in (None, ERASED) for leaf in leaves(value_at(erased, path))), path
 
 
 def test_sealing_leaves_the_event_it_was_given_unchanged():
