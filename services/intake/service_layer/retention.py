@@ -27,4 +27,4 @@ class Retention(Follower):
             # One command each, erasing twice is a no-op: another replica racing this one, or a
             # round that runs again before the projection caught up, changes nothing.
             await self.intake.bus.handle(cmd.EraseCustomer(customer_id, BY))
-        return 0 if not due else len(due)
+        return len(due)
