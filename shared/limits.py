@@ -10,12 +10,15 @@ broken answers 422 naming the field; the event store refuses any event still too
 """
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timezone
 from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, GetJsonSchemaHandler, StringConstraints
 from pydantic.json_schema import JsonSchemaValue
+
+from shared.shredding.crypto import PREFIX
 
 # --- strings (characters, after surrounding whitespace is stripped) ------------------------------
 ID_MAX = 100  # ids a client chooses or refers to: customers, resources, requests (uuids are 36)
@@ -45,7 +48,7 @@ SCORE_MAX = 5  # CSAT and survey dimensions: 1..5
 NPS_MAX = 10  # net promoter score: 0..10
 
 
-SEALED_PREFIX = "enc:v1:"  # shared.shredding.crypto.PREFIX (limits imports nothing of the services')
+SEALED_PREFIX = PREFIX  # the form of a sealed value (shared.shredding.crypto)
 
 
 def no_nul(value: str) -> str:
@@ -64,8 +67,8 @@ def no_nul(value: str) -> str:
 # must not be empty, not blank either (surrounding whitespace is stripped before the length is
 # judged). Stated as `not` a pattern rather than as `pattern` so that each type keeps its own
 # pattern (an email's), and so tests/api/hostile.py, which picks valid values by pattern, still can.
-NUL = "\\x00|^\\s*enc:v1:"
-NUL_OR_BLANK = "\\x00|^\\s*$|^\\s*enc:v1:"
+NUL = f"\\x00|^\\s*{re.escape(SEALED_PREFIX)}"
+NUL_OR_BLANK = f"\\x00|^\\s*$|^\\s*{re.escape(SEALED_PREFIX)}"
 
 
 class _NoNulValidator(AfterValidator):

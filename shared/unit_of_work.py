@@ -16,6 +16,7 @@ from typing import Any, Generic, Iterator, TypeVar
 
 from shared.aggregate import Aggregate, IdSource
 from shared.events import DomainEvent
+from shared.shredding.keyring import command_began, command_ended
 
 A = TypeVar("A", bound=Aggregate)
 _REPOSITORY_NAMES: dict[type, tuple[str, ...]] = {}  # a unit class's repository attributes
@@ -107,7 +108,12 @@ class UnitOfWork(abc.ABC):
 
     async def __aenter__(self) -> Any:  # noqa: ANN401 (the subclass itself)
         self._committed = False
-        await self._begin()
+        self._keys_scope = command_began()  # each customer's key looked up once in the command
+        try:
+            await self._begin()
+        except BaseException:  # no __aexit__ follows: a scope left open would outlive the command
+            command_ended(self._keys_scope)
+            raise
         # Which attributes are repositories is the class's: found once (isinstance on an ABC,
         # for every attribute of every unit, cost a hot path's command about 2 us).
         names = _REPOSITORY_NAMES.get(type(self))
@@ -119,12 +125,15 @@ class UnitOfWork(abc.ABC):
 
     async def __aexit__(self, *exc: Any) -> None:
         try:
-            if not self._committed:
-                await self.rollback()
-        except BaseException as failed:  # the connection died under us: say so to whoever holds it
-            await self._end(type(failed), failed, failed.__traceback__)
-            raise
-        await self._end(*exc)
+            try:
+                if not self._committed:
+                    await self.rollback()
+            except BaseException as failed:  # the connection died under us: say so to whoever holds it
+                await self._end(type(failed), failed, failed.__traceback__)
+                raise
+            await self._end(*exc)
+        finally:
+            command_ended(self._keys_scope)
 
     async def save(self) -> None:
         """Save every changed aggregate now, inside the transaction: their versions are then

@@ -14,7 +14,7 @@ from services.intake.domain import commands as cmd
 from services.intake.domain.erasure import Erasure
 from services.intake.domain.model import Rules, ServiceRequest
 from services.intake.entrypoints import api, consumers, customers_api, queries_api
-from services.intake.service_layer.handlers import HANDLERS, Intake
+from services.intake.service_layer.handlers import HANDLERS, Intake, OpenedRequests
 from services.intake.service_layer.retention import Retention
 from services.intake.settings import IntakeSettings
 from shared.aggregate import IdSource
@@ -37,13 +37,13 @@ def bootstrap(
 ) -> FastAPI:
     settings = settings or IntakeSettings(service="intake", port=DEFAULT_PORT)
     runtime = ServiceRuntime(settings, migrations=MIGRATIONS, clock=clock)
+    runtime.keys.keep_opened(("title", "description"))  # compared at the customer's next request
     queries = RequestQueries(settings.schema_name)
     loader_connection = runtime.held_connection()  # the duplicate hint's loader runs one query at a time
 
     async def open_requests(customer_ids: Sequence[str]) -> dict[str, list[tuple[str, str, str]]]:
         async with loader_connection.use() as conn:
-            found = await queries.open_of_customers(conn, customer_ids)
-        return (await runtime.keys.open(found, found))[0]  # titles and descriptions rest sealed
+            return await queries.open_of_customers(conn, customer_ids)
 
     requests = EventSourcedRepository(runtime.store, registry, ServiceRequest, "request", runtime.clock, runtime.keys)
     erasures = EventSourcedRepository(runtime.store, registry, Erasure, "customer", runtime.clock)
@@ -55,8 +55,8 @@ def bootstrap(
     def submit_unit(ids: IdSource) -> SubmitUnitOfWork:
         return SubmitUnitOfWork(requests, settings.schema_name, runtime.db, runtime.append, ids, runtime.keys)
 
-    handlers = inject(HANDLERS, clock=runtime.clock, rules=rules, open_requests=BatchLoader(open_requests, default=[]),
-                      erase_key=runtime.keys.erase)
+    candidates = OpenedRequests(BatchLoader(open_requests, default=[]), runtime.keys)
+    handlers = inject(HANDLERS, clock=runtime.clock, rules=rules, open_requests=candidates, erase_key=runtime.keys.erase)
     intake = Intake(
         requests=requests,
         db=runtime.db,

@@ -7,8 +7,8 @@ nothing to hide in an absent phone number.
 """
 from __future__ import annotations
 
-from collections import defaultdict
-from typing import Any, Iterable, Mapping, MutableMapping
+from functools import lru_cache
+from typing import Any, Callable, Iterable, Mapping, MutableMapping
 
 from shared.shredding.crypto import ERASED, PREFIX, SealError, is_sealed, open_token, owner_of, seal
 
@@ -17,18 +17,36 @@ UNREADABLE = "[unreadable]"  # a token that names a live key and does not open u
 
 def seal_paths(data: dict[str, Any], paths: Iterable[str], customer_id: str, key: bytes) -> dict[str, Any]:
     """A copy of `data` with the value at each dotted path sealed under `key` for `customer_id`."""
-    sealed = dict(data)
-    for path in paths:
+    return _seal_tree(data, _tree(tuple(paths)), "", customer_id, key)
+
+
+# The paths of an event class, as a tree of names ({"customer": {"name": None}, "title": None}):
+# built once per class, so sealing walks each level once and copies each dict on the way once.
+@lru_cache(maxsize=1024)
+def _tree(paths: tuple[str, ...]) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for path in sorted(paths, key=lambda p: p.count(".")):  # a whole field wins over a part of it
         *parents, leaf = path.split(".")
-        node: Any = sealed
-        for name in parents:  # copy the way down, so `data` is never changed
-            child = node.get(name) if isinstance(node, dict) else None
-            if not isinstance(child, dict):
-                node = None
+        node: dict[str, Any] | None = tree
+        for name in parents:
+            node = node.setdefault(name, {}) if node.get(name, {}) is not None else None
+            if node is None:
                 break
-            node[name] = node = dict(child)
-        if isinstance(node, dict) and node.get(leaf) is not None:
-            node[leaf] = _seal_leaves(node[leaf], path, customer_id, key)
+        if node is not None:
+            node[leaf] = None
+    return tree
+
+
+def _seal_tree(data: dict[str, Any], tree: dict[str, Any], prefix: str, customer_id: str, key: bytes) -> dict[str, Any]:
+    sealed = dict(data)  # `data` itself is never changed
+    for name, below in tree.items():
+        value = sealed.get(name)
+        if value is None:
+            continue
+        if below is None:
+            sealed[name] = _seal_leaves(value, prefix + name, customer_id, key)
+        elif isinstance(value, dict):
+            sealed[name] = _seal_tree(value, below, f"{prefix}{name}.", customer_id, key)
     return sealed
 
 
@@ -85,31 +103,57 @@ def open_all(value: Any, keys: Mapping[str, bytes | None],
     the key is gone (None or missing), `[unreadable]` where it does not open. Also, per customer,
     the field paths opened (what an access log records). `cache` (token -> customer, path, value)
     spares opening a token again; an entry is used only for a customer whose key `keys` holds."""
-    opened: dict[str, set[str]] = defaultdict(set)
+    opened: dict[str, set[str]] = {}
+    return _walk(value, _opener(keys, cache, opened)), opened
+
+
+def open_tokens(values: Iterable[Any], keys: Mapping[str, bytes | None],
+                cache: MutableMapping[str, tuple[str, str, Any]] | None = None) -> dict[Any, Any]:
+    """`open_all` for a flat collection: each of `values` mapped to what it opens to (a value that
+    is no token, to itself). For a caller that knows the shape of what it holds, and rebuilds it
+    faster than a walk does (a submit compares a customer's open requests, up to 50 of them)."""
+    open_one, cached = _opener(keys, cache, None), cache.get if cache is not None else {}.get
+    plain: dict[Any, Any] = {}
+    for value in values:  # what was opened before is taken here, not in a call of its own
+        known = cached(value)
+        if known is not None and keys.get(known[0]) is not None:
+            plain[value] = known[2]
+        else:
+            plain[value] = open_one(value) if type(value) is str and value.startswith(PREFIX) else value
+    return plain
+
+
+def _opener(keys: Mapping[str, bytes | None], cache: MutableMapping[str, tuple[str, str, Any]] | None,
+            opened: dict[str, set[str]] | None) -> Callable[[str], Any]:
+    cached = cache.get if cache is not None else {}.get
 
     def open_one(token: str) -> Any:
-        known = cache.get(token) if cache is not None else None
-        if known is not None:
-            customer, path, plain = known
-            if keys.get(customer) is None:
-                return ERASED
-        else:
-            customer, path = _owner(token)
-            if not customer:
-                return UNREADABLE
-            key = keys.get(customer)
-            if key is None:
-                return ERASED
-            try:
-                plain = open_token(key, token)
-            except SealError:
-                return UNREADABLE
+        known = cached(token)
+        if known is None:
+            known = _opened_with(keys, token)
+            if type(known) is str:  # ERASED or UNREADABLE
+                return known
             if cache is not None:
-                cache[token] = (customer, path, plain)
-        opened[customer].add(path)
-        return plain
+                cache[token] = known
+        elif keys.get(known[0]) is None:
+            return ERASED
+        if opened is not None:
+            opened.setdefault(known[0], set()).add(known[1])
+        return known[2]
 
-    return _walk(value, open_one), dict(opened)
+    return open_one
+
+
+def _opened_with(keys: Mapping[str, bytes | None], token: str) -> tuple[str, str, Any] | str:
+    """(customer, path, value) the token opens to, or what to show in its place."""
+    customer, path = _owner(token)
+    key = keys.get(customer) if customer else None
+    if key is None:
+        return ERASED if customer else UNREADABLE
+    try:
+        return customer, path, open_token(key, token)
+    except SealError:
+        return UNREADABLE
 
 
 def customer_of(token: str) -> str:

@@ -3,14 +3,17 @@ who read what, and erasing.
 
 Every service holds one (`ServiceRuntime.keys`), on a connection pool of its own to the key store's
 database (`KEYSTORE_DATABASE_URL`, by default the service's): a key store that cannot be reached
-fails the command that needs a key with 503, and nothing is written in its place. Every use of a
-key looks it up in the key store (batched with concurrent ones): what a process keeps (cipher
-objects, values already opened) is used only once that look-up found the key live, so an erasure,
-once committed, holds for every later read and write in every process.
+fails the command that needs a key with 503, and nothing is written in its place. Every read, and
+every command, looks the keys it uses up in the key store (batched with concurrent ones; a command
+looks each customer's key up once): what a process keeps (cipher objects, values already opened)
+is used only once that look-up found the key live, so an erasure, once committed, holds for every
+later read and command in every process.
 """
 from __future__ import annotations
 
 import itertools
+from collections import OrderedDict
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, replace
 from typing import Any, Iterable, Sequence
 
@@ -26,6 +29,7 @@ from shared.shredding.fields import (
     customers_in,
     has_plain_values,
     open_all,
+    open_tokens,
     seal_paths,
     tokens_in,
     value_at,
@@ -37,10 +41,26 @@ SEALED_ANSWER = "sealed_answer"
 _LOCK = 0x5E7_5EA1  # advisory lock: one process at a time creates the key store's tables
 
 
-OPENED_CACHE = 65_536  # values kept opened in a process, by token
+# The keys looked up during the command being carried out, by customer (None outside one): a
+# command looks each customer's key up once, whether to compare what it holds or to seal what it
+# records. An erasure committed meanwhile holds from the next command on, as it would had the
+# command run a moment earlier.
+_COMMAND_KEYS: ContextVar[dict[str, bytes | None] | None] = ContextVar("servicetrail_command_keys", default=None)
 
 
-class OpenedValues(dict[str, tuple[str, str, Any]]):
+def command_began() -> Token[dict[str, bytes | None] | None]:
+    """Opens a command's scope of key look-ups (a unit of work calls it when entered)."""
+    return _COMMAND_KEYS.set({})
+
+
+def command_ended(token: Token[dict[str, bytes | None] | None]) -> None:
+    _COMMAND_KEYS.reset(token)
+
+
+OPENED_CACHE = 131_072  # values kept opened in a process, by token: about 50 MB when full
+
+
+class OpenedValues(OrderedDict[str, tuple[str, str, Any]]):
     """Values already opened, by token, the oldest dropped first. A token holds one value for good,
     so this is never stale; it is read only once the customer's key was found live in the same
     call (`open_all`), so an erasure holds here as everywhere. It spares opening again what was
@@ -53,7 +73,9 @@ class OpenedValues(dict[str, tuple[str, str, Any]]):
 
     def __setitem__(self, token: str, value: tuple[str, str, Any]) -> None:
         if len(self) >= self.limit:
-            del self[next(iter(self))]
+            # An OrderedDict drops its oldest at once; a dict would scan its deleted slots from the
+            # front each time, a cost that grows with every value dropped until it resizes.
+            self.popitem(last=False)
         super().__setitem__(token, value)
 
     def forget(self, customer_id: str) -> None:
@@ -85,6 +107,7 @@ class KeyRing:
         self._log: BatchLoader[tuple[Any, ...], None] = BatchLoader(self._write_log, default=None)
         self._entries = itertools.count()
         self._opened = OpenedValues(OPENED_CACHE)
+        self._kept_opened: frozenset[str] = frozenset()
 
     async def prepare(self) -> None:
         """Creates the key store's tables (its own schema) if missing; every service calls it on start."""
@@ -117,7 +140,19 @@ class KeyRing:
         if customer_id is None:
             raise RuntimeError("an event holds personal data and its aggregate names no customer")
         key = await self._key_for(customer_id)
-        return [seal_paths(d, p, customer_id, key) if n else d for d, p, n in zip(data, paths, needed, strict=True)]
+        sealed = [seal_paths(d, p, customer_id, key) if n else d for d, p, n in zip(data, paths, needed, strict=True)]
+        for plain, done in zip(data, sealed, strict=True):
+            for path in self._kept_opened:
+                token = value_at(done, path)
+                if is_sealed(token) and token != value_at(plain, path):
+                    self._opened[token] = (customer_id, path, value_at(plain, path))
+        return sealed
+
+    def keep_opened(self, paths: Iterable[str]) -> None:
+        """Values this process seals at these paths are kept opened as they are sealed: what it
+        compares soon after (intake: each new request's title and description, compared at the
+        customer's next one), which would otherwise be opened once more then."""
+        self._kept_opened = frozenset(paths)
 
     async def seal_answer(self, body: Any, customer_ids: Iterable[str]) -> Any:
         """An answer to keep under an idempotency key, sealed whole under the key of each customer
@@ -125,7 +160,7 @@ class KeyRing:
         token}`. An erased customer's fields in it read `[erased]` already: their key is skipped."""
         sealed = False
         for customer in sorted(set(customer_ids)):
-            key = await self._sealing_keys.load(customer)
+            key = await self._live_key(customer)
             if key is not None:
                 body, sealed = seal(key, customer, ANSWER_PATH, body), True
         return {SEALED_ANSWER: body} if sealed else body
@@ -145,16 +180,22 @@ class KeyRing:
 
     # -- opening what is shown ----------------------------------------------------------------
 
-    async def open(self, value: Any, customers: Iterable[str] | None = None) -> tuple[Any, dict[str, set[str]]]:
+    async def open(self, value: Any) -> tuple[Any, dict[str, set[str]]]:
         """`value` with its tokens opened (`[erased]` where the key is gone), and the field paths
-        opened per customer; `customers`, if the caller knows whose tokens it holds (at most those).
-        Use `reveal` to answer a reader: it records the read."""
-        if customers is None:
-            tokens = tokens_in(value)
-            if not tokens:
-                return value, {}
-            customers = {known[0] if (known := self._opened.get(t)) else customer_of(t) for t in tokens}
-        return open_all(value, await self._keys(set(customers)), self._opened)
+        opened per customer. Use `reveal` to answer a reader: it records the read."""
+        tokens = tokens_in(value)
+        if not tokens:
+            return value, {}
+        customers = {known[0] if (known := self._opened.get(t)) else customer_of(t) for t in tokens}
+        return open_all(value, await self._keys(customers), self._opened)
+
+    async def open_own(self, customer_id: str, values: Sequence[Any]) -> dict[Any, Any]:
+        """Each of `values`, tokens of the customer a command records data of, mapped to what it
+        opens to (see `fields.open_tokens`). Their key is looked up as sealing looks it up (made on
+        first use), once for the command. Records no read: for a command that compares, not shows."""
+        if not values:
+            return {}
+        return open_tokens(values, {customer_id: await self._live_key(customer_id)}, self._opened)
 
     async def open_envelopes(self, envelopes: Sequence[Envelope]) -> list[Envelope]:
         sealed = [e for e in envelopes if e.personal]
@@ -202,6 +243,8 @@ class KeyRing:
         Raises `UnknownCustomer` if the customer never had one."""
         async with self.db.connect() as conn:
             erased = await self.store.erase(conn, customer_id)
+        if (seen := _COMMAND_KEYS.get()) is not None:
+            seen[customer_id] = None
         self._opened.forget(customer_id)
         return erased
 
@@ -215,9 +258,19 @@ class KeyRing:
         return [dict(row) for row in rows]
 
     async def _key_for(self, customer_id: str) -> bytes:
-        key = await self._sealing_keys.load(customer_id)
+        key = await self._live_key(customer_id)
         if key is None:
             raise Erased(f"customer {customer_id!r} was erased: their personal data is not recorded again")
+        return key
+
+    async def _live_key(self, customer_id: str) -> bytes | None:
+        """The customer's key (made on first use; None once erased), looked up once per command."""
+        seen = _COMMAND_KEYS.get()
+        if seen is not None and customer_id in seen:
+            return seen[customer_id]
+        key = await self._sealing_keys.load(customer_id)
+        if seen is not None:
+            seen[customer_id] = key
         return key
 
     async def _keys_for(self, customers: Sequence[str]) -> dict[str, bytes | None]:

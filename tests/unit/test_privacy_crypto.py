@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import base64
+import os
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from shared.shredding import crypto
 from shared.shredding.crypto import (
     ERASED,
     NotSealed,
@@ -135,3 +137,16 @@ def test_only_256_bit_keys_are_taken(key):
 
 def test_erased_placeholder():
     assert ERASED == "[erased]" and not is_sealed(ERASED)
+
+
+def test_nonces_are_never_handed_out_twice_even_across_a_fork():
+    # Nonces are drawn from the OS in bulk: a forked child must not hand out what its parent will.
+    seen = {crypto._nonces.take() for _ in range(5000)}
+    assert len(seen) == 5000
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.write(write, crypto._nonces.take())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(read, 64) != crypto._nonces.take()

@@ -8,7 +8,7 @@ commands each run in a transaction of their own (adapters/unit_of_work.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Protocol
 
 import structlog
 
@@ -29,7 +29,28 @@ from shared.shredding.keyring import KeyRing
 from shared.shredding.keystore import UnknownCustomer
 
 log = structlog.get_logger(__name__)
-OpenRequests = BatchLoader[str, list[tuple[str, str, str]]]  # a customer's open requests: (id, title, text)
+Candidate = tuple[str, str, str]  # one of a customer's open requests: (id, title, description)
+
+
+class OpenRequests(Protocol):
+    async def load(self, customer_id: str) -> list[Candidate]:
+        """The customer's open requests, their texts plain (`[erased]` once the customer is)."""
+        ...
+
+
+@dataclass(frozen=True)
+class OpenedRequests:
+    """OpenRequests from the read model (`rows`, batched across concurrent commands), whose texts
+    rest sealed: opened here, in the command's own task, so that the customer's key is looked up
+    once for the command, to compare and then to seal the new request alike."""
+
+    rows: BatchLoader[str, list[Candidate]]
+    keys: KeyRing
+
+    async def load(self, customer_id: str) -> list[Candidate]:
+        rows = await self.rows.load(customer_id)
+        plain = await self.keys.open_own(customer_id, [text for row in rows for text in row[1:]])
+        return [(i, plain[title], plain[text]) for i, title, text in rows]
 
 
 @dataclass(frozen=True)
