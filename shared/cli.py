@@ -12,12 +12,16 @@ from rich.table import Table
 from shared.auth import Role, TokenService
 from shared.db import Database
 from shared.keys import MissingSecret
+from shared.ops.cli import dlq_app, events_app, lag
 from shared.settings import ServiceSettings, Settings
 from shared.shredding.keyring import master_key
 
 app = typer.Typer(no_args_is_help=True, help="ServiceTrail command line")
 relay_app = typer.Typer(no_args_is_help=True, help="Operate a service's outbox relay")
 app.add_typer(relay_app, name="relay")
+app.add_typer(dlq_app, name="dlq")
+app.add_typer(events_app, name="events")
+app.command("lag")(lag)
 console = Console()
 
 SERVICES = {"intake": 8001, "dispatch": 8002, "feedback": 8003, "analytics": 8004}

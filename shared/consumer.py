@@ -46,6 +46,12 @@ def dead_letter_topic(consumer: str) -> str:
     return f"{consumer}.dlq"
 
 
+# What a dead letter carries besides the record's own headers; and the header a redriven record
+# (`servicetrail dlq retry`) carries naming the one consumer it is for: every other passes it over.
+DLQ_HEADERS = frozenset({"dlq_consumer", "dlq_topic", "dlq_partition", "dlq_offset", "dlq_attempts", "dlq_error"})
+REDRIVE_HEADER = "dlq_redrive_for"
+
+
 class ConsumerRunner:
     """Runs one consumer group member; `handler` is called inside the applying transaction."""
 
@@ -100,7 +106,9 @@ class ConsumerRunner:
             return None  # stopping while the database is away
         finished = None
         for record, mark in zip(records, marks, strict=True):
-            if mark is not None and mark[0] in known:
+            if _redriven_for_another(record, self.name):
+                CONSUMER_SKIPPED.labels(self.name, record.topic).inc()
+            elif mark is not None and mark[0] in known:
                 self._skipped(record, mark[0])
             elif isinstance(env := _parse(record, self.decode), (MalformedMessage, ContractViolation)):
                 await self._dead_letter(record, env, attempts=1)  # it can never apply as it is
@@ -179,7 +187,8 @@ class ConsumerRunner:
         return True
 
     async def _dead_letter(self, record: ConsumerRecord, error: BaseException, attempts: int) -> None:
-        headers = list(record.headers or ()) + [
+        # A redriven record that fails again is dead-lettered as it first was, under fresh reasons.
+        headers = [(k, v) for k, v in record.headers or () if k not in DLQ_HEADERS and k != REDRIVE_HEADER] + [
             ("dlq_consumer", self.name.encode()),
             ("dlq_topic", record.topic.encode()),
             ("dlq_partition", str(record.partition).encode()),
@@ -222,6 +231,10 @@ def _identity(record: ConsumerRecord) -> tuple[str, str, int] | None:
         return None
 
 
+def _redriven_for_another(record: ConsumerRecord, consumer: str) -> bool:
+    return any(k == REDRIVE_HEADER and v != consumer.encode() for k, v in record.headers or ())
+
+
 def _parse(record: ConsumerRecord, decode: Decoder | None) -> Envelope | MalformedMessage | ContractViolation \
         | UnknownEventType:
     try:
@@ -241,4 +254,4 @@ def _stream(env: Envelope) -> str:
     return f"{env.source}|{env.stream_id}"
 
 
-__all__ = ["ConsumerRunner", "Handler", "TopicPartition", "dead_letter_topic"]
+__all__ = ["DLQ_HEADERS", "REDRIVE_HEADER", "ConsumerRunner", "Handler", "TopicPartition", "dead_letter_topic"]

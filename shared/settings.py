@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     # Put before every topic name (CONTRACT.md's names have none): lets a test or staging stack
     # run its own copy of the topics on a shared broker.
     topic_prefix: str = ""
+    # Where `servicetrail dlq` records what was done with each dead letter (retried, discarded).
+    ops_schema: str = "ops"
 
     # HS256 key for bearer tokens. Unset: JWT_JWKS_URL or JWT_JWKS_FILE (RS256 tokens of an identity
     # provider) must be, or DEV_SECRETS=true for local development; else the process refuses to start.

@@ -1,0 +1,214 @@
+"""`servicetrail dlq|lag|events`: read on KAFKA_BOOTSTRAP_SERVERS (and DATABASE_URL, where dead
+letters' outcomes are kept). A failure is one line on stderr and a non-zero exit: 1 for what the
+operator asked (no such dead letter, one that cannot be retried), 2 for what is down or unset."""
+from __future__ import annotations
+
+import asyncio
+import getpass
+import logging
+import sys
+from typing import Any, Awaitable, Callable, TypeVar
+
+import orjson
+import typer
+from aiokafka.errors import KafkaError
+from rich.console import Console
+from rich.table import Table
+
+from shared.db import Database, is_unavailable
+from shared.errors import DomainError
+from shared.ops.dlq import DeadLetter, DeadLetters
+from shared.ops.lag import consumer_lag
+from shared.ops.reader import TopicReader, from_beginning, last
+from shared.ops.tail import Seen, hidden
+from shared.settings import Settings
+
+dlq_app = typer.Typer(no_args_is_help=True, help="Dead letters: list, show, retry, discard")
+events_app = typer.Typer(no_args_is_help=True, help="Read the events on the topics")
+console = Console(soft_wrap=True)
+T = TypeVar("T")
+JSON = typer.Option(False, "--json", help="one JSON document, for machines")
+
+
+def run(work: Callable[[], Awaitable[T]]) -> T:
+    """`work()` to its end, or one line saying why not and a non-zero exit."""
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # its retries would bury the one line
+    try:
+        return asyncio.run(work())
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
+    except DomainError as exc:
+        raise _fail(str(exc), 1) from None
+    except KafkaError as exc:
+        raise _fail(f"the broker at {Settings().kafka_bootstrap_servers} cannot be used: {exc!r}", 2) from None
+    except RuntimeError as exc:  # a setting missing (shared.kafka.bootstrap)
+        raise _fail(str(exc), 2) from None
+    except Exception as exc:
+        if is_unavailable(exc) or isinstance(exc, OSError):
+            raise _fail(f"the database cannot be reached: {exc!r}", 2) from None
+        raise
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    typer.echo(f"servicetrail: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _emit(value: Any) -> None:
+    sys.stdout.write(orjson.dumps(value, default=str, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+async def _dead_letters(use: Callable[[DeadLetters], Awaitable[T]]) -> T:
+    settings = Settings()
+    if not settings.database_url:
+        raise RuntimeError("DATABASE_URL is not set: what was done with each dead letter is kept there")
+    db = Database(settings.database_url, 1, "servicetrail-ops")
+    try:
+        letters = DeadLetters(settings, db)
+        await letters.prepare()
+        return await use(letters)
+    finally:
+        await db.dispose()
+
+
+def _summary(d: DeadLetter) -> dict[str, Any]:
+    event = d.envelope()
+    return {"id": d.id, "consumer": d.consumer, "from": f"{d.topic}/{d.origin_partition}@{d.origin_offset}",
+            "event": getattr(event, "name", None), "subject": getattr(event, "subject", None),
+            "event_id": getattr(event, "id", None), "attempts": d.attempts, "error": d.error,
+            "dead_lettered_at": d.at.isoformat(), "status": d.status, "handled_by": d.handled_by,
+            "handled_at": d.handled_at.isoformat() if d.handled_at else None, "reason": d.reason}
+
+
+@dlq_app.command("list")
+def dlq_list(
+    consumer: str = typer.Option(None, "--consumer", help="one consumer's (its group name)"),
+    all_: bool = typer.Option(False, "--all", help="retried and discarded ones too"),
+    as_json: bool = JSON,
+) -> None:
+    """Dead letters still to be dealt with (every one with --all): where each came from and why."""
+    letters = run(lambda: _dead_letters(lambda q: q.list(consumer, handled=all_)))
+    rows = [_summary(d) for d in letters]
+    if as_json:
+        return _emit(rows)
+    table = Table(title=f"{len(rows)} dead letter{'s' * (len(rows) != 1)}{'' if all_ else ' pending'}")
+    for column in ("id", "from", "event", "subject", "attempts", "error", "dead-lettered", *(("status",) if all_ else ())):
+        table.add_column(column, no_wrap=column != "error", overflow="ellipsis", max_width=48 if column == "error" else None)
+    for r in rows:
+        table.add_row(r["id"], r["from"], r["event"] or "(not an event)", r["subject"] or "", str(r["attempts"]),
+                      r["error"][:140], r["dead_lettered_at"][:19], *((r["status"],) if all_ else ()))
+    console.print(table)
+
+
+@dlq_app.command("show")
+def dlq_show(id_: str = typer.Argument(..., metavar="ID"), as_json: bool = JSON) -> None:
+    """One dead letter whole: its origin, error, outcome, and the event (personal values sealed)."""
+    letter = run(lambda: _dead_letters(lambda q: q.get(id_)))
+    event = letter.envelope()
+    shown = {**_summary(letter), "key": (letter.key or b"").decode(errors="replace"),
+             "event": Seen(letter.topic, letter.origin_partition, letter.origin_offset, 0, event).as_json()}
+    if not hasattr(event, "data"):
+        shown["value"] = (letter.value or b"")[:2000].decode(errors="replace")
+    if as_json:
+        return _emit(shown)
+    for name, value in shown.items():
+        if name != "event" and value is not None:
+            console.print(f"[bold]{name:>16}[/]  {value}", highlight=False)
+    console.print_json(data=shown["event"], default=str)
+
+
+@dlq_app.command("retry")
+def dlq_retry(
+    id_: str = typer.Argument(None, metavar="[ID]"),
+    all_: bool = typer.Option(False, "--all", help="every pending one (of --consumer, if given)"),
+    consumer: str = typer.Option(None, "--consumer"),
+    by: str = typer.Option(getpass.getuser(), help="who retries (recorded)"),
+) -> None:
+    """Send dead letters back to the consumer that gave up on them; each applies once."""
+    if (id_ is None) == (not all_):
+        raise _fail("name one dead letter, or --all", 2)
+
+    async def retry(q: DeadLetters) -> int:
+        letters = await q.list(consumer) if all_ else [await q.get(id_)]
+        refused = 0
+        for letter in letters:
+            try:
+                sent = await q.retry(letter, by)
+            except DomainError as exc:
+                if not all_:
+                    raise
+                refused += 1
+                console.print(f"{letter.id}: not retried: {exc}", highlight=False)
+                continue
+            console.print(f"{letter.id}: redriven to {letter.consumer} on {letter.topic}" if sent else
+                          f"{letter.id}: already retried at {letter.handled_at} by {letter.handled_by}", highlight=False)
+        if all_:
+            console.print(f"{len(letters) - refused} retried, {refused} not", highlight=False)
+        return refused
+
+    if run(lambda: _dead_letters(retry)):
+        raise typer.Exit(1)
+
+
+@dlq_app.command("discard")
+def dlq_discard(
+    id_: str = typer.Argument(..., metavar="ID"),
+    reason: str = typer.Option(..., help="why it will never be applied (recorded)"),
+    by: str = typer.Option(getpass.getuser(), help="who discards (recorded)"),
+) -> None:
+    """Mark a dead letter as dealt with, never to be applied."""
+
+    async def discard(q: DeadLetters) -> tuple[DeadLetter, bool]:
+        letter = await q.get(id_)
+        return letter, await q.discard(letter, by, reason)
+
+    letter, now = run(lambda: _dead_letters(discard))
+    console.print(f"{letter.id}: discarded" if now else f"{letter.id}: already discarded at {letter.handled_at}",
+                  highlight=False)
+
+
+def lag(group: str = typer.Option(None, "--group"), as_json: bool = JSON) -> None:
+    """Every consumer group's lag per partition: committed offset against the high watermark."""
+    rows = run(lambda: consumer_lag(Settings(), group))
+    if as_json:
+        return _emit([{"group": r.group, "topic": r.topic, "partition": r.partition, "committed": r.committed,
+                       "end": r.end, "lag": r.lag} for r in rows])
+    table = Table(title=f"consumer lag, {sum(r.lag for r in rows)} records behind in all")
+    for column in ("group", "topic", "partition", "committed", "end", "lag"):
+        table.add_column(column, justify="right" if column in ("partition", "committed", "end", "lag") else "left")
+    for r in rows:
+        table.add_row(r.group, r.topic, str(r.partition), str(r.committed), str(r.end), str(r.lag))
+    console.print(table)
+
+
+@events_app.command("tail")
+def tail(
+    topic: list[str] = typer.Option(None, "--topic", help="default: every <service>.events topic"),
+    type_: str = typer.Option(None, "--type", help="an event name (RequestReceived) or full type"),
+    request: str = typer.Option(None, "--request", help="only this request's events"),
+    from_beginning_: bool = typer.Option(False, "--from-beginning", help="every record, not the last few"),
+    last_: int = typer.Option(10, "--last", min=0, help="records per partition to start with"),
+    follow: bool = typer.Option(False, "--follow", "-f", help="keep reading as records arrive (Ctrl-C ends)"),
+    as_json: bool = typer.Option(False, "--json", help="one JSON object per line"),
+) -> None:
+    """Decoded events, one per line: time, name, subject, version, place, key fields."""
+
+    async def read() -> None:
+        async with TopicReader(Settings()) as reader:
+            topics = topic or [t for t in await reader.topics() if t.endswith(".events")]
+            start = from_beginning if from_beginning_ else last(last_)
+            if follow:  # as they come, partitions interleaved as fetched
+                async for record in reader.read(topics, start, follow=True):
+                    show(Seen.of(record))
+            else:  # what is there, in the order it reached the broker
+                for seen in sorted([Seen.of(r) async for r in reader.read(topics, start)], key=lambda s: s.timestamp):
+                    show(seen)
+
+    def show(seen: Seen) -> None:
+        if seen.matches(type_, request):
+            print(orjson.dumps(seen.as_json()).decode() if as_json else seen.line(), flush=True)
+
+    run(read)
+
+
+__all__ = ["dlq_app", "events_app", "hidden", "lag"]
