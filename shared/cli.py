@@ -12,8 +12,8 @@ from rich.table import Table
 from shared.auth import Role, TokenService
 from shared.db import Database
 from shared.keys import MissingSecret
-from shared.ops.cli import dlq_app, events_app, lag
-from shared.settings import ServiceSettings, Settings
+from shared.ops.cli import dlq_app, events_app, lag, status
+from shared.settings import SERVICE_PORTS, ServiceSettings, Settings
 from shared.shredding.keyring import master_key
 
 app = typer.Typer(no_args_is_help=True, help="ServiceTrail command line")
@@ -22,9 +22,10 @@ app.add_typer(relay_app, name="relay")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(events_app, name="events")
 app.command("lag")(lag)
+app.command("status")(status)
 console = Console()
 
-SERVICES = {"intake": 8001, "dispatch": 8002, "feedback": 8003, "analytics": 8004}
+SERVICES = SERVICE_PORTS
 
 
 def _service(name: str) -> str:

@@ -11,6 +11,9 @@ DEV_JWT_SECRET = "servicetrail-local-development-secret-change-me"
 DEV_SURVEY_LINK_SECRET = "servicetrail-local-development-survey-links-change-me"
 DEV_KEYSTORE_MASTER_KEY = "c2VydmljZXRyYWlsLWRldi1tYXN0ZXIta2V5LTMyYnk="  # 32 bytes, base64
 
+# The four services and their ports (CONTRACT.md). Each one's consumer group is its name.
+SERVICE_PORTS = {"intake": 8001, "dispatch": 8002, "feedback": 8003, "analytics": 8004}
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore")

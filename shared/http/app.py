@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from importlib.metadata import version
 from typing import Any
 
 from fastapi import Depends, FastAPI, Response
@@ -17,6 +18,8 @@ from shared.http.problems import PROBLEM_JSON, install_problem_handlers
 from shared.http.ratelimit import RATE_LIMITED, RateLimits
 from shared.http.strict_query import no_unknown_query
 from shared.metrics import HTTP_LATENCY
+
+VERSION = version("servicetrail")  # the installed package's, as /healthz reports it
 
 CORRELATION_HEADER = "x-correlation-id"
 _CORRELATION_KEY = CORRELATION_HEADER.encode()
@@ -105,7 +108,7 @@ def create_app(*, service: str, runtime: Any, version: str = "0.1.0") -> FastAPI
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:
-        return {"status": "ok", "service": service}
+        return {"status": "ok", "service": service, "version": VERSION}
 
     @app.get("/readyz", tags=["operations"])
     async def readyz() -> JSONResponse:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import logging
+import os
 import sys
 from typing import Any, Awaitable, Callable, TypeVar
 
@@ -20,8 +21,9 @@ from shared.errors import DomainError
 from shared.ops.dlq import DeadLetter, DeadLetters
 from shared.ops.lag import consumer_lag
 from shared.ops.reader import TopicReader, from_beginning, last
+from shared.ops.status import ServiceStatus, deployment_status
 from shared.ops.tail import Seen, hidden
-from shared.settings import Settings
+from shared.settings import SERVICE_PORTS, ServiceSettings, Settings
 
 dlq_app = typer.Typer(no_args_is_help=True, help="Dead letters: list, show, retry, discard")
 events_app = typer.Typer(no_args_is_help=True, help="Read the events on the topics")
@@ -52,6 +54,18 @@ def run(work: Callable[[], Awaitable[T]]) -> T:
 def _fail(message: str, code: int) -> typer.Exit:
     typer.echo(f"servicetrail: {message}", err=True)
     return typer.Exit(code)
+
+
+def _print_table(title: str, columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """Every column but the last as wide as its widest cell; the last (an error) cut to what is left."""
+    table = Table(title=title)
+    widths = [max([len(column), *(len(r[i]) for r in rows)]) for i, column in enumerate(columns)]
+    left = max(console.width - sum(widths[:-1]) - 3 * len(columns) - 1, len(columns[-1]))
+    for column in columns:
+        table.add_column(column, no_wrap=True)
+    for row in rows:
+        table.add_row(*row[:-1], row[-1] if len(row[-1]) <= left else row[-1][: left - 1] + "…")
+    console.print(table)
 
 
 def _emit(value: Any) -> None:
@@ -91,13 +105,10 @@ def dlq_list(
     rows = [_summary(d) for d in letters]
     if as_json:
         return _emit(rows)
-    table = Table(title=f"{len(rows)} dead letter{'s' * (len(rows) != 1)}{'' if all_ else ' pending'}")
-    for column in ("id", "from", "event", "subject", "attempts", "error", "dead-lettered", *(("status",) if all_ else ())):
-        table.add_column(column, no_wrap=column != "error", overflow="ellipsis", max_width=48 if column == "error" else None)
-    for r in rows:
-        table.add_row(r["id"], r["from"], r["event"] or "(not an event)", r["subject"] or "", str(r["attempts"]),
-                      r["error"][:140], r["dead_lettered_at"][:19], *((r["status"],) if all_ else ()))
-    console.print(table)
+    columns = ("id", "from", "event", "subject", "attempts", "dead-lettered", *(("status",) if all_ else ()), "error")
+    _print_table(f"{len(rows)} dead letter{'s' * (len(rows) != 1)}{'' if all_ else ' pending'}", columns, [
+        (r["id"], r["from"], r["event"] or "(not an event)", r["subject"] or "", str(r["attempts"]),
+         r["dead_lettered_at"][:19], *((r["status"],) if all_ else ()), r["error"]) for r in rows])
 
 
 @dlq_app.command("show")
@@ -173,12 +184,40 @@ def lag(group: str = typer.Option(None, "--group"), as_json: bool = JSON) -> Non
     if as_json:
         return _emit([{"group": r.group, "topic": r.topic, "partition": r.partition, "committed": r.committed,
                        "end": r.end, "lag": r.lag} for r in rows])
-    table = Table(title=f"consumer lag, {sum(r.lag for r in rows)} records behind in all")
-    for column in ("group", "topic", "partition", "committed", "end", "lag"):
-        table.add_column(column, justify="right" if column in ("partition", "committed", "end", "lag") else "left")
-    for r in rows:
-        table.add_row(r.group, r.topic, str(r.partition), str(r.committed), str(r.end), str(r.lag))
-    console.print(table)
+    _print_table(f"consumer lag, {sum(r.lag for r in rows)} records behind in all",
+                 ("group", "topic", "partition", "committed", "end", "lag"),
+                 [(r.group, r.topic, str(r.partition), str(r.committed), str(r.end), str(r.lag)) for r in rows])
+
+
+def status(as_json: bool = JSON) -> None:
+    """Every service at a glance: health, readiness and why not, version, relay and projections
+    against the store's head, consumer lag, pending dead letters. URLs: <SERVICE>_URL, else the
+    contract's ports on 127.0.0.1."""
+    services = {name: os.environ.get(f"{name.upper()}_URL", f"http://127.0.0.1:{port}").rstrip("/")
+                for name, port in SERVICE_PORTS.items()}
+    configured = {name: ServiceSettings(service=name) for name in SERVICE_PORTS}
+    rows = run(lambda: deployment_status(
+        Settings(), services, {n: c.schema_name for n, c in configured.items()},
+        {n: c.consumer_group_prefix + n for n, c in configured.items()}))
+    if as_json:
+        _emit([r.as_json() for r in rows])
+    else:
+        _print_status(rows)
+    if any(r.ready != "ready" for r in rows):
+        raise typer.Exit(1)
+
+
+def _print_status(rows: list[ServiceStatus]) -> None:
+    _print_table("ServiceTrail status", ("service", "health", "ready", "version", "store head", "relay behind",
+                                         "projections", "lag", "dead letters", "why not ready"), [(
+        r.service, r.health, r.ready, r.version or "?", _num(r.store_head),
+        "-" if r.relay is None and r.store_head is not None else _num(r.relay_behind),
+        " ".join(f"{name}@{position}" for name, position in r.projections.items()) or "-", _num(r.lag),
+        _num(r.dead_letters), "; ".join(f"{k}: {v}" for k, v in r.reasons.items())) for r in rows])
+
+
+def _num(value: int | None) -> str:
+    return "?" if value is None else str(value)
 
 
 @events_app.command("tail")
@@ -211,4 +250,4 @@ def tail(
     run(read)
 
 
-__all__ = ["dlq_app", "events_app", "hidden", "lag"]
+__all__ = ["dlq_app", "events_app", "hidden", "lag", "status"]

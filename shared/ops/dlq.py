@@ -158,6 +158,8 @@ class DeadLetters:
 
     async def _outcomes(self) -> dict[str, dict[str, Any]]:
         async with self.db.connect() as conn:
+            if (await fetch(conn, "SELECT to_regclass($1)", self.table))[0][0] is None:
+                return {}  # nothing was ever retried or discarded here
             rows = await fetch(conn, f'SELECT consumer, partition, "offset", status, at, by, reason FROM {self.table}')
         return {f"{r[0]}:{r[1]}:{r[2]}": {"status": r[3], "handled_at": r[4], "handled_by": r[5], "reason": r[6]}
                 for r in rows}
