@@ -208,8 +208,8 @@ def status(as_json: bool = JSON) -> None:
 
 
 def _print_status(rows: list[ServiceStatus]) -> None:
-    _print_table("ServiceTrail status", ("service", "health", "ready", "version", "store head", "relay behind",
-                                         "projections", "lag", "dead letters", "why not ready"), [(
+    _print_table("ServiceTrail status", ("service", "health", "ready", "version", "head", "relay behind",
+                                         "projections", "lag", "dlq", "why not ready"), [(
         r.service, r.health, r.ready, r.version or "?", _num(r.store_head),
         "-" if r.relay is None and r.store_head is not None else _num(r.relay_behind),
         " ".join(f"{name}@{position}" for name, position in r.projections.items()) or "-", _num(r.lag),
