@@ -12,7 +12,7 @@ from rich.table import Table
 from shared.auth import Role, TokenService
 from shared.db import Database
 from shared.keys import MissingSecret
-from shared.ops.cli import dlq_app, events_app, lag, status
+from shared.ops.cli import dlq_app, events_app, lag, relay_status, request_app, status
 from shared.settings import SERVICE_PORTS, ServiceSettings, Settings
 from shared.shredding.keyring import master_key
 
@@ -23,6 +23,8 @@ app.add_typer(dlq_app, name="dlq")
 app.add_typer(events_app, name="events")
 app.command("lag")(lag)
 app.command("status")(status)
+app.add_typer(request_app, name="request")
+relay_app.command("status")(relay_status)
 console = Console()
 
 SERVICES = SERVICE_PORTS

@@ -19,14 +19,16 @@ from rich.table import Table
 from shared.db import Database, is_unavailable
 from shared.errors import DomainError
 from shared.ops.dlq import DeadLetter, DeadLetters
+from shared.ops.history import request_history
 from shared.ops.lag import consumer_lag
 from shared.ops.reader import TopicReader, from_beginning, last
-from shared.ops.status import ServiceStatus, deployment_status
+from shared.ops.status import ServiceStatus, deployment_status, probe_store
 from shared.ops.tail import Seen, hidden
 from shared.settings import SERVICE_PORTS, ServiceSettings, Settings
 
 dlq_app = typer.Typer(no_args_is_help=True, help="Dead letters: list, show, retry, discard")
 events_app = typer.Typer(no_args_is_help=True, help="Read the events on the topics")
+request_app = typer.Typer(no_args_is_help=True, help="One request across the services")
 console = Console(soft_wrap=True)
 T = TypeVar("T")
 JSON = typer.Option(False, "--json", help="one JSON document, for machines")
@@ -216,6 +218,56 @@ def _print_status(rows: list[ServiceStatus]) -> None:
         _num(r.dead_letters), "; ".join(f"{k}: {v}" for k, v in r.reasons.items())) for r in rows])
 
 
+def _schemas() -> dict[str, str]:
+    return {name: ServiceSettings(service=name).schema_name for name in SERVICE_PORTS}
+
+
+async def _on_database(use: Callable[[Database], Awaitable[T]]) -> T:
+    settings = Settings()
+    if not settings.database_url:
+        raise RuntimeError("DATABASE_URL is not set: the services' event stores are read there")
+    db = Database(settings.database_url, 1, "servicetrail-ops")
+    try:
+        return await use(db)
+    finally:
+        await db.dispose()
+
+
+def relay_status(service: str = typer.Argument(None, help="default: every service"), as_json: bool = JSON) -> None:
+    """Each relay's position against its event store's head: how much is recorded and not yet sent."""
+    names = [service] if service else list(SERVICE_PORTS)
+    if service and service not in SERVICE_PORTS:
+        raise _fail(f"unknown service {service!r}; one of {', '.join(SERVICE_PORTS)}", 2)
+    schemas = _schemas()
+
+    async def read(db: Database) -> list[ServiceStatus]:
+        rows = [ServiceStatus(name, "") for name in names]
+        for row in rows:
+            await probe_store(row, db, schemas[row.service])
+        return rows
+
+    rows = run(lambda: _on_database(read))
+    if as_json:
+        return _emit([{"service": r.service, "store_head": r.store_head, "relay": r.relay,
+                       "behind": r.relay_behind, "problem": r.reasons.get("store")} for r in rows])
+    _print_table("relays", ("service", "head", "relay", "behind", "problem"), [
+        (r.service, _num(r.store_head), "-" if r.relay is None else str(r.relay),
+         "-" if r.relay is None else _num(r.relay_behind), r.reasons.get("store", "")) for r in rows])
+
+
+@request_app.command("history")
+def history(request_id: str = typer.Argument(..., metavar="ID"), as_json: bool = JSON) -> None:
+    """Everything every service recorded about one request, in time order: who acted and why."""
+    steps = run(lambda: _on_database(lambda db: request_history(db, _schemas(), request_id)))
+    if not steps:
+        raise _fail(f"no request {request_id!r}: no service recorded anything about it", 1)
+    if as_json:
+        return _emit([step.as_json() for step in steps])
+    _print_table(f"request {request_id}", ("time", "service", "event", "v", "who", "why"), [
+        (step.time.isoformat(timespec="seconds"), step.service, step.event, str(step.version), step.who or "",
+         step.why or "") for step in steps])
+
+
 def _num(value: int | None) -> str:
     return "?" if value is None else str(value)
 
@@ -250,4 +302,4 @@ def tail(
     run(read)
 
 
-__all__ = ["dlq_app", "events_app", "hidden", "lag", "status"]
+__all__ = ["dlq_app", "events_app", "hidden", "lag", "relay_status", "request_app", "status"]

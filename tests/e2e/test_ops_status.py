@@ -15,7 +15,7 @@ from shared.auth import Role
 from shared.runtime.embedded import free_port
 from tests.conftest import ROOT
 from tests.e2e.conftest import Stack
-from tests.e2e.test_thin_journey import REQUEST
+from tests.e2e.test_thin_journey import REQUEST, eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.kafka]
 
@@ -60,3 +60,71 @@ def test_status_names_what_is_not_ready_and_exits_non_zero(stack: Stack) -> None
     intake = next(r for r in rows if r["service"] == "intake")
     assert code == 1 and intake["ready"] == "unreachable" and "ConnectError" in intake["reasons"]["http"]
     assert intake["store_head"] is not None  # its store is still read
+
+
+def cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": stack.database_url, "KAFKA_BOOTSTRAP_SERVERS": stack.bootstrap,
+           "KAFKA_IDEMPOTENCE": "false", "TOPIC_PREFIX": stack.topic_prefix, "COLUMNS": "250"}
+    done = subprocess.run([sys.executable, "-m", "shared.cli", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=90)
+    assert "Traceback" not in done.stderr, done.stderr
+    return done
+
+
+def test_request_history_tells_one_request_across_the_services_with_who_and_why(stack: Stack) -> None:
+    dispatcher = stack.client("dispatch", Role.dispatcher)
+    skill = f"hist{time.monotonic_ns()}"
+    assert dispatcher.post("/v1/resources", json={"id": f"tech-{skill}", "name": "Grace", "capacity": 20,
+                                                  "skills": [{"name": "repair", "level": 4}]}).status_code == 201
+    with stack.client("intake", Role.agent, "agent-h") as agent:
+        request_id = agent.post("/v1/requests", json={**REQUEST, "category": None}).json()["id"]
+    job = eventually(lambda: dispatcher.get(f"/v1/jobs/{request_id}"),
+                     lambda r: r.status_code == 200 and r.json()["status"] == "allocated")
+    technician = stack.client("dispatch", Role.technician, job["resource_id"])
+    assert technician.post(f"/v1/jobs/{request_id}/start").status_code == 200
+    assert technician.post(f"/v1/jobs/{request_id}/resolve",
+                           json={"resolution_code": "fixed", "summary": "cleared the jam"}).status_code == 200
+    customer = stack.client("feedback", Role.customer, REQUEST["customer"]["id"])
+    eventually(lambda: customer.get(f"/v1/requests/{request_id}/closure"),
+               lambda r: r.status_code == 200 and r.json()["status"] == "awaiting_confirmation")
+
+    done = cli(stack, "request", "history", request_id, "--json")
+    steps = json.loads(done.stdout)
+    names = [(s["service"], s["event"]) for s in steps]
+    assert done.returncode == 0 and names[0] == ("intake", "RequestReceived")
+    for made in (("dispatch", "JobOpened"), ("dispatch", "ResourceAllocated"), ("dispatch", "IssueResolved"),
+                 ("feedback", "ConfirmationRequested")):
+        assert made in names, names
+    assert len(names) == len(set((s["service"], s["event"], s["stream"], s["version"]) for s in steps))  # no copies
+    assert [s["time"] for s in steps] == sorted(s["time"] for s in steps)
+    allocated = next(s for s in steps if s["event"] == "ResourceAllocated")
+    assert allocated["who"] and (allocated["why"] or "").startswith("score ") == bool(allocated["data"].get("score"))
+    assert steps[0]["who"] == "agent-h" and steps[0]["data"]["title"] == "[sealed]"
+    assert "Ada Lovelace" not in done.stdout and "enc:v1:" not in done.stdout
+    table = cli(stack, "request", "history", request_id)
+    assert table.returncode == 0 and "ResourceAllocated" in table.stdout
+    missing = cli(stack, "request", "history", "no-such-request")
+    assert missing.returncode == 1 and missing.stderr.startswith("servicetrail: no request")
+
+
+def test_relay_status_shows_each_relay_caught_up_with_its_store(stack: Stack) -> None:
+    with stack.client("intake", Role.agent) as agent:
+        assert agent.post("/v1/requests", json=REQUEST).status_code == 201
+    rows = eventually_json(lambda: cli(stack, "relay", "status", "--json"),
+                           lambda rows: next(r for r in rows if r["service"] == "intake")["behind"] == 0)
+    intake = next(r for r in rows if r["service"] == "intake")
+    assert intake["store_head"] >= 2 and intake["relay"] == intake["store_head"]
+    assert next(r for r in rows if r["service"] == "analytics")["relay"] is None  # it publishes nothing
+    one = cli(stack, "relay", "status", "intake", "--json")
+    assert [r["service"] for r in json.loads(one.stdout)] == ["intake"]
+    unknown = cli(stack, "relay", "status", "nowhere")
+    assert unknown.returncode == 2 and "unknown service" in unknown.stderr
+
+
+def eventually_json(run, ok, timeout: float = 30):  # noqa: ANN001, ANN201
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = json.loads(run().stdout)
+        if ok(rows) or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.3)
