@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import os
 import re
+import weakref
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator
 
 import asyncpg
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from shared.metrics import DB_POOL_IN_USE, DB_POOL_SIZE
 
 Conn = asyncpg.Connection
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -32,6 +35,10 @@ def plain_url(url: str) -> str:
     return "postgresql://" + async_url(url)[len("postgresql+asyncpg://"):]
 
 
+def _checked_out(engine: AsyncEngine | None) -> float:
+    return float(engine.pool.checkedout()) if engine is not None else 0.0  # type: ignore[attr-defined]
+
+
 class Database:
     """Connections from SQLAlchemy's pool, used as asyncpg connections."""
 
@@ -44,6 +51,10 @@ class Database:
             # pg_stat_activity then says which process holds a session (or a lock): "<name>:<pid>".
             connect_args={"server_settings": {"application_name": f"{name}:{os.getpid()}"[:63]}},
         )
+        # Read when /metrics is scraped; weakly, so a disposed engine is not kept alive by its gauge.
+        engine = weakref.ref(self.engine)
+        DB_POOL_IN_USE.labels(name).set_function(lambda: _checked_out(engine()))
+        DB_POOL_SIZE.labels(name).set(pool_size)
 
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[Conn]:

@@ -18,7 +18,7 @@ from shared.clock import Clock, SystemClock
 from shared.db import Conn, Database
 from shared.envelope import Envelope
 from shared.eventstore import EventStore
-from shared.metrics import FOLLOWER_STALLED
+from shared.metrics import FOLLOWER_BEHIND, FOLLOWER_STALLED
 
 log = structlog.get_logger(__name__)
 
@@ -29,7 +29,7 @@ class Follower(abc.ABC):
         self._wake = asyncio.Event()
         # Private names: subclasses keep their own `clock` and `schema` attributes.
         self._stall_clock: Clock = SystemClock()
-        self._stall_schema, self.stall_seconds = "", 10.0
+        self.metric_schema, self.stall_seconds = "", 10.0
         self.failures, self.last_error = 0, ""  # consecutive failed rounds, and the latest one's error
         self._failing_since: datetime | None = None
         self._reported = False
@@ -41,7 +41,7 @@ class Follower(abc.ABC):
 
     def track_stalls(self, clock: Clock, stall_seconds: float, schema: str) -> None:
         """Judge stalls on `clock` after `stall_seconds`; label them with `schema`."""
-        self._stall_clock, self.stall_seconds, self._stall_schema = clock, stall_seconds, schema
+        self._stall_clock, self.stall_seconds, self.metric_schema = clock, stall_seconds, schema
         FOLLOWER_STALLED.labels(schema, self.name).set(0)
 
     def stalled(self) -> str | None:
@@ -86,14 +86,14 @@ class Follower(abc.ABC):
             self._failing_since = self._stall_clock.now()
         if not self._reported and (reason := self.stalled()) is not None:
             self._reported = True
-            FOLLOWER_STALLED.labels(self._stall_schema, self.name).set(1)
-            log.warning("follower stalled: no progress", follower=self.name, schema=self._stall_schema,
+            FOLLOWER_STALLED.labels(self.metric_schema, self.name).set(1)
+            log.warning("follower stalled: no progress", follower=self.name, schema=self.metric_schema,
                         failures=self.failures, since=self._failing_since.isoformat(), error=reason)
 
     def _succeeded(self) -> None:
         if self._reported:
-            FOLLOWER_STALLED.labels(self._stall_schema, self.name).set(0)
-            log.info("follower recovered", follower=self.name, schema=self._stall_schema, failures=self.failures)
+            FOLLOWER_STALLED.labels(self.metric_schema, self.name).set(0)
+            log.info("follower recovered", follower=self.name, schema=self.metric_schema, failures=self.failures)
         self.failures, self._failing_since, self._reported = 0, None, False
 
 
@@ -126,8 +126,11 @@ class PositionFollower(Follower):
                 return 0
             position = await self.checkpoint.read(conn)
             events = await self.store.read_all(conn, position, self.batch_size)
-            if not events:
-                return 0
-            await self.handle(conn, events)
-            await self.checkpoint.save(conn, events[-1].position or position)
+            if events:
+                await self.handle(conn, events)
+                position = events[-1].position or position
+                await self.checkpoint.save(conn, position)
+            # A short batch was everything numbered so far; only a full one asks how much is left.
+            behind = await self.store.head(conn) - position if len(events) == self.batch_size else 0
+        FOLLOWER_BEHIND.labels(self.metric_schema, self.name).set(behind)
         return len(events)

@@ -49,3 +49,16 @@ FOLLOWER_STALLED = Gauge(
     "FOLLOWER_STALL_SECONDS",
     ["schema", "follower"],
 )
+FOLLOWER_BEHIND = Gauge(
+    "servicetrail_follower_behind",
+    "Events in the store a position follower has not yet handled, as of its last batch (the relay's: "
+    "the outbox backlog; a projection's: its lag)",
+    ["schema", "follower"],
+)
+SCHEDULER_DUE = Gauge(
+    "servicetrail_scheduler_due_timers",
+    "Timers a scheduler found due in its last pass (its batch size when more were waiting)",
+    ["schema", "scheduler"],
+)
+DB_POOL_IN_USE = Gauge("servicetrail_db_pool_in_use", "Connections checked out of a pool", ["pool"])
+DB_POOL_SIZE = Gauge("servicetrail_db_pool_size", "Connections a pool holds at most", ["pool"])

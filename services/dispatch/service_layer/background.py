@@ -10,6 +10,7 @@ from services.dispatch.service_layer.handlers import Dispatch, candidate, load_j
 from shared.aggregate import IdSource
 from shared.eventstore import ConcurrencyError
 from shared.follower import Follower
+from shared.metrics import SCHEDULER_DUE
 
 log = structlog.get_logger(__name__)
 
@@ -60,6 +61,7 @@ class SlaScheduler(Follower):
         try:
             async with self.d.db.begin() as conn:
                 due = await self.d.tables.due_timers(conn, now, self.batch_size)
+                SCHEDULER_DUE.labels(self.metric_schema, "sla").set(len(due))
                 for request_id, timer, due_at in due:
                     # Ids from the firing: a pass that crashed before its commit repeats them.
                     ids = IdSource(f"sla:{request_id}:{timer}:{due_at.isoformat()}")
