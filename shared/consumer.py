@@ -17,8 +17,9 @@ from typing import Awaitable, Callable, Iterable
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from opentelemetry.trace import SpanKind
 
-from shared import context
+from shared import context, tracing
 from shared.aio import wait_or_timeout
 from shared.applied import AppliedRecord
 from shared.contracts import ContractViolation
@@ -69,6 +70,7 @@ class ConsumerRunner:
         after_commit: Iterable[Callable[[], None]] = (),
         ensure_topic: Callable[[str], Awaitable[None]] | None = None,
         decode: Decoder | None = None,
+        service: str = "",
     ) -> None:
         """`decode`: types each record into its published contract (`shared.contracts.decoded`)
         before anything is applied; a record of an unknown type is then skipped and counted, one
@@ -76,7 +78,7 @@ class ConsumerRunner:
         self.name, self.consumer, self.producer, self.db = name, consumer, producer, db
         self.handler, self.max_attempts, self.backoff = handler, max_attempts, backoff_seconds
         self.after_commit = list(after_commit)
-        self.ensure_topic, self.decode = ensure_topic, decode
+        self.ensure_topic, self.decode, self.service = ensure_topic, decode, service
         self.applied = AppliedRecord(schema)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -172,7 +174,9 @@ class ConsumerRunner:
             claim = await self.applied.claim(conn, self.name, stream, env.stream_version, env.id)
             if not claim.claimed:
                 return False
-            with context.bound(context.caused_by(env.id, env.correlation_id)):
+            with context.bound(context.caused_by(env.id, env.correlation_id)), \
+                    tracing.span(f"apply {env.name}", self.service, SpanKind.CONSUMER, env.traceparent,
+                                 **{"messaging.consumer.group.name": self.name}):
                 await self.handler(conn, env)
         if env.stream_version > claim.seen + 1:
             CONSUMER_GAPS.labels(self.name, record.topic).inc()

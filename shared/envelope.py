@@ -32,6 +32,8 @@ class Envelope:
     data: dict[str, Any] = field(default_factory=dict)
     position: int | None = None
     personal: tuple[str, ...] = ()  # paths in `data` holding a customer's personal data
+    # The W3C trace context the event was recorded in (CloudEvents' distributed tracing extension).
+    traceparent: str | None = None
     # The typed contract of `data` (shared.contracts), once a consumer has decoded it; never sent.
     event: DomainEvent | None = field(default=None, compare=False, repr=False)
 
@@ -68,6 +70,8 @@ def envelope_attributes(env: Envelope) -> dict[str, Any]:
         attributes["causationid"] = env.causation_id
     if env.personal:
         attributes["personaldata"] = ",".join(env.personal)
+    if env.traceparent:
+        attributes["traceparent"] = env.traceparent
     return attributes
 
 
@@ -86,6 +90,8 @@ def to_kafka(env: Envelope) -> tuple[bytes, list[tuple[str, bytes]], bytes]:
         headers.append(("ce_causationid", env.causation_id.encode()))
     if env.personal:
         headers.append(("ce_personaldata", ",".join(env.personal).encode()))
+    if env.traceparent:
+        headers.append(("ce_traceparent", env.traceparent.encode()))
     headers.append(("ce_specversion", b"1.0"))
     return env.subject.encode(), headers, orjson.dumps(env.data)
 
@@ -147,6 +153,7 @@ def from_kafka(headers: Any, key: bytes | None, value: bytes | None) -> Envelope
             causation_id=attrs.get("causationid"),
             data=data,
             personal=tuple(p for p in (attrs.get("personaldata") or "").split(",") if p),
+            traceparent=attrs.get("traceparent") or None,
         )
     except MalformedMessage:
         raise

@@ -8,7 +8,13 @@ from alembic.config import Config
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.eventstore.schema import applied_by_event_ddl, infrastructure_ddl, positions_ddl, relay_acks_ddl
+from shared.eventstore.schema import (
+    applied_by_event_ddl,
+    infrastructure_ddl,
+    positions_ddl,
+    relay_acks_ddl,
+    traceparent_ddl,
+)
 
 _SCRIPT_LOCATION = Path(__file__).parent / "alembic"
 
@@ -34,6 +40,12 @@ def record_applied_by_event(op) -> None:  # type: ignore[no-untyped-def]
     """Consumers record each applied event by id (see `applied_by_event_ddl`), and the relay what
     the broker acknowledged (`relay_acks_ddl`)."""
     for statement in [*applied_by_event_ddl(schema()), *relay_acks_ddl(schema())]:
+        op.execute(statement)
+
+
+def keep_trace_context(op) -> None:  # type: ignore[no-untyped-def]
+    """Events keep the trace context they were recorded in (see `traceparent_ddl`)."""
+    for statement in traceparent_ddl(schema()):
         op.execute(statement)
 
 

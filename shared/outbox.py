@@ -13,7 +13,9 @@ import asyncio
 import time
 
 from aiokafka import AIOKafkaProducer
+from opentelemetry.trace import SpanKind
 
+from shared import tracing
 from shared.broker_watch import BrokerLost, BrokerWatch
 from shared.checkpoint import Checkpoint
 from shared.db import Conn, Database
@@ -42,6 +44,7 @@ class OutboxRelay(PositionFollower):
         super().__init__(db, store, Checkpoint(store.schema, name), batch_size=batch_size,
                          poll_seconds=poll_seconds, linger_seconds=linger_seconds)
         self.producer, self.topic, self.watch = producer, topic, watch
+        self.service = store.source.rsplit("/", 1)[-1]
         self._published_at = 0.0  # monotonic time of the last batch published
 
     async def run_once(self) -> int:
@@ -68,7 +71,9 @@ class OutboxRelay(PositionFollower):
             sent = []
             for env in events:
                 key, headers, value = to_kafka(env)
-                sent.append(await self.producer.send(self.topic, value=value, key=key, headers=headers))
+                with tracing.span(f"publish {env.name}", self.service, SpanKind.PRODUCER, env.traceparent,
+                                  **{"messaging.destination.name": self.topic}):
+                    sent.append(await self.producer.send(self.topic, value=value, key=key, headers=headers))
             acks = await asyncio.gather(*sent)  # acks=all for the whole batch before the checkpoint moves
         if self.watch is not None:
             await self.watch.record(self, conn, acks)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Generic, Sequence, TypeVar
 
-from shared import context
+from shared import context, tracing
 from shared.aggregate import Aggregate, IdSource
 from shared.clock import Clock
 from shared.db import Conn
@@ -63,6 +63,7 @@ class EventSourcedRepository(Generic[A]):
         data = data if data is not None else [event.model_dump(mode="json") for event in events]
         ctx = context.current()
         now = self.clock.now()
+        traceparent = tracing.current_traceparent()
         return [
             Envelope(
                 id=ids.next(),
@@ -76,6 +77,7 @@ class EventSourcedRepository(Generic[A]):
                 causation_id=ctx.causation_id,
                 data=stored,
                 personal=personal_paths(type(event)),
+                traceparent=traceparent,
             )
             for event, stored in zip(events, data, strict=True)
         ]

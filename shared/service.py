@@ -226,5 +226,6 @@ class ServiceRuntime:
             after_commit=[self.wake_followers],
             ensure_topic=lambda topic: ensure_topics(self.settings, [topic]),
             decode=decoded if isinstance(spec.handler, Reactions) else None,
+            service=self.settings.service,
         )
 

@@ -109,3 +109,9 @@ def relay_acks_ddl(schema: str) -> list[str]:
         position bigint NOT NULL,
         updated_at timestamptz NOT NULL DEFAULT now()
     )"""]
+
+
+def traceparent_ddl(schema: str) -> list[str]:
+    """Each event keeps the W3C trace context it was recorded in (null: recorded outside a trace),
+    so the relay and every consumer carry the trace on: the CloudEvents `traceparent` extension."""
+    return [f"ALTER TABLE {ident(schema)}.events ADD COLUMN traceparent text"]

@@ -20,7 +20,8 @@ from shared.checkpoint import Lease
 from shared.db import RELAXED_COMMIT_SQL, Conn, execute, fetch, from_jsonb, ident
 from shared.envelope import Envelope, check_fits, source_of
 
-_COLUMNS = "event_id, stream_id, stream_version, type, subject, time, correlation_id, causation_id, data, personal"
+_COLUMNS = ("event_id, stream_id, stream_version, type, subject, time, correlation_id, causation_id, data, personal, "
+            "traceparent")
 # An event's personal paths travel as one comma-joined string: unnest cannot take ragged arrays.
 PERSONAL_SQL = "CASE WHEN {0} = '' THEN '{{}}'::text[] ELSE string_to_array({0}, ',') END"
 _E_COLUMNS = ", ".join(f"e.{c.strip()}" for c in _COLUMNS.split(","))
@@ -60,6 +61,7 @@ def columns(events: Sequence[Envelope]) -> list[list[Any]]:
         [e.causation_id for e in events],
         [orjson.dumps(e.data).decode() for e in events],
         [",".join(e.personal) for e in events],
+        [e.traceparent for e in events],
     ]
 
 
@@ -77,11 +79,12 @@ class EventStore:
         self._append_sql = queued(s, f"""
             INSERT INTO {s}.events ({_COLUMNS})
             SELECT e.event_id, $1, $2::int + e.n::int, e.type, e.subject, e.time,
-                   e.correlation_id, e.causation_id, e.data::jsonb, {PERSONAL_SQL.format("e.personal")}
+                   e.correlation_id, e.causation_id, e.data::jsonb, {PERSONAL_SQL.format("e.personal")},
+                   e.traceparent
             FROM unnest($3::uuid[], $4::text[], $5::text[], $6::timestamptz[], $7::text[],
-                        $8::text[], $9::text[], $10::text[])
+                        $8::text[], $9::text[], $10::text[], $11::text[])
                  WITH ORDINALITY AS e(event_id, type, subject, time, correlation_id,
-                                      causation_id, data, personal, n)
+                                      causation_id, data, personal, traceparent, n)
             WHERE $2::int = 0 OR EXISTS (
                 SELECT 1 FROM {s}.events WHERE stream_id = $1 AND stream_version = $2::int)
             ORDER BY e.n
@@ -181,7 +184,7 @@ class EventStore:
         return int(rows[0][0])
 
     def _envelope(self, row: Any) -> Envelope:
-        position, event_id, stream_id, version, type_, subject, time, corr, cause, data, personal = row
+        position, event_id, stream_id, version, type_, subject, time, corr, cause, data, personal, trace = row
         return Envelope(
             id=str(event_id),
             source=self.source,
@@ -195,4 +198,5 @@ class EventStore:
             data=from_jsonb(data),
             position=position,
             personal=tuple(personal or ()),
+            traceparent=trace,
         )

@@ -47,13 +47,14 @@ class GroupCommitAppender:
         s = store.schema
         self._batch_sql = queued(s, f"""
             INSERT INTO {s}.events (event_id, stream_id, stream_version, type, subject, time,
-                                    correlation_id, causation_id, data, personal)
+                                    correlation_id, causation_id, data, personal, traceparent)
             SELECT i.event_id, i.stream_id, i.stream_version, i.type, i.subject, i.time,
-                   i.correlation_id, i.causation_id, i.data::jsonb, {PERSONAL_SQL.format("i.personal")}
+                   i.correlation_id, i.causation_id, i.data::jsonb, {PERSONAL_SQL.format("i.personal")},
+                   i.traceparent
             FROM unnest($1::text[], $2::int[], $3::int[], $4::uuid[], $5::text[], $6::text[],
-                        $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::text[])
+                        $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
                  WITH ORDINALITY AS i(stream_id, stream_version, expected, event_id, type, subject,
-                                      time, correlation_id, causation_id, data, personal, n)
+                                      time, correlation_id, causation_id, data, personal, traceparent, n)
             WHERE i.expected <= 0 OR EXISTS (SELECT 1 FROM {s}.events x
                   WHERE x.stream_id = i.stream_id AND x.stream_version = i.expected)
             ORDER BY i.n

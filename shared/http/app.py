@@ -7,10 +7,11 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
+from opentelemetry.trace import SpanKind
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared import context
+from shared import context, tracing
 from shared.http.docs import install_docs
 from shared.http.fast_lane import FastLane
 from shared.http.guards import AuthenticateFirst, BodyLimit
@@ -59,14 +60,18 @@ class CorrelationMiddleware:
                 )
             await send(message)
 
-        with context.bound(ctx):
+        with context.bound(ctx), tracing.span(f"HTTP {scope['method']}", self.service, SpanKind.SERVER,
+                                              headers.get(b"traceparent")) as span:
             try:
                 await self.app(scope, receive, send_with_id)
             finally:
-                route = scope.get("route")
-                HTTP_LATENCY.labels(
-                    self.service, scope["method"], getattr(route, "path", "unmatched"), str(status[0])
-                ).observe(time.perf_counter() - started)
+                route = getattr(scope.get("route"), "path", "unmatched")
+                HTTP_LATENCY.labels(self.service, scope["method"], route, str(status[0])).observe(
+                    time.perf_counter() - started)
+                if span is not None:
+                    span.update_name(f"{scope['method']} {route}")
+                    span.set_attributes({"http.request.method": scope["method"], "http.route": route,
+                                         "http.response.status_code": status[0]})
 
 
 def _problem(description: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import os
 import uvicorn
 from fastapi import FastAPI
 
+from shared import tracing
 from shared.logging import configure_logging
 from shared.settings import ServiceSettings
 
@@ -23,6 +24,7 @@ def service_app(service: str | None = None, **overrides: object) -> FastAPI:
     module = importlib.import_module(f"services.{name}.bootstrap")
     settings = getattr(module, "SETTINGS", ServiceSettings)(service=name, **overrides)
     configure_logging(settings.log_level, settings.log_json, name)
+    tracing.configure(name)
     return module.bootstrap(settings)
 
 

@@ -116,13 +116,14 @@ _text = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_siz
 @given(id_=_text, subject=_text, stream=_text, version=st.integers(1, 10**9), causation=st.none() | _text,
        personal=st.lists(st.sampled_from(["customer.name", "customer.email", "location"]), unique=True),
        time=st.datetimes(timezones=st.just(timezone.utc)),
-       data=st.dictionaries(_text, st.none() | st.booleans() | st.integers(-10**6, 10**6) | _text, max_size=5))
+       data=st.dictionaries(_text, st.none() | st.booleans() | st.integers(-10**6, 10**6) | _text, max_size=5),
+       trace=st.none() | st.from_regex(r"00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]", fullmatch=True))
 def test_the_relays_encoding_is_exactly_the_cloudevents_bindings(id_, subject, stream, version, causation, personal,
-                                                                 time, data):
+                                                                 time, data, trace):
     """to_kafka writes the headers itself (the binding validates every attribute again, ~15 us an
     event on the relay's hot path); the cloudevents binding is the reference it must equal."""
     env = envelope(id=id_, subject=subject, stream_id=stream, stream_version=version, causation_id=causation,
-                   personal=tuple(personal), time=time, data=data)
+                   personal=tuple(personal), time=time, data=data, traceparent=trace)
     reference = kafka.to_binary(CloudEvent(envelope_attributes(env), orjson.dumps(env.data)), JSONFormat(),
                                 lambda _: env.subject)
     key, headers, value = to_kafka(env)
