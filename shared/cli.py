@@ -12,7 +12,7 @@ from rich.table import Table
 from shared.auth import Role, TokenService
 from shared.db import Database
 from shared.keys import MissingSecret
-from shared.ops.cli import dlq_app, events_app, lag, relay_status, request_app, status
+from shared.ops.cli import dlq_app, events_app, lag, projections_app, relay_status, request_app, status
 from shared.settings import SERVICE_PORTS, ServiceSettings, Settings
 from shared.shredding.keyring import master_key
 
@@ -24,6 +24,7 @@ app.add_typer(events_app, name="events")
 app.command("lag")(lag)
 app.command("status")(status)
 app.add_typer(request_app, name="request")
+app.add_typer(projections_app, name="projections")
 relay_app.command("status")(relay_status)
 console = Console()
 

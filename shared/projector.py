@@ -21,6 +21,25 @@ class Projection(Protocol):
         """Fold one event into the read model, on the batch's transaction."""
 
 
+class Rebuildable(Projection, Protocol):
+    """A projection `servicetrail projections rebuild` can build anew beside the live one."""
+
+    tables: tuple[str, ...]  # its read model's tables, in its schema
+
+    def on_schema(self, schema: str) -> Projection:
+        """The same projection writing to the same tables in `schema`."""
+
+
+async def fold(projection: Projection, conn: Conn, events: list[Envelope]) -> None:
+    """`events` folded into `projection`'s read model, on `conn`."""
+    # A projection may fold a batch at once (fewer statements); the effect must equal `apply`'s.
+    if (apply_batch := getattr(projection, "apply_batch", None)) is not None:
+        await apply_batch(conn, events)
+        return
+    for env in events:
+        await projection.apply(conn, env)
+
+
 class ProjectionRunner(PositionFollower):
     def __init__(
         self, db: Database, store: EventStore, projection: Projection,
@@ -31,9 +50,4 @@ class ProjectionRunner(PositionFollower):
         self.projection = projection
 
     async def handle(self, conn: Conn, events: list[Envelope]) -> None:
-        # A projection may fold a batch at once (fewer statements); the effect must equal `apply`'s.
-        if (apply_batch := getattr(self.projection, "apply_batch", None)) is not None:
-            await apply_batch(conn, events)
-            return
-        for env in events:
-            await self.projection.apply(conn, env)
+        await fold(self.projection, conn, events)

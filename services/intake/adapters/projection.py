@@ -46,9 +46,13 @@ def _triaged(d: dict[str, Any], received_at: datetime) -> dict[str, Any]:
 
 class RequestsProjection:
     name = "requests"
+    tables = ("requests",)
 
     def __init__(self, schema: str) -> None:
         self.s = ident(schema)
+
+    def on_schema(self, schema: str) -> "RequestsProjection":
+        return RequestsProjection(schema)
 
     async def apply(self, conn: Conn, env: Envelope) -> None:
         handler = getattr(self, f"_on_{env.name}", None)

@@ -1,0 +1,99 @@
+"""A projection's read model built anew from the service's own event store, beside the live one,
+then switched in within one transaction once caught up.
+
+The new tables are made in `<schema>_rebuild`, empty copies of the live ones with the same
+indexes under the same names, and every event is folded into them, a batch per transaction. The
+switch takes the live projection's leadership (its runner waits meanwhile), folds what came since,
+drops the live tables, moves the new ones into the schema and sets the checkpoint where the fold
+ended, all in one transaction: readers see the old read model or the new one, never a mix, and
+the live runner goes on from there. A rebuild stopped part way leaves the live model as it was.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from shared.checkpoint import Checkpoint
+from shared.db import Conn, Database, execute, fetch, ident
+from shared.eventstore import EventStore
+from shared.projector import Rebuildable, fold
+
+BATCH = 5000
+_INDEXES = """
+    SELECT i.relname, pg_get_indexdef(i.oid), x.indisprimary
+    FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
+    JOIN pg_namespace n ON n.oid = t.relnamespace
+    WHERE n.nspname = $1 AND t.relname = $2 ORDER BY x.indisprimary DESC, i.relname"""
+
+Progress = Callable[[int, int], None]  # (events folded, events in the store)
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    events: int
+    position: int  # the checkpoint the live projection goes on from
+    seconds: float
+
+    @property
+    def events_per_second(self) -> float:
+        return self.events / self.seconds if self.seconds else 0.0
+
+
+async def checksum(conn: Conn, schema: str, table: str) -> str:
+    """An md5 of every row's text, in no particular order: equal for equal contents."""
+    rows = await fetch(conn, f"SELECT md5(coalesce(string_agg(h, '' ORDER BY h), '')) FROM "
+                             f"(SELECT md5(t::text) AS h FROM {ident(schema)}.{ident(table)} t) rows")
+    return str(rows[0][0])
+
+
+async def rebuild(db: Database, store: EventStore, schema: str, projection: Rebuildable,
+                  progress: Progress = lambda done, total: None) -> Rebuilt:
+    started = time.perf_counter()
+    shadow = ident(f"{schema}_rebuild")
+    await _prepare(db, ident(schema), shadow, projection.tables)
+    into = projection.on_schema(shadow)
+    position = folded = 0
+    async with db.connect() as conn:
+        total = await store.head(conn)
+    while True:
+        async with db.begin() as conn:
+            events = await store.read_all(conn, position, BATCH)
+            if not events:
+                break
+            await fold(into, conn, events)
+        position, folded = events[-1].position or position, folded + len(events)
+        progress(folded, max(total, folded))
+    checkpoint = Checkpoint(schema, f"projection:{projection.name}")
+    while True:
+        async with db.begin() as conn:
+            if not await checkpoint.try_lead(conn, store.lease):
+                await asyncio.sleep(0.05)  # the live runner is in a batch: after it
+                continue
+            while events := await store.read_all(conn, position, BATCH):
+                await fold(into, conn, events)
+                position, folded = events[-1].position or position, folded + len(events)
+            for table in projection.tables:
+                await execute(conn, f"DROP TABLE {ident(schema)}.{ident(table)}")
+                await execute(conn, f"ALTER TABLE {shadow}.{ident(table)} SET SCHEMA {ident(schema)}")
+            await checkpoint.save(conn, position)
+            await execute(conn, f"DROP SCHEMA {shadow}")
+            break
+    progress(folded, folded)
+    return Rebuilt(folded, position, time.perf_counter() - started)
+
+
+async def _prepare(db: Database, live: str, shadow: str, tables: tuple[str, ...]) -> None:
+    async with db.begin() as conn:
+        await execute(conn, f"DROP SCHEMA IF EXISTS {shadow} CASCADE")  # what a stopped rebuild left
+        await execute(conn, f"CREATE SCHEMA {shadow}")
+        for table in map(ident, tables):
+            await execute(conn, f"CREATE TABLE {shadow}.{table} (LIKE {live}.{table} INCLUDING DEFAULTS "
+                                "INCLUDING CONSTRAINTS INCLUDING GENERATED)")
+            # The live indexes under their own names (they move with the table when it is switched in).
+            for name, definition, primary in await fetch(conn, _INDEXES, live, table):
+                await execute(conn, definition.replace(f" ON {live}.{table} ", f" ON {shadow}.{table} ", 1))
+                if primary:
+                    await execute(conn, f"ALTER TABLE {shadow}.{table} ADD CONSTRAINT {ident(name)} "
+                                        f"PRIMARY KEY USING INDEX {ident(name)}")
