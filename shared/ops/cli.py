@@ -8,15 +8,14 @@ import os
 import orjson
 import typer
 
-from shared.db import Database
 from shared.ops.dlq_cli import dlq_app
 from shared.ops.history import request_history
 from shared.ops.lag import consumer_lag
 from shared.ops.projections_cli import projections_app
 from shared.ops.reader import TopicReader, from_beginning, last
-from shared.ops.status import ServiceStatus, deployment_status, probe_store
+from shared.ops.status import ServiceStatus, deployment_status
 from shared.ops.tail import Seen
-from shared.ops.terminal import JSON, emit, fail, num, on_database, print_table, run, schemas, services_named
+from shared.ops.terminal import JSON, emit, fail, num, on_database, print_table, run, schemas, services_named, stores_of
 from shared.settings import SERVICE_PORTS, ServiceSettings, Settings
 
 events_app = typer.Typer(no_args_is_help=True, help="Read the events on the topics")
@@ -63,16 +62,7 @@ def _print_status(rows: list[ServiceStatus]) -> None:
 
 def relay_status(service: str = typer.Argument(None, help="default: every service"), as_json: bool = JSON) -> None:
     """Each relay's position against its event store's head: how much is recorded and not yet sent."""
-    names = services_named(service)
-    by_service = schemas()
-
-    async def read(db: Database) -> list[ServiceStatus]:
-        rows = [ServiceStatus(name, "") for name in names]
-        for row in rows:
-            await probe_store(row, db, by_service[row.service])
-        return rows
-
-    rows = run(lambda: on_database(read))
+    rows = stores_of(services_named(service))
     if as_json:
         return emit([{"service": r.service, "store_head": r.store_head, "relay": r.relay,
                        "behind": r.relay_behind, "problem": r.reasons.get("store")} for r in rows])

@@ -11,23 +11,19 @@ from shared.db import Database
 from shared.errors import DomainError
 from shared.ops.dlq import DeadLetter, DeadLetters
 from shared.ops.tail import Seen
-from shared.ops.terminal import JSON, T, console, emit, fail, print_table, run
+from shared.ops.terminal import JSON, T, console, emit, fail, on_database, print_table, run
 from shared.settings import Settings
 
 dlq_app = typer.Typer(no_args_is_help=True, help="Dead letters: list, show, retry, discard")
 
 
 async def _dead_letters(use: Callable[[DeadLetters], Awaitable[T]]) -> T:
-    settings = Settings()
-    if not settings.database_url:
-        raise RuntimeError("DATABASE_URL is not set: what was done with each dead letter is kept there")
-    db = Database(settings.database_url, 1, "servicetrail-ops")
-    try:
-        letters = DeadLetters(settings, db)
+    async def with_letters(db: Database) -> T:
+        letters = DeadLetters(Settings(), db)
         await letters.prepare()
         return await use(letters)
-    finally:
-        await db.dispose()
+
+    return await on_database(with_letters, "what was done with each dead letter is kept there")
 
 
 def _summary(d: DeadLetter) -> dict[str, Any]:

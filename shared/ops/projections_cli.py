@@ -7,10 +7,8 @@ import time
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from shared.db import Database
 from shared.ops.rebuild import Rebuilt, checksum, rebuild
-from shared.ops.status import ServiceStatus, probe_store
-from shared.ops.terminal import JSON, console, emit, fail, num, on_database, print_table, run, schemas, services_named
+from shared.ops.terminal import JSON, console, emit, fail, num, print_table, run, services_named, stores_of
 
 projections_app = typer.Typer(no_args_is_help=True, help="Read models: positions, and a rebuild from the events")
 
@@ -18,16 +16,7 @@ projections_app = typer.Typer(no_args_is_help=True, help="Read models: positions
 @projections_app.command("list")
 def projections_list(service: str = typer.Argument(None, help="default: every service"), as_json: bool = JSON) -> None:
     """Each projection's position against its service's event store."""
-    names = services_named(service)
-    by_service = schemas()
-
-    async def read(db: Database) -> list[ServiceStatus]:
-        rows = [ServiceStatus(name, "") for name in names]
-        for row in rows:
-            await probe_store(row, db, by_service[row.service])
-        return rows
-
-    rows = run(lambda: on_database(read))
+    rows = stores_of(services_named(service))
     listed = [{"service": r.service, "projection": name, "position": position, "store_head": r.store_head,
                "behind": max((r.store_head or 0) - position, 0)} for r in rows for name, position in r.projections.items()]
     if as_json:

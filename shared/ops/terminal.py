@@ -17,6 +17,7 @@ from rich.table import Table
 
 from shared.db import Database, is_unavailable
 from shared.errors import DomainError
+from shared.ops.status import ServiceStatus, probe_store
 from shared.settings import SERVICE_PORTS, ServiceSettings, Settings
 
 console = Console(soft_wrap=True)
@@ -68,15 +69,30 @@ def schemas() -> dict[str, str]:
     return {name: ServiceSettings(service=name).schema_name for name in SERVICE_PORTS}
 
 
-async def on_database(use: Callable[[Database], Awaitable[T]]) -> T:
+async def on_database(use: Callable[[Database], Awaitable[T]],
+                      kept: str = "the services' event stores are read there") -> T:
+    """`use(db)` on DATABASE_URL (one connection), closed after."""
     settings = Settings()
     if not settings.database_url:
-        raise RuntimeError("DATABASE_URL is not set: the services' event stores are read there")
+        raise RuntimeError(f"DATABASE_URL is not set: {kept}")
     db = Database(settings.database_url, 1, "servicetrail-ops")
     try:
         return await use(db)
     finally:
         await db.dispose()
+
+
+def stores_of(names: list[str]) -> list[ServiceStatus]:
+    """Each named service's event store: its head, relay and projection positions."""
+    by_service = schemas()
+
+    async def read(db: Database) -> list[ServiceStatus]:
+        rows = [ServiceStatus(name, "") for name in names]
+        for row in rows:
+            await probe_store(row, db, by_service[row.service])
+        return rows
+
+    return run(lambda: on_database(read))
 
 
 def services_named(service: str | None) -> list[str]:
