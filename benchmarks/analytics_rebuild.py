@@ -47,14 +47,16 @@ QUERIES: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-async def load_archive(db: Database, schema: str, events: int) -> int:
-    total, chunk, spread = 0, 0, (NOW - START) / (events / 10 / CHUNK_REQUESTS)
+async def load_archive(db: Database, schema: str, events: int, service: str | None = None) -> int:
+    """`events` generated events (only `service`'s, if named) in `schema`'s store, with positions."""
+    total, chunk, spread = 0, 0, (NOW - START) / (events / (10 if service is None else 4) / CHUNK_REQUESTS)
     while total < events:
         history = generate(CHUNK_REQUESTS, seed=1000 + chunk, start=START + spread * chunk, spread=spread,
                            register=chunk == 0)
+        kept = [e for e in history.envelopes if service is None or e.service == service]
         rows = [(e.id, e.stream_id, e.stream_version, e.type, e.subject, e.time, e.correlation_id,
                  e.causation_id, orjson.dumps(e.data).decode(), list(e.personal))
-                for e in history.envelopes[: events - total]]
+                for e in kept[: events - total]]
         async with db.begin() as conn:
             await conn.copy_records_to_table("events", schema_name=schema, records=rows, columns=COLUMNS)
         total, chunk = total + len(rows), chunk + 1

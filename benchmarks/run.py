@@ -13,13 +13,14 @@ from benchmarks import (
     eventstore,
     feedback_survey,
     intake_submit,
+    projection_rebuild,
     restart,
 )
 
 
 def main() -> None:
     for bench in (eventstore, intake_submit, dispatch_batch, dispatch_allocation, feedback_survey, analytics_rebuild,
-                  restart):
+                  projection_rebuild, restart):
         result = bench.main()
         if inspect.iscoroutine(result):
             result = asyncio.run(result)

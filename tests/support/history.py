@@ -11,6 +11,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared.calendar import BusinessCalendar
 from shared.contracts import dispatch as dispatch
 from shared.contracts import feedback as feedback
 from shared.contracts import intake as intake
@@ -91,7 +92,9 @@ class Journey:
     def triaged(self, at: datetime, *, priority: str, respond_by: datetime, resolve_by: datetime,
                 received_at: datetime, channel: str = "phone", kind: str = "fault",
                 category: str = "it > printer") -> Journey:
-        sla = intake.SlaTargets(policy="default", respond="4h", resolve="1 business day", calendar={})
+        # A calendar as intake writes one: its read model reckons the response's risk on it.
+        sla = intake.SlaTargets(policy="default", respond="4h", resolve="1 business day",
+                                calendar=BusinessCalendar.always_open().to_spec())
         return self._intake(intake.RequestTriaged(
             request_id=self.id, priority=priority, urgency="medium", impact="medium", kind=kind, channel=channel,
             category=category, emergency=priority == "P1", received_at=received_at, respond_by=respond_by,
