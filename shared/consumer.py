@@ -6,7 +6,8 @@ a whole fetched batch is checked for such events in one query first, so a republ
 passed over quickly. Events apply in arrival order, each once, even when a later version of its
 stream came first (see `shared.applied` for the rule on gaps). Offsets are committed to Kafka only
 after the database commit, so a crash anywhere replays, never loses. A handler that keeps failing
-gets bounded retries, then its record goes to the dead-letter topic and the partition moves on. An
+gets bounded retries, then its record goes to the dead-letter topic and the partition moves on
+(`servicetrail dlq retry` puts it back, addressed to this consumer alone: `REDRIVE_HEADER`). An
 unreachable database is not the event's fault: it is waited out, not dead-lettered.
 """
 from __future__ import annotations
