@@ -54,16 +54,23 @@ async def rebuild(db: Database, store: EventStore, schema: str, projection: Rebu
     shadow = ident(f"{schema}_rebuild")
     await _prepare(db, ident(schema), shadow, projection.tables)
     into = projection.on_schema(shadow)
-    position = folded = 0
     async with db.connect() as conn:
         total = await store.head(conn)
+    position = folded = 0
+
+    async def batch(conn: Conn) -> bool:
+        """One batch after `position` folded on `conn`; False once there was none."""
+        nonlocal position, folded
+        events = await store.read_all(conn, position, BATCH)
+        if events:
+            await fold(into, conn, events)
+            position, folded = events[-1].position or position, folded + len(events)
+        return bool(events)
+
     while True:
         async with db.begin() as conn:
-            events = await store.read_all(conn, position, BATCH)
-            if not events:
+            if not await batch(conn):
                 break
-            await fold(into, conn, events)
-        position, folded = events[-1].position or position, folded + len(events)
         progress(folded, max(total, folded))
     checkpoint = Checkpoint(schema, f"projection:{projection.name}")
     while True:
@@ -71,9 +78,8 @@ async def rebuild(db: Database, store: EventStore, schema: str, projection: Rebu
             if not await checkpoint.try_lead(conn, store.lease):
                 await asyncio.sleep(0.05)  # the live runner is in a batch: after it
                 continue
-            while events := await store.read_all(conn, position, BATCH):
-                await fold(into, conn, events)
-                position, folded = events[-1].position or position, folded + len(events)
+            while await batch(conn):  # what came since, in the switch's transaction
+                pass
             for table in projection.tables:
                 await execute(conn, f"DROP TABLE {ident(schema)}.{ident(table)}")
                 await execute(conn, f"ALTER TABLE {shadow}.{ident(table)} SET SCHEMA {ident(schema)}")

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import httpx
+from asyncpg.exceptions import UndefinedTableError
 
 from shared.db import Database, fetch, ident, is_unavailable
 from shared.eventstore.store import EventStore
@@ -57,7 +58,7 @@ async def probe_store(status: ServiceStatus, db: Database, schema: str) -> None:
             head = await EventStore(schema, status.service).head(conn)
             checkpoints = await fetch(conn, f"SELECT name, position FROM {ident(schema)}.checkpoints ORDER BY name")
     except Exception as exc:
-        if not is_unavailable(exc) and "does not exist" not in str(exc):
+        if not is_unavailable(exc) and not isinstance(exc, UndefinedTableError):  # a service not deployed here
             raise
         status.reasons.setdefault("store", f"cannot be read: {exc}")
         return
