@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install browser run test fuzz bench chaos lint clean
+.PHONY: install browser run test fuzz bench chaos demo lint clean
 
 install: $(STAMP)
 
@@ -40,6 +40,11 @@ bench: install
 # non-zero on any loss or duplicate. A short version runs in `make test`.
 chaos: install
 	$(BIN)/python -m tests.chaos
+
+# A simulated week at a service desk through the public APIs (a week in about 4 minutes), then
+# what analytics reports about it and the dashboard's address; Ctrl-C stops everything.
+demo: install
+	$(BIN)/servicetrail demo
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

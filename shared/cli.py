@@ -11,6 +11,7 @@ from rich.table import Table
 
 from shared.auth import Role, TokenService
 from shared.db import Database
+from shared.demo.cli import demo
 from shared.keys import MissingSecret
 from shared.ops.cli import dlq_app, events_app, lag, projections_app, relay_status, request_app, status
 from shared.settings import SERVICE_PORTS, ServiceSettings, Settings
@@ -26,6 +27,7 @@ app.command("status")(status)
 app.add_typer(request_app, name="request")
 app.add_typer(projections_app, name="projections")
 relay_app.command("status")(relay_status)
+app.command("demo")(demo)
 console = Console()
 
 SERVICES = SERVICE_PORTS

@@ -16,7 +16,7 @@ from shared.aio import wait_or_timeout
 from shared.auth import TokenService
 from shared.broker_watch import BrokerWatch
 from shared.checkpoint import Lease
-from shared.clock import Clock, SystemClock
+from shared.clock import Clock, SystemClock, clock_from
 from shared.consumer import ConsumerRunner, Handler, dead_letter_topic
 from shared.contracts import Reactions, decoded
 from shared.db import Database, HeldConnection
@@ -55,7 +55,10 @@ class ServiceRuntime:
         if not settings.database_url:
             raise RuntimeError("DATABASE_URL is not set (make run starts an embedded PostgreSQL)")
         self.settings, self.migrations = settings, migrations
-        self.clock = clock or SystemClock()
+        self.clock = clock or clock_from(settings)
+        # Stalls are judged in real seconds even when business time is simulated (the demo's clock
+        # runs thousands of times faster); a test's injected clock moves both.
+        self._stall_clock = clock or SystemClock()
         self.consumers = list(consumers)
         self.projections: list[Projection] = []
         self.loops: list[Follower] = []  # a service's own background loops (schedulers, allocators)
@@ -137,7 +140,7 @@ class ServiceRuntime:
         return asyncio.create_task(self._watch(runner).run(self._stop), name=f"projection-{projection.name}")
 
     def _watch(self, loop: Follower) -> Follower:
-        loop.track_stalls(self.clock, self.settings.follower_stall_seconds, self.settings.schema_name)
+        loop.track_stalls(self._stall_clock, self.settings.follower_stall_seconds, self.settings.schema_name)
         self._watched.append(loop)
         return loop
 

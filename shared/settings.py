@@ -1,6 +1,8 @@
 """Configuration from the environment (pydantic-settings); names match CONTRACT.md where it fixes them."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -56,6 +58,14 @@ class Settings(BaseSettings):
     # The services that may read data keys (open personal fields); any other may only seal.
     keystore_readers: str = "intake,feedback,analytics"
     keystore_pool_size: int = Field(default=5, ge=1)
+
+    # Simulated time, for `servicetrail demo` only (shared.clock.ScaledClock): unset, every service
+    # reads the system clock. Set, time runs from CLOCK_START at CLOCK_RATE times real speed since the
+    # Unix instant CLOCK_ANCHOR, and stands still at CLOCK_END. Tokens keep real time.
+    clock_start: datetime | None = None
+    clock_rate: float = Field(default=1.0, gt=0)
+    clock_anchor: float | None = None
+    clock_end: datetime | None = None
 
     log_level: str = "INFO"
     log_json: bool = True

@@ -1,0 +1,79 @@
+"""`servicetrail demo`: a short simulated week through the public APIs of a stack it starts itself,
+on a database of its own and the suite's broker; what it reports is checked against the stores."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from datetime import datetime, timedelta
+from typing import Any, AsyncIterator
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+
+from shared.db import plain_url
+from shared.demo.week import roster
+from tests.conftest import ROOT, Broker
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.kafka]
+
+
+@pytest.fixture(scope="module")
+async def demo_database(postgres_server: str) -> AsyncIterator[str]:
+    """The demo's stores on a database of their own: the other e2e tests' services use the same schemas."""
+    name = f"st_demo_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(plain_url(postgres_server))
+    await admin.execute(f"CREATE DATABASE {name}")
+    yield make_url(plain_url(postgres_server)).set(database=name).render_as_string(hide_password=False)
+    await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    await admin.close()
+
+
+@pytest.fixture(scope="module")
+def played(demo_database: str, broker: Broker, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    run = uuid.uuid4().hex[:8]
+    env = {**os.environ, "DATABASE_URL": demo_database, "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
+           "KAFKA_IDEMPOTENCE": str(broker.idempotence).lower(), "TOPIC_PREFIX": f"demo-{run}-",
+           "CONSUMER_GROUP_PREFIX": f"demo-{run}-", "RELAY_POLL_SECONDS": "0.05"}
+    done = subprocess.run(
+        [sys.executable, "-m", "shared.cli", "demo", "--days", "2", "--minutes", "0.75", "--per-day", "30",
+         "--seed", "11", "--free-ports", "--no-keep", "--json", "--var-dir", str(tmp_path_factory.mktemp("demo"))],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-3000:]
+    return {**json.loads(done.stdout.strip().splitlines()[-1]), "database": demo_database}
+
+
+def test_the_week_is_played_without_a_refused_step_and_analytics_counts_all_of_it(played: dict[str, Any]) -> None:
+    desk, summary = played["desk"], played["summary"]
+    assert played["unexpected"] == [] and played["failed"] == []
+    assert desk["submitted"] >= 20 and desk["resolved"] > 0 and desk["surveys"] > 0
+    # what the desk was told was recorded, analytics reports: every request and every survey
+    assert summary["requests"] == desk["submitted"]
+    assert summary["surveys"] == desk["surveys"]
+    assert 1 <= summary["csat"] <= 5 and -100 <= summary["nps"] <= 100
+    assert 0 <= summary["response_compliance"] <= 1 and summary["bottleneck"] is not None
+    assert played["dashboard"].split("#token=")[1].count(".") == 2  # a bearer token for the page
+
+
+async def test_the_services_ran_on_the_simulated_clock_and_technicians_worked_their_shifts(played: dict[str, Any]) -> None:
+    week_from, week_to = (datetime.fromisoformat(played["week"][k]) for k in ("from", "to"))
+    conn = await asyncpg.connect(plain_url(played["database"]))
+    try:
+        received = await conn.fetch("SELECT time FROM intake.events WHERE type LIKE '%.RequestReceived.%'")
+        started = await conn.fetch("SELECT data FROM dispatch.events WHERE type LIKE '%.WorkStarted.%'")
+        surveys = await conn.fetchval("SELECT count(*) FROM feedback.events WHERE type LIKE '%.SurveyReturned.%'")
+    finally:
+        await conn.close()
+    assert len(received) == played["desk"]["submitted"]
+    # last week's simulated days, not today's: intake's clock was the demo's
+    assert all(week_from <= r["time"] < week_to for r in received)
+    shifts = {t.id: t.calendar() for t in roster("UTC")}
+    # On shift, give or take the few simulated minutes an HTTP call lasts at thousands of times speed.
+    late = timedelta(minutes=30)
+    assert started and all(
+        shifts[d["resource_id"]].is_open(at) or shifts[d["resource_id"]].is_open(at - late)
+        for d in (json.loads(row["data"]) for row in started) if (at := datetime.fromisoformat(d["started_at"])))
+    assert surveys == played["desk"]["surveys"]
