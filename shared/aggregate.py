@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Iterable, TypeVar
 
 from shared.events import DomainEvent
@@ -21,6 +22,9 @@ class Aggregate:
         # Whose personal data its events hold: their personal fields are sealed under this
         # customer's key (shared.shredding). None: its events hold none.
         self.data_subject: str | None = None
+        # When its latest events were recorded (their envelopes' time): set by the repository, so
+        # that rows written from the aggregate's state are the same live and when rebuilt.
+        self.changed_at: datetime | None = None
         self._pending: list[DomainEvent] = []
 
     def record(self, event: DomainEvent) -> None:

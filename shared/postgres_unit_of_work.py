@@ -41,9 +41,14 @@ class StreamRepository(Repository[A]):
         # command that appended first and then waited for such a row would hold the stream's next
         # version while the scheduler waited for it, a deadlock. This way the command waits for
         # the row, and its append then loses cleanly (ConcurrencyError: the bus runs it again).
+        # The rows see the time the events will carry (`changed_at`), so that rows written from the
+        # aggregate's state are the same as a rebuild from the events writes (shared/ops/rebuild_streams.py).
+        at = self.streams.clock.now()
+        if events:
+            aggregate.changed_at = at
         if self.rows is not None:
             await self.rows(self.conn, aggregate)
-        await self.streams.append(self.conn, aggregate_id, aggregate, events, self.ids)
+        await self.streams.append(self.conn, aggregate_id, aggregate, events, self.ids, at)
 
 
 class PostgresUnitOfWork(UnitOfWork):

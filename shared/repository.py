@@ -1,6 +1,7 @@
 """Loads aggregates from their streams and turns their new events into envelopes to append."""
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
 from typing import Any, Generic, Sequence, TypeVar
 
@@ -53,16 +54,18 @@ class EventSourcedRepository(Generic[A]):
         if aggregate.data_subject is None and len(subjects) == 1:  # whose data its stream holds
             aggregate.data_subject = next(iter(subjects))
         aggregate.recorded_ids = {e.id for e in envelopes}
+        aggregate.changed_at = envelopes[-1].time
         return aggregate
 
     def envelopes(self, events: Sequence[DomainEvent], ids: IdSource | None = None,
-                  data: Sequence[dict[str, Any]] | None = None) -> list[Envelope]:
+                  data: Sequence[dict[str, Any]] | None = None, at: datetime | None = None) -> list[Envelope]:
         """The events as envelopes to append (the store refuses one the relay could not publish);
-        `data`, each event's as stored, if not its plain dump (`sealed` gives it sealed)."""
+        `data`, each event's as stored, if not its plain dump (`sealed` gives it sealed); `at`,
+        their time, if not now."""
         ids = ids or IdSource()
         data = data if data is not None else [event.model_dump(mode="json") for event in events]
         ctx = context.current()
-        now = self.clock.now()
+        now = at or self.clock.now()
         traceparent = tracing.current_traceparent()
         return [
             Envelope(
@@ -92,18 +95,22 @@ class EventSourcedRepository(Generic[A]):
         """
         return await self.append(conn, aggregate_id, aggregate, aggregate.take_pending(), ids)
 
-    async def sealed(self, aggregate: A, events: Sequence[DomainEvent], ids: IdSource | None = None) -> list[Envelope]:
+    async def sealed(self, aggregate: A, events: Sequence[DomainEvent], ids: IdSource | None = None,
+                     at: datetime | None = None) -> list[Envelope]:
         """`envelopes`, their personal fields sealed for the aggregate's data subject: what is stored."""
         if self.keys is None:
-            return self.envelopes(events, ids)
+            return self.envelopes(events, ids, at=at)
         data = [event.model_dump(mode="json") for event in events]
         return self.envelopes(events, ids, await self.keys.seal(data, [personal_paths(type(e)) for e in events],
-                                                                aggregate.data_subject))
+                                                                aggregate.data_subject), at)
 
     async def append(self, conn: Conn, aggregate_id: str, aggregate: A, events: Sequence[DomainEvent],
-                     ids: IdSource | None = None) -> int:
-        """`save` for events already taken from the aggregate (a unit of work keeps them too)."""
-        envelopes = await self.sealed(aggregate, events, ids)
+                     ids: IdSource | None = None, at: datetime | None = None) -> int:
+        """`save` for events already taken from the aggregate (a unit of work keeps them too);
+        `at`, their time, if not now. The aggregate's `changed_at` becomes their time."""
+        envelopes = await self.sealed(aggregate, events, ids, at)
+        if envelopes:
+            aggregate.changed_at = envelopes[-1].time
         aggregate.version = await self.store.append(conn, self.stream_id(aggregate_id), envelopes, aggregate.version)
         aggregate.recorded_ids.update(e.id for e in envelopes)
         return aggregate.version

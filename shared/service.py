@@ -6,7 +6,7 @@ import gc
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AsyncIterator, Sequence
+from typing import TYPE_CHECKING, AsyncIterator, Sequence
 
 import structlog
 from aiokafka import AIOKafkaProducer
@@ -29,6 +29,9 @@ from shared.outbox import OutboxRelay
 from shared.projector import Projection, ProjectionRunner
 from shared.settings import ServiceSettings
 from shared.shredding.keyring import key_ring
+
+if TYPE_CHECKING:
+    from shared.ops.rebuild_streams import StreamTables
 
 log = structlog.get_logger(__name__)
 
@@ -62,6 +65,9 @@ class ServiceRuntime:
         self.consumers = list(consumers)
         self.projections: list[Projection] = []
         self.loops: list[Follower] = []  # a service's own background loops (schedulers, allocators)
+        # Tables its commands write from aggregates' state, which `servicetrail projections rebuild`
+        # can write anew from the streams (shared.ops.rebuild_streams.StreamTables).
+        self.working_tables: list[StreamTables] = []
         self.publishes = publishes
         self.db = Database(settings.database_url, settings.db_pool_size, f"servicetrail-{settings.service}")
         self.store = EventStore(settings.schema_name, settings.service, Lease(settings.leader_lease_seconds),

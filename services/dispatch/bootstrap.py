@@ -6,6 +6,7 @@ from typing import Callable
 
 from fastapi import FastAPI
 
+from services.dispatch.adapters.rebuild import DispatchTablesRebuild
 from services.dispatch.adapters.tables import DispatchTables
 from services.dispatch.adapters.unit_of_work import DispatchStreams, PostgresDispatchUnitOfWork
 from services.dispatch.domain.model import Job
@@ -77,6 +78,7 @@ def bootstrap(settings: DispatchSettings | None = None, *, clock: Clock | None =
                        event_handlers=waking(allocator.wake))
     d.unit_on = lambda conn, ids: unit(ids, conn)
     runtime.loops += [allocator, scheduler]
+    runtime.working_tables.append(DispatchTablesRebuild(streams, settings.schema_name, settings.sla_warning_share))
     runtime.consumers.append(ConsumerSpec(consumers.CONSUMER, consumers.TOPICS, consumers.intake_follower(d)))
     app = create_app(service="dispatch", runtime=runtime)
     app.state.dispatch = d

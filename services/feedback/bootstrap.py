@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from services.feedback.adapters.rebuild import FeedbackTablesRebuild
 from services.feedback.adapters.survey_links import SurveyLinks
 from services.feedback.adapters.tables import FeedbackTables
 from services.feedback.adapters.unit_of_work import FeedbackStreams, PostgresFeedbackUnitOfWork
@@ -72,6 +73,7 @@ def bootstrap(settings: FeedbackSettings | None = None, *, clock: Clock | None =
                  closures=streams.closures, items=streams.items, actions=streams.actions)
     closer = Closer(f, settings.close_poll_seconds)
     runtime.loops.append(closer)
+    runtime.working_tables.append(FeedbackTablesRebuild(streams, settings.schema_name))
     runtime.consumers.append(ConsumerSpec(consumers.CONSUMER, consumers.TOPICS, consumers.follower(f)))
     app = create_app(service="feedback", runtime=runtime)
     app.state.feedback, app.state.closer = f, closer

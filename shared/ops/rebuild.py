@@ -51,8 +51,7 @@ async def checksum(conn: Conn, schema: str, table: str) -> str:
 async def rebuild(db: Database, store: EventStore, schema: str, projection: Rebuildable,
                   progress: Progress = lambda done, total: None) -> Rebuilt:
     started = time.perf_counter()
-    shadow = ident(f"{schema}_rebuild")
-    await _prepare(db, ident(schema), shadow, projection.tables)
+    shadow = await prepare_shadow(db, schema, projection.tables)
     into = projection.on_schema(shadow)
     async with db.connect() as conn:
         total = await store.head(conn)
@@ -80,17 +79,25 @@ async def rebuild(db: Database, store: EventStore, schema: str, projection: Rebu
                 continue
             while await batch(conn):  # what came since, in the switch's transaction
                 pass
-            for table in projection.tables:
-                await execute(conn, f"DROP TABLE {ident(schema)}.{ident(table)}")
-                await execute(conn, f"ALTER TABLE {shadow}.{ident(table)} SET SCHEMA {ident(schema)}")
+            await switch_in(conn, schema, projection.tables)
             await checkpoint.save(conn, position)
-            await execute(conn, f"DROP SCHEMA {shadow}")
             break
     progress(folded, folded)
     return Rebuilt(folded, position, time.perf_counter() - started)
 
 
-async def _prepare(db: Database, live: str, shadow: str, tables: tuple[str, ...]) -> None:
+async def switch_in(conn: Conn, schema: str, tables: tuple[str, ...]) -> None:
+    """The shadow's tables in place of the live ones, on the caller's transaction."""
+    live, shadow = ident(schema), ident(f"{schema}_rebuild")
+    for table in map(ident, tables):
+        await execute(conn, f"DROP TABLE {live}.{table}")
+        await execute(conn, f"ALTER TABLE {shadow}.{table} SET SCHEMA {live}")
+    await execute(conn, f"DROP SCHEMA {shadow}")
+
+
+async def prepare_shadow(db: Database, schema: str, tables: tuple[str, ...]) -> str:
+    """`<schema>_rebuild` holding empty copies of `tables`, with the live indexes; its name."""
+    live, shadow = ident(schema), ident(f"{schema}_rebuild")
     async with db.begin() as conn:
         await execute(conn, f"DROP SCHEMA IF EXISTS {shadow} CASCADE")  # what a stopped rebuild left
         await execute(conn, f"CREATE SCHEMA {shadow}")
@@ -103,3 +110,4 @@ async def _prepare(db: Database, live: str, shadow: str, tables: tuple[str, ...]
                 if primary:
                     await execute(conn, f"ALTER TABLE {shadow}.{table} ADD CONSTRAINT {ident(name)} "
                                         f"PRIMARY KEY USING INDEX {ident(name)}")
+    return shadow

@@ -93,7 +93,8 @@ class DispatchTables:
         on the append: a deadlock. Taken first by every writer, they make the two queue instead."""
         await fetch(conn, f"SELECT 1 FROM {self.s}.sla_timers WHERE request_id = $1 FOR UPDATE", request_id)
 
-    async def save_job(self, conn: Conn, job: Job, timers: dict[str, datetime], now: datetime) -> None:
+    async def save_job(self, conn: Conn, job: Job, timers: dict[str, datetime]) -> None:
+        """`updated_at`: when its latest events were recorded (the same rebuilt as live)."""
         o = job.opened
         assert o is not None
         await fetch(
@@ -108,7 +109,7 @@ class DispatchTables:
             f"escalation = EXCLUDED.escalation, updated_at = EXCLUDED.updated_at",
             job.request_id, job.status, job.priority, list(job.terms.required_skills), job.terms.zone, job.resource_id,
             job.pending_resource, sorted(job.declined_by), job.escalation, o.received_at, job.respond_by,
-            job.resolve_by, o.opened_at, now, int(job.priority[1]),
+            job.resolve_by, o.opened_at, job.changed_at, int(job.priority[1]),
         )
         await execute(conn, f"DELETE FROM {self.s}.sla_timers WHERE request_id = $1", job.request_id)
         if timers:

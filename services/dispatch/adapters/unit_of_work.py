@@ -45,7 +45,7 @@ class JobRepository(StreamRepository[Job]):
         before, after = self.held.get(job.request_id), job.holder
         reserved = after if after is not None and after in u.reserved else None
         await u.tables.move_load(conn, before, after, reserved)
-        await u.tables.save_job(conn, job, job.timers(u.warning_share), u.clock.now())
+        await u.tables.save_job(conn, job, job.timers(u.warning_share))
         self.held[job.request_id] = after
         if reserved is not None:
             u.reserved.discard(reserved)

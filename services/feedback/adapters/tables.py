@@ -31,11 +31,12 @@ class FeedbackTables:
     async def customer_of(self, conn: Conn, request_id: str) -> str | None:
         return (await self.request_facts(conn, request_id)).get("customer_id")
 
-    async def save_closure(self, conn: Conn, closure: Closure, now: datetime) -> None:
+    async def save_closure(self, conn: Conn, closure: Closure) -> None:
+        """`updated_at`: when its latest events were recorded (the same rebuilt as live)."""
         await execute(conn, f"INSERT INTO {self.s}.closures VALUES ($1, $2, $3, $4, $5) ON CONFLICT (request_id) "
                             f"DO UPDATE SET status = EXCLUDED.status, closes_at = EXCLUDED.closes_at, "
                             f"follow_up_due = EXCLUDED.follow_up_due, updated_at = EXCLUDED.updated_at",
-                      closure.request_id, closure.status, closure.closes_at, closure.follow_up_due, now)
+                      closure.request_id, closure.status, closure.closes_at, closure.follow_up_due, closure.changed_at)
 
     async def due_closures(self, conn: Conn, now: datetime, limit: int) -> list[str]:
         """Unanswered past their time, locked so that another replica skips them."""

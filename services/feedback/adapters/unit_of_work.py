@@ -32,10 +32,7 @@ class PostgresFeedbackUnitOfWork(PostgresUnitOfWork, FeedbackUnitOfWork):
         self.streams, self.tables, self.clock = streams, tables, clock
 
     def _open(self, conn: Conn) -> None:
-        async def closure_row(conn: Conn, closure: Closure) -> None:
-            await self.tables.save_closure(conn, closure, self.clock.now())
-
-        self.closures = StreamRepository(self.streams.closures, conn, self.ids, closure_row)
+        self.closures = StreamRepository(self.streams.closures, conn, self.ids, self.tables.save_closure)
         self.items = StreamRepository(self.streams.items, conn, self.ids, self.tables.save_item)
         self.actions = StreamRepository(self.streams.actions, conn, self.ids, self.tables.save_action)
 
