@@ -6,7 +6,7 @@ import gc
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, AsyncIterator, Sequence
+from typing import TYPE_CHECKING, Any, AsyncIterator, Coroutine, Sequence
 
 import structlog
 from aiokafka import AIOKafkaProducer
@@ -82,6 +82,7 @@ class ServiceRuntime:
         self._held: list[HeldConnection] = []
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._spawned: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> None:
         s = self.settings
@@ -150,9 +151,19 @@ class ServiceRuntime:
         self._watched.append(loop)
         return loop
 
+    def spawn(self, work: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        """Run `work` (an admin's rebuild) beside the requests; stopping the service stops it."""
+        task = asyncio.create_task(work, name=name)
+        self._spawned.add(task)
+        task.add_done_callback(self._spawned.discard)
+        return task
+
     async def stop(self) -> None:
         self._stop.set()
         self._watched.clear()
+        for task in list(self._spawned):  # a rebuild cut short leaves the live read model as it was
+            task.cancel()
+        await asyncio.gather(*self._spawned, return_exceptions=True)
         _, pending = await asyncio.wait(self._tasks, timeout=5) if self._tasks else ((), ())
         for task in pending:
             task.cancel()

@@ -22,6 +22,7 @@ from shared.contracts import dispatch as ev
 from shared.contracts.dispatch import registry
 from shared.db import Conn
 from shared.events import DomainEvent
+from shared.http import read_models
 from shared.http.app import create_app
 from shared.messagebus import EventHandler, MessageBus, inject
 from shared.repository import EventSourcedRepository
@@ -85,4 +86,5 @@ def bootstrap(settings: DispatchSettings | None = None, *, clock: Clock | None =
     app.state.allocator, app.state.scheduler = allocator, scheduler
     app.include_router(api.router)
     app.include_router(resources_api.router)
+    app.include_router(read_models.router)  # admins: positions and rebuilds (shared)
     return app

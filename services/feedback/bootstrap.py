@@ -23,6 +23,7 @@ from shared.aggregate import IdSource
 from shared.clock import Clock
 from shared.contracts.feedback import registry
 from shared.db import Conn
+from shared.http import read_models
 from shared.http.app import create_app
 from shared.keys import configured_secret
 from shared.messagebus import MessageBus, inject
@@ -82,4 +83,5 @@ def bootstrap(settings: FeedbackSettings | None = None, *, clock: Clock | None =
     app.include_router(handling_api.router)
     app.include_router(actions_api.router)
     app.include_router(survey_page.router)
+    app.include_router(read_models.router)  # admins: positions and rebuilds (shared)
     return app

@@ -22,6 +22,7 @@ from shared.batching import BatchLoader
 from shared.clock import Clock
 from shared.contracts.intake import registry
 from shared.db import Conn
+from shared.http import read_models
 from shared.http.app import create_app
 from shared.messagebus import MessageBus, inject
 from shared.repository import EventSourcedRepository
@@ -78,4 +79,5 @@ def bootstrap(
     app.include_router(api.router)
     app.include_router(queries_api.router)
     app.include_router(customers_api.router)
+    app.include_router(read_models.router)  # admins: positions and rebuilds (shared)
     return app

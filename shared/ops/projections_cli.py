@@ -2,14 +2,14 @@
 from the service's own events beside the live one, switched in once caught up."""
 from __future__ import annotations
 
+import getpass
+import os
 import time
-from typing import Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from shared.ops.rebuild import Rebuilt, checksum, rebuild
-from shared.ops.rebuild_streams import rebuild_tables
+from shared.ops.rebuild_runs import RebuildOutcome, RebuildRuns, RebuildUnderWay, read_models
 from shared.ops.terminal import JSON, console, emit, fail, num, print_table, run, services_named, stores_of
 
 projections_app = typer.Typer(no_args_is_help=True, help="Read models: positions, and a rebuild from the events")
@@ -42,17 +42,14 @@ def projections_rebuild(service: str = typer.Argument(...), name: str = typer.Ar
 
     services_named(service)
     runtime = service_app(service).state.runtime
-    found: dict[str, Any] = {p.name: p for p in runtime.projections if hasattr(p, "on_schema")}
-    found |= {t.name: t for t in runtime.working_tables}
-    target = found.get(name) or found.get(name.removeprefix("projection:"))
-    if target is None:
+    found = read_models(runtime)
+    if (chosen := found.get(name) or found.get(name.removeprefix("projection:"))) is None:
         raise fail(f"{service} has no read model {name!r} to rebuild (it has: {', '.join(found) or 'none'})", 1)
-    schema = runtime.settings.schema_name
+    (target, working), schema = chosen, runtime.settings.schema_name
+    runs = RebuildRuns(runtime.db, runtime.settings.ops_schema, runtime.clock)
 
-    async def go() -> tuple[Rebuilt, str, str]:
+    async def go() -> RebuildOutcome:
         try:
-            async with runtime.db.connect() as conn:
-                before = [await checksum(conn, schema, t) for t in target.tables]
             with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                           TextColumn("{task.fields[rate]:>9,.0f} events/s"), TimeRemainingColumn(),
                           console=console, transient=True) as bar:
@@ -60,18 +57,21 @@ def projections_rebuild(service: str = typer.Argument(...), name: str = typer.Ar
 
                 def shown(n: int, total: int) -> None:
                     bar.update(task, completed=n, total=total, rate=n / max(time.perf_counter() - began, 1e-9))
-                done = await (rebuild_tables(runtime.db, runtime.store, schema, target, shown)
-                              if target in runtime.working_tables else
-                              rebuild(runtime.db, runtime.store, schema, target, shown))
-            async with runtime.db.connect() as conn:
-                after = [await checksum(conn, schema, t) for t in target.tables]
-            return done, ",".join(before), ",".join(after)
+                return await runs.run(service, schema, runtime.store, target, working, _operator(), "cli", shown)
+        except RebuildUnderWay as exc:
+            raise fail(str(exc), 1) from None
         finally:
             await runtime.keys.db.dispose()
             await runtime.db.dispose()
 
-    done, before, after = run(go)
+    outcome = run(go)
+    done = outcome.rebuilt
     console.print(f"{service}/{target.name} ({', '.join(target.tables)}): rebuilt from {done.events:,} events "
                   f"in {done.seconds:.1f} s ({done.events_per_second:,.0f} events/s), switched in at position "
-                  f"{done.position}; checksum {after}"
-                  + ("" if before == after else f" (was {before}: the live read model differed)"), highlight=False)
+                  f"{done.position}; checksum {outcome.checksum}"
+                  + (f" (was {outcome.was}: the live read model differed)" if outcome.differed else ""), highlight=False)
+
+
+def _operator() -> str:
+    """Who runs the command, for the record."""
+    return os.environ.get("SUDO_USER") or getpass.getuser()

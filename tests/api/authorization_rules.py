@@ -34,6 +34,9 @@ class Rule:
 
 PUBLIC = Rule(public=True)
 PROBES = {("GET", "/healthz"): PUBLIC, ("GET", "/readyz"): PUBLIC, ("GET", "/metrics"): PUBLIC}
+# Intake's, dispatch's and feedback's read models (shared/http/read_models.py): admins only.
+READ_MODELS = {("GET", "/v1/read-models"): Rule(), ("GET", "/v1/read-models/{name}"): Rule(),
+               ("POST", "/v1/read-models/{name}/rebuild"): Rule()}
 REQ = "/v1/requests/{request_id}"
 JOB = "/v1/jobs/{request_id}"
 RES = "/v1/resources/{resource_id}"
@@ -59,6 +62,7 @@ INTAKE = {
     ("GET", "/v1/queues/triage"): Rule((A, D)),
     ("POST", "/v1/customers/{customer_id}/erasure"): Rule(),  # admins only
     ("GET", "/v1/customers/{customer_id}/access-log"): Rule(),
+    **READ_MODELS,
     **PROBES,
 }
 
@@ -83,6 +87,7 @@ DISPATCH = {
     ("PATCH", RES): Rule((D,), body={"zone": "north", "reason": "moved"}),
     ("POST", f"{RES}/availability"): Rule((D, T), owner=T, body={"status": "on_duty", "reason": "back"}),
     ("GET", f"{RES}/jobs"): Rule((D, T), owner=T),
+    **READ_MODELS,
     **PROBES,
 }
 
@@ -107,6 +112,7 @@ FEEDBACK = {
     ("GET", "/v1/actions/{action_id}"): Rule((A,)),
     ("POST", "/v1/actions/{action_id}/progress"): Rule((A,), body={"stage": "do", "note": "booked"}),
     ("GET", "/v1/queues/actions"): Rule((A,)),
+    **READ_MODELS,
     **PROBES,
 }
 

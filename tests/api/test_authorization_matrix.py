@@ -120,8 +120,9 @@ async def test_intake(intake: IntakeApi, broker):  # noqa: ANN001
                 request_id=ids[0], resource_id=technician, strategy="auto", allocated_by="dispatch", allocated_at=now),
                 2, "job", now)])
             await until(lambda: held(intake, ids[0], technician))
-        return Case({"request_id": ids[0], "customer": mine, "customer_id": mine, "into": ids[1]},
-                    {"request_id": ids[2], "customer": theirs, "customer_id": theirs, "into": ids[1]}, mine,
+        return Case({"request_id": ids[0], "customer": mine, "customer_id": mine, "into": ids[1], "name": "requests"},
+                    {"request_id": ids[2], "customer": theirs, "customer_id": theirs, "into": ids[1], "name": "requests"},
+                    mine,
                     holder_subject=technician)
 
     await matrix(intake.client, rules.INTAKE, prepare)
@@ -146,7 +147,8 @@ async def test_dispatch(dispatch: DispatchApi):
 
     async def prepare(op: Op) -> Case:
         job = jobs.pop() if "{request_id}" in op[1] else foreign_job  # a fresh job of the technician's
-        return Case({"request_id": job, "resource_id": tech}, {"request_id": foreign_job, "resource_id": stranger},
+        return Case({"request_id": job, "resource_id": tech, "name": "tables"},
+                    {"request_id": foreign_job, "resource_id": stranger, "name": "tables"},
                     tech, pending={"request_id": awaiting, "resource_id": partner}, pending_subject=partner)
 
     await matrix(dispatch.client, rules.DISPATCH, prepare)
@@ -158,7 +160,7 @@ async def test_feedback(feedback, broker):  # noqa: ANN001
     action = await client.post("/v1/actions", json=rules.FEEDBACK[("POST", "/v1/actions")].body,
                                headers=as_role(Role.agent))
     assert (item.status_code, action.status_code) == (201, 201), (item.text, action.text)
-    shared = {"feedback_id": item.json()["id"], "action_id": action.json()["id"], "token": "not-a-link"}
+    shared = {"feedback_id": item.json()["id"], "action_id": action.json()["id"], "token": "not-a-link", "name": "tables"}
     foreign_request, _ = await resolved_request(feedback, broker)
 
     async def prepare(op: Op) -> Case:

@@ -137,3 +137,46 @@ async def test_dispatchs_tables_rebuilt_while_its_commands_write_them_lose_nothi
         assert code == 0 and listed["tables"]["tables"] == list(tables) and listed["tables"]["behind"] == 0
         async with db.connect() as conn:
             assert [await checksum(conn, schema, t) for t in tables] == live
+
+
+async def test_an_admin_rebuilds_dispatchs_tables_over_http_one_at_a_time_and_the_run_is_recorded(settings_for, db):
+    settings = settings_for("dispatch", DispatchSettings, topic_prefix=f"rebuild-{uuid.uuid4().hex[:8]}-",
+                            ops_schema=f"ops_{uuid.uuid4().hex[:8]}")
+    schema, tables = settings.schema_name, ("jobs", "resources", "sla_timers")
+    async with serving(dispatch_bootstrap(settings, clock=FrozenClock(MONDAY_10))) as dispatch:
+        admin, dispatcher = as_role(Role.admin, "ops-anna"), as_role(Role.dispatcher)
+        for n in range(5):
+            body = {"id": f"tech-{n}", "name": f"Tech {n}", "skills": ["repair"], "capacity": 2}
+            assert (await dispatch.post("/v1/resources", json=body, headers=dispatcher)).status_code == 201
+        assert (await dispatch.get("/v1/read-models", headers=dispatcher)).status_code == 403
+        [listed] = (await dispatch.get("/v1/read-models", headers=admin)).json()["read_models"]
+        assert listed["name"] == "tables" and listed["kind"] == "tables" and listed["behind"] == 0
+        assert listed["tables"] == list(tables) and listed["last_rebuild"] is None
+        async with db.connect() as conn:
+            healthy = [await checksum(conn, schema, t) for t in tables]
+            await fetch(conn, f"UPDATE {schema}.resources SET capacity = 9, name = 'gibberish' WHERE id = 'tech-3'")
+
+        # Another process rebuilding it (here: its lock held): refused, nothing started.
+        async with db.connect() as other:
+            await fetch(other, "SELECT pg_advisory_lock(hashtext($1))", f"servicetrail-rebuild:{schema}:tables")
+            busy = await dispatch.post("/v1/read-models/tables/rebuild", headers=admin)
+            await fetch(other, "SELECT pg_advisory_unlock(hashtext($1))", f"servicetrail-rebuild:{schema}:tables")
+        assert busy.status_code == 409 and "under way" in busy.json()["detail"]
+        assert (await dispatch.post("/v1/read-models/nothing/rebuild", headers=admin)).status_code == 404
+
+        started = await dispatch.post("/v1/read-models/tables/rebuild", headers=admin)
+        assert started.status_code == 202 and started.headers["location"] == "/v1/read-models/tables"
+        seen: dict = {}
+
+        async def finished() -> bool:
+            seen.update((await dispatch.get("/v1/read-models/tables", headers=admin)).json())
+            return seen["last_rebuild"]["status"] != "running"
+
+        await until(finished)
+        run = seen["last_rebuild"]
+        assert run["id"] == started.json()["id"] and run["status"] == "done", run
+        assert (run["requested_by"], run["via"]) == ("ops-anna", "http")
+        assert run["checksum"] == ",".join(healthy) != run["was_checksum"]
+        async with db.connect() as conn:
+            assert [await checksum(conn, schema, t) for t in tables] == healthy
+        assert (await dispatch.get("/v1/resources/tech-3", headers=dispatcher)).json()["capacity"] == 2
