@@ -5,10 +5,12 @@ from __future__ import annotations
 import getpass
 import os
 import time
+from typing import Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from shared.ops.facts_rebuild import rebuild_facts
 from shared.ops.rebuild_runs import RebuildOutcome, RebuildRuns, RebuildUnderWay, read_models
 from shared.ops.terminal import JSON, console, emit, fail, num, print_table, run, services_named, stores_of
 
@@ -41,7 +43,10 @@ def projections_rebuild(service: str = typer.Argument(...), name: str = typer.Ar
     from shared.http.serving import service_app  # the service's own wiring: its projections, pools
 
     services_named(service)
-    runtime = service_app(service).state.runtime
+    app = service_app(service)
+    runtime = app.state.runtime
+    if service == "analytics":
+        return _rebuild_facts(app, name)
     found = read_models(runtime)
     if (chosen := found.get(name) or found.get(name.removeprefix("projection:"))) is None:
         raise fail(f"{service} has no read model {name!r} to rebuild (it has: {', '.join(found) or 'none'})", 1)
@@ -75,3 +80,21 @@ def projections_rebuild(service: str = typer.Argument(...), name: str = typer.Ar
 def _operator() -> str:
     """Who runs the command, for the record."""
     return os.environ.get("SUDO_USER") or getpass.getuser()
+
+
+def _rebuild_facts(app: Any, name: str) -> None:
+    if name != "facts":
+        raise fail(f"analytics has no read model {name!r} to rebuild (it has: facts)", 1)
+    runtime = app.state.runtime
+
+    async def go() -> tuple[int, dict[str, Any], str | None]:
+        try:
+            return await rebuild_facts(app.state.read_models, _operator())
+        finally:
+            await runtime.keys.db.dispose()
+            await runtime.db.dispose()
+
+    version, now, was = run(go)
+    console.print(f"analytics/facts: version {version} is live at position {now['position']}; checksum "
+                  f"{now['checksum']}" + ("" if was in (None, now["checksum"]) else
+                                          f" (was {was}: the replaced version differed)"), highlight=False)
