@@ -15,12 +15,13 @@ from benchmarks import (
     intake_submit,
     projection_rebuild,
     restart,
+    service_rebuilds,
 )
 
 
 def main() -> None:
     for bench in (eventstore, intake_submit, dispatch_batch, dispatch_allocation, feedback_survey, analytics_rebuild,
-                  projection_rebuild, restart):
+                  projection_rebuild, service_rebuilds, restart):
         result = bench.main()
         if inspect.iscoroutine(result):
             result = asyncio.run(result)
