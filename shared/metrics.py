@@ -55,6 +55,11 @@ FOLLOWER_BEHIND = Gauge(
     "the outbox backlog; a projection's: its lag)",
     ["schema", "follower"],
 )
+DEAD_LETTERS_PENDING = Gauge(
+    "servicetrail_dead_letters_pending",
+    "Dead letters of a consumer neither retried nor discarded (`servicetrail dlq`)",
+    ["consumer"],
+)
 SCHEDULER_DUE = Gauge(
     "servicetrail_scheduler_due_timers",
     "Timers a scheduler found due in its last pass (its batch size when more were waiting)",

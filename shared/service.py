@@ -25,6 +25,7 @@ from shared.eventstore import EventStore, GroupCommitAppender
 from shared.follower import Follower
 from shared.kafka import broker_reachable, ensure_topics, make_consumer, make_producer
 from shared.migrations import migrate
+from shared.ops.dlq_gauge import DeadLetterGauge
 from shared.outbox import OutboxRelay
 from shared.projector import Projection, ProjectionRunner
 from shared.settings import ServiceSettings
@@ -114,6 +115,10 @@ class ServiceRuntime:
         tasks += [asyncio.create_task(self._watch(loop).run(self._stop), name=type(loop).__name__)
                   for loop in self.loops]
         tasks += [asyncio.create_task(self._supervise(c), name=f"consumer-{c.name}") for c in self.consumers]
+        if self.consumers:  # not watched: a broker down is readiness's own check already
+            gauge = DeadLetterGauge(self.settings, self.db, [self.settings.consumer_group_prefix + c.name
+                                                             for c in self.consumers], self.settings.dead_letter_gauge_seconds)
+            tasks.append(asyncio.create_task(gauge.run(self._stop), name="dead-letter-gauge"))
         return tasks
 
     async def work(self) -> None:

@@ -106,6 +106,8 @@ class Settings(BaseSettings):
     # Prepended to every consumer group id: lets two deployments (or test runs) share a broker.
     consumer_group_prefix: str = ""
     consumer_max_attempts: int = Field(default=3, ge=1)
+    # How often a service counts its consumers' pending dead letters (servicetrail_dead_letters_pending).
+    dead_letter_gauge_seconds: float = Field(default=30.0, gt=0)
     consumer_retry_backoff_seconds: float = Field(default=0.2, ge=0)
 
     # Whether this process also runs the relay, projections and consumers. Turn it off to serve

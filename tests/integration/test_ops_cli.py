@@ -200,3 +200,32 @@ async def test_events_tail_decodes_filters_and_never_shows_a_personal_value(brok
     code, out, _ = await run_cli("events", "tail", "--topic", topic, "--last", "2")
     lines = out.splitlines()
     assert len(lines) == 2 and "RequestWithdrawn" in lines[0] and "not an event of ours" in lines[1]
+
+
+async def test_the_pending_dead_letters_gauge_counts_what_is_neither_retried_nor_discarded(
+        db, schema, broker, runner_for, run_cli):
+    from prometheus_client import REGISTRY
+
+    from shared.ops.dlq_gauge import DeadLetterGauge
+    from shared.settings import Settings
+
+    topic, group = unique_topic(), f"gauge-{schema}"
+    await create_topics(broker.bootstrap, topic, dead_letter_topic(group), partitions=1)
+
+    async def handle(conn: Conn, env: Envelope) -> None:
+        return None
+
+    await runner_for(topic, group, handle)
+    await produce(broker.bootstrap, topic, [], raw=[(b"a", b"junk one"), (b"b", b"junk two")])
+    await read_topic(broker.bootstrap, dead_letter_topic(group), 2)
+    settings = Settings(kafka_bootstrap_servers=broker.bootstrap, kafka_idempotence=broker.idempotence,
+                        ops_schema=f"{schema}_ops")
+    gauge = DeadLetterGauge(settings, db, [group], poll_seconds=30)
+
+    async def pending() -> float | None:
+        await gauge.run_once()
+        return REGISTRY.get_sample_value("servicetrail_dead_letters_pending", {"consumer": group})
+
+    assert await pending() == 2
+    code, _, _ = await run_cli("dlq", "discard", f"{group}:0:0", "--reason", "junk")
+    assert code == 0 and await pending() == 1
