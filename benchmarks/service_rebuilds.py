@@ -17,9 +17,7 @@ from typing import Any
 from benchmarks.common import ROOT, with_servers, write_result
 from shared.db import fetch
 from shared.http.serving import service_app
-from shared.ops.rebuild import checksum, rebuild
-from shared.ops.rebuild_runs import read_models
-from shared.ops.rebuild_streams import rebuild_tables
+from shared.ops.rebuild_runs import RebuildRuns, read_models
 
 GOAL = 100_000
 
@@ -45,17 +43,13 @@ async def measure(database_url: str, bootstrap: str, per_day: int) -> dict[str, 
         try:
             async with runtime.db.connect() as conn:
                 stored = (await fetch(conn, f"SELECT count(*) FROM {schema}.events"))[0][0]
+            runs = RebuildRuns(runtime.db, runtime.settings.ops_schema, runtime.clock)
             for name, (model, working) in read_models(runtime).items():
-                async with runtime.db.connect() as conn:
-                    live = [await checksum(conn, schema, t) for t in model.tables]
-                done = await (rebuild_tables(runtime.db, runtime.store, schema, model) if working  # type: ignore[arg-type]
-                              else rebuild(runtime.db, runtime.store, schema, model))  # type: ignore[arg-type]
-                async with runtime.db.connect() as conn:
-                    same = [await checksum(conn, schema, t) for t in model.tables] == live
+                done = (await runs.run(service, schema, runtime.store, model, working, "bench", "bench")).rebuilt
                 result[f"{service}/{name}"] = {"events_in_store": stored, "events": done.events,
                                                "seconds": round(done.seconds, 2),
                                                "events_per_second": round(done.events_per_second),
-                                               "checksum_equals_live": same}
+                                               "checksum_equals_live": done.was == done.now}
         finally:
             await runtime.keys.db.dispose()
             await runtime.db.dispose()

@@ -60,9 +60,10 @@ class ServiceRuntime:
             raise RuntimeError("DATABASE_URL is not set (make run starts an embedded PostgreSQL)")
         self.settings, self.migrations = settings, migrations
         self.clock = clock or clock_from(settings)
-        # Stalls are judged in real seconds even when business time is simulated (the demo's clock
-        # runs thousands of times faster); a test's injected clock moves both.
-        self._stall_clock = clock or SystemClock()
+        # What is judged in real seconds even when business time is simulated (the demo's clock runs
+        # thousands of times faster, then stands still): stalls, rate limits. A test's injected
+        # clock moves both.
+        self.real_clock = clock or SystemClock()
         self.consumers = list(consumers)
         self.projections: list[Projection] = []
         self.loops: list[Follower] = []  # a service's own background loops (schedulers, allocators)
@@ -84,6 +85,7 @@ class ServiceRuntime:
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._spawned: set[asyncio.Task[Any]] = set()
+        self._running: list[Follower] = []  # every background loop started, woken to stop
 
     async def start(self) -> None:
         s = self.settings
@@ -118,6 +120,7 @@ class ServiceRuntime:
         if self.consumers:  # not watched: a broker down is readiness's own check already
             gauge = DeadLetterGauge(self.settings, self.db, [self.settings.consumer_group_prefix + c.name
                                                              for c in self.consumers], self.settings.dead_letter_gauge_seconds)
+            self._running.append(gauge)
             tasks.append(asyncio.create_task(gauge.run(self._stop), name="dead-letter-gauge"))
         return tasks
 
@@ -152,7 +155,8 @@ class ServiceRuntime:
         return asyncio.create_task(self._watch(runner).run(self._stop), name=f"projection-{projection.name}")
 
     def _watch(self, loop: Follower) -> Follower:
-        loop.track_stalls(self._stall_clock, self.settings.follower_stall_seconds, self.settings.schema_name)
+        loop.track_stalls(self.real_clock, self.settings.follower_stall_seconds, self.settings.schema_name)
+        self._running.append(loop)
         self._watched.append(loop)
         return loop
 
@@ -165,6 +169,9 @@ class ServiceRuntime:
 
     async def stop(self) -> None:
         self._stop.set()
+        for loop in self._running:  # out of its poll's wait now, not after it (an hour for retention)
+            loop.wake()
+        self._running.clear()
         self._watched.clear()
         for task in list(self._spawned):  # a rebuild cut short leaves the live read model as it was
             task.cancel()

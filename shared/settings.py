@@ -149,6 +149,13 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _one_simulated_clock(self) -> "Settings":
+        # Anchored each to its own start, processes would each read another "now".
+        if self.clock_start is not None and self.clock_anchor is None:
+            raise ValueError("CLOCK_ANCHOR must be set with CLOCK_START: every process reads the same simulated time")
+        return self
+
+    @model_validator(mode="after")
     def _pool_leaves_room(self) -> "Settings":
         if self.db_pool_size < self.append_writers + 3:
             raise ValueError(f"DB_POOL_SIZE ({self.db_pool_size}) must be at least APPEND_WRITERS + 3 "

@@ -26,6 +26,10 @@ OFFICE = {"name": "office", "timezone": "UTC", "hours": {d: ["08:00-18:00"] for 
           | {"sat": ["09:00-13:00"]}}
 
 
+class WeekOver(Exception):
+    """The week ended before a story's next step: what is under way stays open (the backlog)."""
+
+
 @dataclass
 class Tally:
     """What the desk did, for the progress bar and the summary."""
@@ -44,9 +48,17 @@ class Desk:
 
     # Time
     async def until(self, instant: datetime) -> None:
-        """Wait for the simulated clock to reach `instant`."""
+        """Wait for the simulated clock to reach `instant`; WeekOver if the week ends first."""
+        if self.clock.end is not None and instant >= self.clock.end:
+            raise WeekOver
         while (ahead := instant - self.clock.now()) > timedelta(0):
             await asyncio.sleep(self.clock.real_seconds(ahead))
+
+    async def pause(self) -> None:
+        """A poll's real pause; WeekOver once the week has ended (its time stands still)."""
+        if self.clock.end is not None and self.clock.now() >= self.clock.end:
+            raise WeekOver
+        await asyncio.sleep(0.25)
 
     async def after(self, delta: timedelta) -> None:
         await self.until(self.clock.now() + delta)
@@ -86,7 +98,7 @@ class Desk:
                                           method="GET")
             if status == 200 and job["status"] in wanted:
                 return job
-            await asyncio.sleep(0.25)
+            await self.pause()
         return None
 
     # The week
@@ -171,7 +183,7 @@ class Desk:
                                               f"/v1/requests/{request_id}/closure", method="GET")
             if status == 200 and closure["status"] in wanted:
                 return closure
-            await asyncio.sleep(0.1)
+            await self.pause()
         return None
 
     async def survey(self, request_id: str, arrival: Arrival, story: Story) -> None:

@@ -28,6 +28,7 @@ class Summary:
     complaint_rate: float | None
     bottleneck: str | None
     bottleneck_median: timedelta | None
+    complete: bool = True  # analytics counted every request and survey the desk was told were recorded
 
     def rows(self) -> list[tuple[str, str]]:
         def pct(v: float | None) -> str:
@@ -49,7 +50,8 @@ class Summary:
 async def summarise(analytics: str, start: datetime, end: datetime, submitted: int, surveys: int,
                     timeout: float = 90) -> Summary:
     """Analytics' reports of [start, end), once they count every request submitted and every survey
-    returned (the archive follows the other services through Kafka, a moment behind)."""
+    returned (the archive follows the other services through Kafka, a moment behind), or as they
+    are after `timeout` seconds (then `complete` is False)."""
     token = TokenService(Settings()).mint(Role.analyst, "demo-analyst")
     params = {"from": start.isoformat(), "to": end.isoformat()}
     deadline = time.monotonic() + timeout
@@ -68,7 +70,7 @@ async def summarise(analytics: str, start: datetime, end: datetime, submitted: i
         resolution_compliance=sla.get("resolution_compliance"), escalations=sla.get("escalations", 0),
         surveys=sat.get("surveys", 0), csat=sat.get("csat_avg"), nps=sat.get("nps"),
         complaint_rate=complaints.get("complaint_rate"), bottleneck=bottleneck,
-        bottleneck_median=None if median is None else timedelta(seconds=median),
+        bottleneck_median=None if median is None else timedelta(seconds=median), complete=caught_up,
     )
 
 

@@ -108,7 +108,7 @@ def create_app(*, service: str, runtime: Any, version: str = "0.1.0") -> FastAPI
     app.state.public_prefixes = []
     app.add_middleware(AuthenticateFirst, public_prefixes=app.state.public_prefixes)  # token before body
     app.add_middleware(BodyLimit, max_bytes=runtime.settings.http_max_body_bytes)
-    app.add_middleware(RateLimits, settings=runtime.settings, clock=runtime.clock)  # outside the lane: limits it too
+    app.add_middleware(RateLimits, settings=runtime.settings, clock=runtime.real_clock)  # outside the lane: limits it too
     app.add_middleware(CorrelationMiddleware, service=service)
 
     @app.get("/healthz", tags=["operations"])

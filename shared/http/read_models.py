@@ -84,5 +84,7 @@ def _settled(task: asyncio.Task[Any], began: asyncio.Future[int], name: str) -> 
     problem = RuntimeError("the rebuild was stopped") if task.cancelled() else task.exception()
     if not began.done():
         began.set_exception(problem or RuntimeError("the rebuild ended before it began"))
+    elif task.cancelled():
+        log.info("read model rebuild stopped with the service", read_model=name)
     elif problem is not None:
         log.error("read model rebuild failed", read_model=name, error=repr(problem))

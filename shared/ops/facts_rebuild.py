@@ -15,8 +15,10 @@ from shared.ops.terminal import console, fail
 STALL_SECONDS = 30.0  # no progress this long: the service is not building it
 
 
-async def rebuild_facts(read_models: Any, by: str) -> tuple[int, dict[str, Any], str | None]:
-    """The new version's number, its checksum entry, and the replaced version's checksum."""
+async def rebuild_facts(read_models: Any, by: str) -> tuple[int, dict[str, Any], dict[str, Any] | None]:
+    """The new version's number, its checksum entry, and the replaced version's (None once dropped).
+    The new version goes on folding once live, the replaced one stopped where it was retired: their
+    checksums are comparable only at the same position."""
     before = next((v for v in await read_models.progress() if v["status"] == "live"), None)
     version = await read_models.request_rebuild(by)
     moved_at, last = time.monotonic(), -1
@@ -41,4 +43,4 @@ async def rebuild_facts(read_models: Any, by: str) -> tuple[int, dict[str, Any],
             await asyncio.sleep(0.25)
     now = await read_models.checksum(version)
     was = await read_models.checksum(before["version"]) if before else None
-    return version, now, (was or {}).get("checksum")
+    return version, now, was

@@ -73,8 +73,15 @@ def projections_rebuild(service: str = typer.Argument(...), name: str = typer.Ar
     done = outcome.rebuilt
     console.print(f"{service}/{target.name} ({', '.join(target.tables)}): rebuilt from {done.events:,} events "
                   f"in {done.seconds:.1f} s ({done.events_per_second:,.0f} events/s), switched in at position "
-                  f"{done.position}; checksum {outcome.checksum}"
-                  + (f" (was {outcome.was}: the live read model differed)" if outcome.differed else ""), highlight=False)
+                  f"{done.position}; checksum {done.now}" + _compared(outcome), highlight=False)
+
+
+def _compared(outcome: RebuildOutcome) -> str:
+    if outcome.differed:
+        return f" (was {outcome.rebuilt.was}: the live read model differed)"
+    if outcome.rebuilt.was is None:
+        return " (the live projection stood at another position: not compared)"
+    return ""
 
 
 def _operator() -> str:
@@ -87,7 +94,7 @@ def _rebuild_facts(app: Any, name: str) -> None:
         raise fail(f"analytics has no read model {name!r} to rebuild (it has: facts)", 1)
     runtime = app.state.runtime
 
-    async def go() -> tuple[int, dict[str, Any], str | None]:
+    async def go() -> tuple[int, dict[str, Any], dict[str, Any] | None]:
         try:
             return await rebuild_facts(app.state.read_models, _operator())
         finally:
@@ -95,6 +102,9 @@ def _rebuild_facts(app: Any, name: str) -> None:
             await runtime.db.dispose()
 
     version, now, was = run(go)
+    if was is None or was["position"] != now["position"]:
+        compared = " (the replaced version is gone or stood at another position: not compared)"
+    else:
+        compared = "" if was["checksum"] == now["checksum"] else f" (was {was['checksum']}: the replaced version differed)"
     console.print(f"analytics/facts: version {version} is live at position {now['position']}; checksum "
-                  f"{now['checksum']}" + ("" if was in (None, now["checksum"]) else
-                                          f" (was {was}: the replaced version differed)"), highlight=False)
+                  f"{now['checksum']}{compared}", highlight=False)

@@ -35,6 +35,10 @@ class Rebuilt:
     events: int
     position: int  # the checkpoint the live projection goes on from
     seconds: float
+    # The replaced tables' checksum, taken in the switch where they stood at the same position as
+    # the new ones (comma-separated per table); None where they did not (a live projection behind).
+    was: str | None = None
+    now: str | None = None  # the new tables' checksum, the same way
 
     @property
     def events_per_second(self) -> float:
@@ -46,6 +50,11 @@ async def checksum(conn: Conn, schema: str, table: str) -> str:
     rows = await fetch(conn, f"SELECT md5(coalesce(string_agg(h, '' ORDER BY h), '')) FROM "
                              f"(SELECT md5(t::text) AS h FROM {ident(schema)}.{ident(table)} t) rows")
     return str(rows[0][0])
+
+
+async def checksums(conn: Conn, schema: str, tables: tuple[str, ...]) -> str:
+    """Each table's `checksum`, comma-separated."""
+    return ",".join([await checksum(conn, schema, t) for t in tables])
 
 
 async def rebuild(db: Database, store: EventStore, schema: str, projection: Rebuildable,
@@ -79,11 +88,15 @@ async def rebuild(db: Database, store: EventStore, schema: str, projection: Rebu
                 continue
             while await batch(conn):  # what came since, in the switch's transaction
                 pass
+            # The live runner waits for its lead: its tables stand where its checkpoint says.
+            comparable = await checkpoint.read(conn) == position
+            was = await checksums(conn, schema, projection.tables) if comparable else None
+            now = await checksums(conn, f"{schema}_rebuild", projection.tables)
             await switch_in(conn, schema, projection.tables)
             await checkpoint.save(conn, position)
             break
     progress(folded, folded)
-    return Rebuilt(folded, position, time.perf_counter() - started)
+    return Rebuilt(folded, position, time.perf_counter() - started, was, now)
 
 
 async def switch_in(conn: Conn, schema: str, tables: tuple[str, ...]) -> None:

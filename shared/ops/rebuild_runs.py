@@ -1,13 +1,14 @@
 """One read model's rebuild at a time, from the command line or over HTTP, each one recorded (who
 asked, when, how it went, the checksums before and after) in `<OPS_SCHEMA>.rebuilds`.
 
-Only one rebuild of a read model runs at once across every process: the one running holds a
+Only one rebuild runs at once in a service's schema, across every process: the one running holds a
 PostgreSQL advisory lock for its whole length (on a connection of its own), and a second one is
 refused (`RebuildUnderWay`, 409 over HTTP). A run whose process ended part way holds no lock any
 more: the next one finds its row still `running` and marks it `stopped`.
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +18,7 @@ from shared.clock import Clock
 from shared.db import Database, execute, fetch, ident
 from shared.errors import InvalidTransition
 from shared.eventstore import EventStore
-from shared.ops.rebuild import Progress, Rebuilt, checksum, rebuild
+from shared.ops.rebuild import Progress, Rebuilt, rebuild
 from shared.ops.rebuild_streams import StreamTables, rebuild_tables
 from shared.projector import Rebuildable
 
@@ -40,12 +41,11 @@ def read_models(runtime: Any) -> dict[str, tuple[ReadModel, bool]]:
 class RebuildOutcome:
     id: int
     rebuilt: Rebuilt
-    checksum: str
-    was: str
 
     @property
     def differed(self) -> bool:
-        return self.checksum != self.was
+        """The replaced read model differed from the rebuilt one at the same events."""
+        return self.rebuilt.was is not None and self.rebuilt.was != self.rebuilt.now
 
 
 class RebuildRuns:
@@ -81,26 +81,26 @@ class RebuildRuns:
         async with self._exclusive(service, schema, model.name, requested_by, via) as run_id:
             started(run_id)
             try:
-                async with self.db.connect() as conn:
-                    was = ",".join([await checksum(conn, schema, t) for t in model.tables])
                 done = await (rebuild_tables(self.db, store, schema, model, progress) if working  # type: ignore[arg-type]
                               else rebuild(self.db, store, schema, model, progress))  # type: ignore[arg-type]
-                async with self.db.connect() as conn:
-                    now = ",".join([await checksum(conn, schema, t) for t in model.tables])
-            except BaseException as exc:
+            except asyncio.CancelledError:  # the service stopping: the live read model is as it was
+                await self._end(run_id, "stopped", error="stopped with its process")
+                raise
+            except Exception as exc:
                 await self._end(run_id, "failed", error=f"{type(exc).__name__}: {exc}"[:1000])
                 raise
             await self._end(run_id, "done", events=done.events, position=done.position, seconds=done.seconds,
-                            checksum=now, was_checksum=was)
-            return RebuildOutcome(run_id, done, now, was)
+                            checksum=done.now, was_checksum=done.was)
+            return RebuildOutcome(run_id, done)
 
     @contextlib.asynccontextmanager
     async def _exclusive(self, service: str, schema: str, name: str, by: str, via: str) -> AsyncIterator[int]:
         await self.prepare()
-        key = f"servicetrail-rebuild:{schema}:{name}"
+        # One rebuild per schema at a time: its read models share the shadow schema `<schema>_rebuild`.
+        key = f"servicetrail-rebuild:{schema}"
         async with self.db.connect() as lock:
             if not (await fetch(lock, "SELECT pg_try_advisory_lock(hashtext($1))", key))[0][0]:
-                raise RebuildUnderWay(f"a rebuild of {service}'s {name} is under way; see GET /v1/read-models/{name}")
+                raise RebuildUnderWay(f"a rebuild of one of {service}'s read models is under way; see GET /v1/read-models")
             try:
                 async with self.db.begin() as conn:
                     await execute(conn, f"UPDATE {self.table} SET status = 'stopped', finished_at = $3, error = "

@@ -4,21 +4,32 @@ event store beside the live ones and switched in within one transaction.
 
 Such a row is a function of its aggregate's current state (and of when its latest events were
 recorded), so the rebuild loads every aggregate from its stream and writes its rows with the
-service's own row writers. There is no checkpoint to follow: the switch locks the live tables
-(ACCESS EXCLUSIVE, so it waits for the commands writing them and holds back new ones), writes
-again every stream whose version moved since it was read, then swaps the tables. Readers see the
-old tables or the new ones, never a mix; a command waits for the switch, then goes on.
+service's own row writers. There is no checkpoint to follow: passes write again every stream whose version moved since it was
+written, until few did; then the switch locks the live tables (ACCESS EXCLUSIVE: it waits for the
+commands writing them and holds back new ones and readers), writes the last moved streams, and
+swaps the tables. Readers see the old tables or the new ones, never a mix. The switch waits at most
+SWITCH_LOCK_TIMEOUT for its locks: commands take the same tables in other orders (dispatch's
+allocation takes a resource first, the others a job's timers first), so rather than deadlock or
+hold everyone back behind a long transaction it gives way and tries again. A command that waited
+for it goes on against the new tables.
 """
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Protocol
 
+import structlog
+from asyncpg.exceptions import DeadlockDetectedError, LockNotAvailableError
+
 from shared.db import Conn, Database, execute, fetch, ident
 from shared.eventstore import EventStore
-from shared.ops.rebuild import Progress, Rebuilt, prepare_shadow, switch_in
+from shared.ops.rebuild import Progress, Rebuilt, checksums, prepare_shadow, switch_in
 
 STREAMS_PER_BATCH = 500
+CATCH_UP_PASSES, FEW_MOVED = 5, 100
+SWITCH_ATTEMPTS, SWITCH_LOCK_TIMEOUT = 40, "2s"
+log = structlog.get_logger(__name__)
 
 
 class StreamTables(Protocol):
@@ -42,29 +53,52 @@ async def rebuild_tables(db: Database, store: EventStore, schema: str, tables: S
                          progress: Progress = lambda done, total: None) -> Rebuilt:
     started = time.perf_counter()
     into = tables.on_schema(await prepare_shadow(db, schema, tables.tables))
-    async with db.connect() as conn:
-        versions = await _versions(conn, store, tables.prefixes)
-    total, done = sum(versions.values()), 0
-    streams = sorted(versions)
-    for i in range(0, len(streams), STREAMS_PER_BATCH):
-        chunk = streams[i:i + STREAMS_PER_BATCH]
-        async with db.begin() as conn:
-            await into.rewrite(conn, chunk)
-        done += sum(versions[s] for s in chunk)
-        progress(done, total)
+    done, folded, total = 0, dict[str, int](), 0
+    # Passes outside the lock until few streams moved meanwhile: the switch, which holds the live
+    # tables from every command, then has little left to write.
+    for _ in range(CATCH_UP_PASSES):
+        async with db.connect() as conn:
+            versions = await _versions(conn, store, tables.prefixes)
+        moved = sorted(s for s, v in versions.items() if folded.get(s) != v)
+        total = sum(versions.values())
+        for i in range(0, len(moved), STREAMS_PER_BATCH):
+            chunk = moved[i:i + STREAMS_PER_BATCH]
+            async with db.begin() as conn:
+                await into.rewrite(conn, chunk)
+            folded |= {s: versions[s] for s in chunk}
+            done += sum(versions[s] for s in chunk)
+            progress(min(done, total), total)
+        if len(moved) <= FEW_MOVED:
+            break
+    for attempt in range(SWITCH_ATTEMPTS):
+        try:
+            return await _switch(db, store, schema, tables, into, folded, started)
+        except (LockNotAvailableError, DeadlockDetectedError):
+            # A command held a table the switch needed (or waited for one it held): all rolled
+            # back, the shadow tables as they were; once more after it.
+            log.info("rebuild switch gave way to a command; again", tables=tables.name, attempt=attempt + 1)
+            await asyncio.sleep(0.05 * (attempt + 1))
+    raise RuntimeError(f"could not lock {', '.join(tables.tables)} in {SWITCH_ATTEMPTS} tries; "
+                       f"the live tables are as they were")
+
+
+async def _switch(db: Database, store: EventStore, schema: str, tables: StreamTables, into: StreamTables,
+                  folded: dict[str, int], started: float) -> Rebuilt:
     async with db.begin() as conn:
+        await execute(conn, f"SET LOCAL lock_timeout = '{SWITCH_LOCK_TIMEOUT}'")
         live = ", ".join(f"{ident(schema)}.{ident(t)}" for t in tables.tables)
         await execute(conn, f"LOCK TABLE {live} IN ACCESS EXCLUSIVE MODE")
-        now = await _versions(conn, store, tables.prefixes)
-        moved = sorted(s for s, v in now.items() if versions.get(s) != v)
+        versions = await _versions(conn, store, tables.prefixes)
+        moved = sorted(s for s, v in versions.items() if folded.get(s) != v)
         for i in range(0, len(moved), STREAMS_PER_BATCH):
             await into.rewrite(conn, moved[i:i + STREAMS_PER_BATCH])
         await into.finish(conn)
+        # Under the lock both stand at the same events: comparable.
+        was = await checksums(conn, schema, tables.tables)
+        now = await checksums(conn, f"{schema}_rebuild", tables.tables)
         await switch_in(conn, schema, tables.tables)
         head = await store.head(conn)
-    events = sum(now.values())
-    progress(events, events)
-    return Rebuilt(events, head, time.perf_counter() - started)
+    return Rebuilt(sum(versions.values()), head, time.perf_counter() - started, was, now)
 
 
 async def _versions(conn: Conn, store: EventStore, prefixes: tuple[str, ...]) -> dict[str, int]:

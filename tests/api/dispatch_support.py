@@ -39,6 +39,7 @@ class DispatchApi:
     clock: FrozenClock
     bootstrap: str
     app: Any
+    topic_prefix: str = ""  # the stack's TOPIC_PREFIX
 
     async def call(self, method: str, path: str, role: Role = Role.dispatcher, subject: str | None = None,
                    **kwargs: Any) -> httpx.Response:
@@ -68,7 +69,7 @@ class DispatchApi:
     async def publish(self, name: str, request_id: str, data: dict[str, Any], version: int = 1) -> None:
         env: Envelope = dataclasses.replace(
             new_event(request_id, name), stream_id=f"request-{request_id}", stream_version=version, data=data)
-        await produce(self.bootstrap, "intake.events", [env])
+        await produce(self.bootstrap, f"{self.topic_prefix}intake.events", [env])
 
     async def job(self, request_id: str, status: str | None = None) -> dict[str, Any]:
         found: dict[str, Any] = {}

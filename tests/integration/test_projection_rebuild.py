@@ -21,7 +21,7 @@ from shared.eventstore import EventStore
 from shared.ops.rebuild import checksum
 from shared.settings import ServiceSettings
 from tests.api.conftest import request_body
-from tests.api.dispatch_support import MONDAY_10
+from tests.api.dispatch_support import MONDAY_10, DispatchApi
 from tests.conftest import ROOT
 from tests.support.app import as_role, serving
 from tests.support.waiting import until
@@ -120,11 +120,35 @@ async def test_dispatchs_tables_rebuilt_while_its_commands_write_them_lose_nothi
                 await register(n)
                 n += 1
 
-        writer = asyncio.create_task(keep_writing())
+        clock = FrozenClock(MONDAY_10)
+        api = DispatchApi(dispatch, clock, settings.kafka_bootstrap_servers, None, topic_prefix=settings.topic_prefix)
+
+        triaged: list[str] = []
+
+        async def keep_allocating() -> None:
+            # Allocation takes a resource's row before the job's timers and row, other commands
+            # the timers first: the switch's locks meet both orders.
+            while not stop.is_set():
+                triaged.append(await api.triage("repair"))
+                await asyncio.sleep(0.02)
+
+        writer, allocator = asyncio.create_task(keep_writing()), asyncio.create_task(keep_allocating())
         code, out, _ = await cli(settings, "projections", "rebuild", "dispatch", "tables")
         stop.set()
-        await writer
+        await asyncio.gather(writer, allocator)
         assert code == 0 and "switched in" in out, out
+
+        async def settled() -> bool:  # every job triaged meanwhile opened (and given out where a slot was free)
+            async with db.connect() as conn:
+                jobs = (await fetch(conn, f"SELECT count(*) FROM {schema}.jobs"))[0][0]
+            return jobs == len(triaged)
+        await until(settled)
+        async with db.connect() as conn:
+            held = dict(await fetch(conn, f"SELECT resource_id, count(*) FROM {schema}.jobs WHERE resource_id IS NOT "
+                                          f"NULL AND status IN ('allocated', 'accepted', 'in_progress', 'paused') "
+                                          f"GROUP BY resource_id"))
+            loads = {r[0]: r[1] for r in await fetch(conn, f"SELECT id, load FROM {schema}.resources WHERE load > 0")}
+        assert held and loads == held  # each slot taken once, in the tables that were switched in
         async with db.connect() as conn:
             rows = {r[0]: r[1] for r in await fetch(conn, f"SELECT id, capacity FROM {schema}.resources")}
         assert len(registered) > 40 and all(rows.get(r) == 3 for r in registered)  # every write, the last one too
@@ -158,9 +182,9 @@ async def test_an_admin_rebuilds_dispatchs_tables_over_http_one_at_a_time_and_th
 
         # Another process rebuilding it (here: its lock held): refused, nothing started.
         async with db.connect() as other:
-            await fetch(other, "SELECT pg_advisory_lock(hashtext($1))", f"servicetrail-rebuild:{schema}:tables")
+            await fetch(other, "SELECT pg_advisory_lock(hashtext($1))", f"servicetrail-rebuild:{schema}")
             busy = await dispatch.post("/v1/read-models/tables/rebuild", headers=admin)
-            await fetch(other, "SELECT pg_advisory_unlock(hashtext($1))", f"servicetrail-rebuild:{schema}:tables")
+            await fetch(other, "SELECT pg_advisory_unlock(hashtext($1))", f"servicetrail-rebuild:{schema}")
         assert busy.status_code == 409 and "under way" in busy.json()["detail"]
         assert (await dispatch.post("/v1/read-models/nothing/rebuild", headers=admin)).status_code == 404
 
@@ -180,3 +204,4 @@ async def test_an_admin_rebuilds_dispatchs_tables_over_http_one_at_a_time_and_th
         async with db.connect() as conn:
             assert [await checksum(conn, schema, t) for t in tables] == healthy
         assert (await dispatch.get("/v1/resources/tech-3", headers=dispatcher)).json()["capacity"] == 2
+
