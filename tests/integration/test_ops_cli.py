@@ -9,10 +9,13 @@ import sys
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from prometheus_client import REGISTRY
 
 from shared.consumer import dead_letter_topic
 from shared.db import Conn, Database, fetch
 from shared.envelope import Envelope, to_kafka
+from shared.ops.dlq_gauge import DeadLetterGauge
+from shared.settings import Settings
 from shared.shredding.crypto import seal
 from tests.conftest import ROOT
 from tests.support.events import new_event
@@ -118,17 +121,23 @@ async def _applied_by_both(db: Database, schema: str, consumers: tuple[str, str]
     return all([await _applied(db, schema, c, event_id) for c in consumers])
 
 
-async def test_what_cannot_apply_is_discarded_not_retried_and_mistakes_are_one_line(
-        db, schema, broker, runner_for, run_cli):
-    topic, group = unique_topic(), f"g-{schema}"
+async def dead_lettered(broker, runner_for, group: str, *raw: tuple[bytes, bytes]) -> tuple[str, str]:  # noqa: ANN001
+    """A topic whose consumer `group` has dead-lettered the `raw` records (none is a CloudEvent)."""
+    topic = unique_topic()
     await create_topics(broker.bootstrap, topic, dead_letter_topic(group), partitions=1)
 
     async def handle(conn: Conn, env: Envelope) -> None:
         return None
 
     await runner_for(topic, group, handle)
-    await produce(broker.bootstrap, topic, [], raw=[(b"junk", b"not a cloudevent")])
-    await read_topic(broker.bootstrap, dead_letter_topic(group), 1)
+    await produce(broker.bootstrap, topic, [], raw=list(raw))
+    await read_topic(broker.bootstrap, dead_letter_topic(group), len(raw))
+    return topic, group
+
+
+async def test_what_cannot_apply_is_discarded_not_retried_and_mistakes_are_one_line(
+        db, schema, broker, runner_for, run_cli):
+    topic, group = await dead_lettered(broker, runner_for, f"g-{schema}", (b"junk", b"not a cloudevent"))
     code, out, _ = await run_cli("dlq", "list", "--consumer", group, "--json")
     [junk] = json.loads(out)
     assert junk["event"] is None and junk["id"] == f"{group}:0:0"
@@ -204,20 +213,7 @@ async def test_events_tail_decodes_filters_and_never_shows_a_personal_value(brok
 
 async def test_the_pending_dead_letters_gauge_counts_what_is_neither_retried_nor_discarded(
         db, schema, broker, runner_for, run_cli):
-    from prometheus_client import REGISTRY
-
-    from shared.ops.dlq_gauge import DeadLetterGauge
-    from shared.settings import Settings
-
-    topic, group = unique_topic(), f"gauge-{schema}"
-    await create_topics(broker.bootstrap, topic, dead_letter_topic(group), partitions=1)
-
-    async def handle(conn: Conn, env: Envelope) -> None:
-        return None
-
-    await runner_for(topic, group, handle)
-    await produce(broker.bootstrap, topic, [], raw=[(b"a", b"junk one"), (b"b", b"junk two")])
-    await read_topic(broker.bootstrap, dead_letter_topic(group), 2)
+    _, group = await dead_lettered(broker, runner_for, f"gauge-{schema}", (b"a", b"junk one"), (b"b", b"junk two"))
     settings = Settings(kafka_bootstrap_servers=broker.bootstrap, kafka_idempotence=broker.idempotence,
                         ops_schema=f"{schema}_ops")
     gauge = DeadLetterGauge(settings, db, [group], poll_seconds=30)
