@@ -61,7 +61,8 @@ class Settings(BaseSettings):
 
     # Simulated time, for `servicetrail demo` only (shared.clock.ScaledClock): unset, every service
     # reads the system clock. Set, time runs from CLOCK_START at CLOCK_RATE times real speed since the
-    # Unix instant CLOCK_ANCHOR, and stands still at CLOCK_END. Tokens keep real time.
+    # Unix instant CLOCK_ANCHOR, and stands still at CLOCK_END. Tokens, rate limits and stall
+    # detection keep real time.
     clock_start: datetime | None = None
     clock_rate: float = Field(default=1.0, gt=0)
     clock_anchor: float | None = None
