@@ -51,8 +51,7 @@ async def measure(database_url: str, bootstrap: str, per_day: int) -> dict[str, 
                                                "events_per_second": round(done.events_per_second),
                                                "checksum_equals_live": done.was == done.now}
         finally:
-            await runtime.keys.db.dispose()
-            await runtime.db.dispose()
+            await runtime.close_pools()
     return result
 
 

@@ -185,6 +185,11 @@ class ServiceRuntime:
             await held.release()
         if self.producer is not None:
             await self.producer.stop()
+        await self.close_pools()
+
+    async def close_pools(self) -> None:
+        """Close its database pools (the key store's too): all a runtime that was never started
+        (a command line using a service's wiring) has to give back."""
         await self.keys.db.dispose()
         await self.db.dispose()
 

@@ -8,9 +8,7 @@ import asyncio
 import time
 from typing import Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-from shared.ops.terminal import console, fail
+from shared.ops.terminal import fail, rebuild_bar
 
 STALL_SECONDS = 30.0  # no progress this long: the service is not building it
 
@@ -22,9 +20,7 @@ async def rebuild_facts(read_models: Any, by: str) -> tuple[int, dict[str, Any],
     before = next((v for v in await read_models.progress() if v["status"] == "live"), None)
     version = await read_models.request_rebuild(by)
     moved_at, last = time.monotonic(), -1
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[rate]:>9,.0f} events/s"), TimeRemainingColumn(),
-                  console=console, transient=True) as bar:
+    with rebuild_bar() as bar:
         task = bar.add_task(f"analytics/facts v{version}", total=None, rate=0.0)
         while True:
             mine = next(v for v in await read_models.progress() if v["version"] == version)

@@ -8,11 +8,10 @@ import time
 from typing import Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from shared.ops.facts_rebuild import rebuild_facts
 from shared.ops.rebuild_runs import RebuildOutcome, RebuildRuns, RebuildUnderWay, read_models
-from shared.ops.terminal import JSON, console, emit, fail, num, print_table, run, services_named, stores_of
+from shared.ops.terminal import JSON, console, emit, fail, num, print_table, rebuild_bar, run, services_named, stores_of
 
 projections_app = typer.Typer(no_args_is_help=True, help="Read models: positions, and a rebuild from the events")
 
@@ -55,9 +54,7 @@ def projections_rebuild(service: str = typer.Argument(...), name: str = typer.Ar
 
     async def go() -> RebuildOutcome:
         try:
-            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                          TextColumn("{task.fields[rate]:>9,.0f} events/s"), TimeRemainingColumn(),
-                          console=console, transient=True) as bar:
+            with rebuild_bar() as bar:
                 task, began = bar.add_task(f"{service}/{target.name}", total=None, rate=0.0), time.perf_counter()
 
                 def shown(n: int, total: int) -> None:
@@ -66,8 +63,7 @@ def projections_rebuild(service: str = typer.Argument(...), name: str = typer.Ar
         except RebuildUnderWay as exc:
             raise fail(str(exc), 1) from None
         finally:
-            await runtime.keys.db.dispose()
-            await runtime.db.dispose()
+            await runtime.close_pools()
 
     outcome = run(go)
     done = outcome.rebuilt
@@ -98,8 +94,7 @@ def _rebuild_facts(app: Any, name: str) -> None:
         try:
             return await rebuild_facts(app.state.read_models, _operator())
         finally:
-            await runtime.keys.db.dispose()
-            await runtime.db.dispose()
+            await runtime.close_pools()
 
     version, now, was = run(go)
     if was is None or was["position"] != now["position"]:

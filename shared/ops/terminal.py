@@ -13,6 +13,7 @@ import orjson
 import typer
 from aiokafka.errors import KafkaError
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from shared.db import Database, is_unavailable
@@ -107,3 +108,10 @@ def num(value: int | None) -> str:
     return "?" if value is None else str(value)
 
 
+
+
+def rebuild_bar() -> Progress:
+    """A rebuild's progress: events folded of the store's, events/s (field `rate`), time left."""
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[rate]:>9,.0f} events/s"), TimeRemainingColumn(),
+                    console=console, transient=True)
