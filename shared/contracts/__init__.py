@@ -21,6 +21,15 @@ if TYPE_CHECKING:
 
 REGISTRIES: dict[str, EventRegistry] = {r.service: r for r in (intake.registry, dispatch.registry, feedback.registry)}
 
+# The topics each service's consumer group reads (topic prefix aside): every service's consumer
+# subscribes from here, and ops measures a group's lag against them, even before it committed.
+SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
+    "intake": ("dispatch.events", "feedback.events"),
+    "dispatch": ("intake.events",),
+    "feedback": ("intake.events", "dispatch.events"),
+    "analytics": ("intake.events", "dispatch.events", "feedback.events"),
+}
+
 
 class ContractViolation(ValueError):
     """A record whose payload does not fit the contract its `ce_type` names: it can never be

@@ -30,7 +30,8 @@ def lag(group: str = typer.Option(None, "--group"), as_json: bool = JSON) -> Non
                        "end": r.end, "lag": r.lag} for r in rows])
     print_table(f"consumer lag, {sum(r.lag for r in rows)} records behind in all",
                  ("group", "topic", "partition", "committed", "end", "lag"),
-                 [(r.group, r.topic, str(r.partition), str(r.committed), str(r.end), str(r.lag)) for r in rows])
+                 [(r.group, r.topic, str(r.partition), "-" if r.committed is None else str(r.committed),
+                   str(r.end), str(r.lag)) for r in rows])
 
 
 def status(as_json: bool = JSON) -> None:

@@ -89,5 +89,5 @@ async def deployment_status(settings: Settings, services: dict[str, str], schema
     for row in await consumer_lag(settings):
         behind[row.group] = behind.get(row.group, 0) + row.lag
     for s in statuses:
-        s.lag = behind.get(groups[s.service])
+        s.lag = behind.get(groups[s.service], 0)  # a group with no partition to read is behind by nothing
     return statuses

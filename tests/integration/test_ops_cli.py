@@ -27,12 +27,12 @@ pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
 @pytest.fixture
 def run_cli(schema, database_url, broker):  # noqa: ANN001, ANN201
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "DATABASE_URL": database_url,
-           "KAFKA_IDEMPOTENCE": str(broker.idempotence).lower(), "OPS_SCHEMA": f"{schema}_ops", "COLUMNS": "250"}
+    base = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "DATABASE_URL": database_url,
+            "KAFKA_IDEMPOTENCE": str(broker.idempotence).lower(), "OPS_SCHEMA": f"{schema}_ops", "COLUMNS": "250"}
 
-    async def cli(*args: str) -> tuple[int, str, str]:
+    async def cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "shared.cli", *args, cwd=ROOT, env=env,
+            sys.executable, "-m", "shared.cli", *args, cwd=ROOT, env={**base, **(env or {})},
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         out, err = (b.decode() for b in await asyncio.wait_for(process.communicate(), 90))
         assert "Traceback" not in err, err
@@ -186,6 +186,28 @@ async def test_lag_is_the_committed_offset_against_the_high_watermark(broker, ru
     assert code == 0 and "2 records behind" in out and topic in out
     code, out, _ = await run_cli("events", "tail", "--topic", topic, "--from-beginning")
     assert len(out.splitlines()) == 5
+
+
+async def test_a_service_group_that_never_committed_is_behind_by_everything_on_its_topics(broker, run_cli):
+    # A fresh deployment, or a consumer that has not started yet: the broker knows no such group,
+    # and every record on the topics it reads is still to be applied.
+    prefix, groups = f"lag{os.urandom(3).hex()}.", f"g{os.urandom(3).hex()}-"
+    topic = f"{prefix}intake.events"
+    await create_topics(broker.bootstrap, topic, partitions=1)
+    await produce(broker.bootstrap, topic, stream_of("never", 4))
+    env = {"TOPIC_PREFIX": prefix, "CONSUMER_GROUP_PREFIX": groups}
+    code, out, _ = await run_cli("lag", "--json", env=env)
+    assert code == 0
+    rows = {(r["group"], r["topic"]): r for r in json.loads(out)}
+    for service in ("dispatch", "feedback", "analytics"):  # intake does not read its own topic
+        assert rows[(groups + service, topic)] == {"group": groups + service, "topic": topic, "partition": 0,
+                                                    "committed": None, "end": 4, "lag": 4}
+    assert (groups + "intake", topic) not in rows
+    code, out, _ = await run_cli("lag", "--group", groups + "dispatch", env=env)
+    assert code == 0 and "4 records behind" in out
+    code, out, _ = await run_cli("status", "--json", env=env)
+    lag = {r["service"]: r["lag"] for r in json.loads(out)}
+    assert lag["dispatch"] == lag["feedback"] == lag["analytics"] == 4 and lag["intake"] == 0, lag
 
 
 async def test_events_tail_decodes_filters_and_never_shows_a_personal_value(broker, run_cli):

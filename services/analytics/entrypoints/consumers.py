@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from services.analytics.adapters.archive import Archive
-from shared.contracts import REGISTRIES, Reactions
+from shared.contracts import REGISTRIES, SUBSCRIPTIONS, Reactions
 
 CONSUMER = "analytics"
-TOPICS = ("intake.events", "dispatch.events", "feedback.events")
+TOPICS = SUBSCRIPTIONS[CONSUMER]
 
 
 def archiver(archive: Archive) -> Reactions:

@@ -8,12 +8,12 @@ from __future__ import annotations
 from services.dispatch.domain import commands as cmd
 from services.dispatch.service_layer.handlers import Dispatch
 from shared.aggregate import IdSource
-from shared.contracts import Reactions, intake
+from shared.contracts import SUBSCRIPTIONS, Reactions, intake
 from shared.db import Conn
 from shared.envelope import Envelope
 
 CONSUMER = "dispatch"
-TOPICS = ("intake.events",)
+TOPICS = SUBSCRIPTIONS[CONSUMER]
 
 
 def ids_for(env: Envelope) -> IdSource:

@@ -9,13 +9,13 @@ from __future__ import annotations
 from services.feedback.domain import commands as cmd
 from services.feedback.service_layer.feedback import Feedback
 from shared.aggregate import IdSource
-from shared.contracts import Reactions, dispatch, intake
+from shared.contracts import SUBSCRIPTIONS, Reactions, dispatch, intake
 from shared.db import Conn
 from shared.envelope import Envelope
 from shared.shredding.crypto import ERASED
 
 CONSUMER = "feedback"
-TOPICS = ("intake.events", "dispatch.events")
+TOPICS = SUBSCRIPTIONS[CONSUMER]
 
 
 def _ids(env: Envelope) -> IdSource:

@@ -7,13 +7,13 @@ from services.intake.domain.commands import FollowAcknowledgement, FollowFact, R
 from services.intake.domain.lifecycle import FACTS
 from services.intake.service_layer.handlers import Intake
 from shared.aggregate import IdSource
-from shared.contracts import Reactions, dispatch, feedback
+from shared.contracts import SUBSCRIPTIONS, Reactions, dispatch, feedback
 from shared.db import Conn
 from shared.envelope import Envelope
 from shared.events import DomainEvent
 
 CONSUMER = "intake"
-TOPICS = ("dispatch.events", "feedback.events")
+TOPICS = SUBSCRIPTIONS[CONSUMER]
 _FOLLOWED: tuple[type[DomainEvent], ...] = (
     dispatch.ResourceAllocated, dispatch.AllocationDeclined, dispatch.WorkStarted, dispatch.WorkPaused,
     dispatch.WorkResumed, dispatch.IssueResolved, feedback.RequestClosed,
