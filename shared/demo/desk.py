@@ -35,6 +35,7 @@ class Tally:
     """What the desk did, for the progress bar and the summary."""
     counts: Counter[str] = field(default_factory=Counter)
     unexpected: list[str] = field(default_factory=list)  # answers no step of a story should get
+    submitted: list[str] = field(default_factory=list)  # ids of the requests a 201 acknowledged
 
 
 class Desk:
@@ -112,6 +113,7 @@ class Desk:
         if created is None:
             return
         self.tally.counts["submitted"] += 1
+        self.tally.submitted.append(created["id"])
         request_id, story = created["id"], arrival.story
         await self.until(self.office.next_open(self.clock.now() + story.acknowledge_after))
         await self.expect({200, 409}, Role.agent, "agent-1", "intake", f"/v1/requests/{request_id}/acknowledge",

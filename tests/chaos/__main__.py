@@ -1,9 +1,10 @@
 """`make chaos`: real faults under bounded load, then nothing may be lost or applied twice.
 
-Each scenario starts a fresh stack (its own PostgreSQL, broker and service processes), drives the
-public APIs, injects its faults at random moments, waits for the system to settle and checks every
-consumer and read model against the event stores (tests/chaos/check.py). It prints a table and
-exits non-zero on any loss or duplicate. `--short` runs the quick version `make test` includes.
+Each scenario starts a fresh stack (its own PostgreSQL, broker and service processes, on a fast
+simulated clock), has `servicetrail demo`'s desk play two busy days through the public APIs
+(tests/chaos/load.py), injects its faults at random moments while it does, waits for the system
+to settle and checks every consumer and read model against the event stores (tests/chaos/check.py).
+It prints a table and exits non-zero on any loss or duplicate. `--short` runs the quick version `make test` includes.
 """
 from __future__ import annotations
 
@@ -21,7 +22,6 @@ from dataclasses import dataclass
 from typing import Awaitable, Callable
 
 import asyncpg
-import httpx
 from rich.console import Console
 from rich.table import Table
 
@@ -30,7 +30,7 @@ from shared.eventstore import EventStore
 from shared.runtime.embedded import free_port
 from shared.runtime.launcher import use_development_keys
 from tests.chaos.check import STORES, Verdict, settled, verify
-from tests.chaos.load import Load
+from tests.chaos.load import Load, clock_env, week_clock
 from tests.chaos.proxy import FaultyProxy
 from tests.chaos.stack import ROOT, SERVICES, ChaosStack, kill
 from tests.support.kafka import produce
@@ -131,22 +131,22 @@ async def flaky_network(stack: ChaosStack) -> int:
 class Scenario:
     name: str
     fault: Fault
-    requests: int
-    rate: float = 10.0
+    requests: int  # about this many arrive in the simulated days
+    seconds: float = 30.0  # real seconds the simulated days take (the faults strike within them)
     proxy: bool = False  # clients reach the broker through a FaultyProxy
 
 
 FULL = [
-    Scenario("SIGKILL each service 5x", lambda s: kill_services(s, 5), 200),
-    Scenario("PostgreSQL stop -m fast, 5 s", lambda s: restart_postgres(s, "fast"), 120),
-    Scenario("PostgreSQL stop -m immediate, 5 s", lambda s: restart_postgres(s, "immediate"), 120),
-    Scenario("broker killed, restarted empty", restart_broker, 120),
-    Scenario("SIGSTOP/SIGCONT of a leader", stop_a_leader, 120),
-    Scenario("poison and forged records on each topic", poison_and_forge, 80),
-    Scenario("replicas of dispatch and analytics, rebalancing", replicas_rebalancing, 150),
-    Scenario("latency, resets, black hole to the broker", flaky_network, 150, proxy=True),
+    Scenario("SIGKILL each service 5x", lambda s: kill_services(s, 5), 200, 40),
+    Scenario("PostgreSQL stop -m fast, 5 s", lambda s: restart_postgres(s, "fast"), 120, 25),
+    Scenario("PostgreSQL stop -m immediate, 5 s", lambda s: restart_postgres(s, "immediate"), 120, 25),
+    Scenario("broker killed, restarted empty", restart_broker, 120, 25),
+    Scenario("SIGSTOP/SIGCONT of a leader", stop_a_leader, 120, 30),
+    Scenario("poison and forged records on each topic", poison_and_forge, 80, 20),
+    Scenario("replicas of dispatch and analytics, rebalancing", replicas_rebalancing, 150, 30),
+    Scenario("latency, resets, black hole to the broker", flaky_network, 150, 40, proxy=True),
 ]
-SHORT = [Scenario("SIGKILL each service 1x", lambda s: kill_services(s, 1), 40)]
+SHORT = [Scenario("SIGKILL each service 1x", lambda s: kill_services(s, 1), 40, 20)]
 
 
 @dataclass
@@ -155,44 +155,51 @@ class Outcome:
     faults: int
     verdict: Verdict
     recovery_s: float
+    requests: int = 0  # the desk's, acknowledged
+    steps: int = 0  # what the desk did in all: submits, acknowledgements, starts, resolutions, surveys...
 
 
 async def run(scenario: Scenario, settle_timeout: float = 180) -> Outcome:
     proxy_port = free_port() if scenario.proxy else None
-    stack = ChaosStack(ROOT / "var" / f"chaos-{uuid.uuid4().hex[:8]}", proxy_port)
+    clock = week_clock(scenario.seconds)
+    stack = ChaosStack(ROOT / "var" / f"chaos-{uuid.uuid4().hex[:8]}", proxy_port, clock_env(clock))
     if proxy_port is not None:
         stack.proxy = FaultyProxy(proxy_port, stack.broker.port)
         await stack.proxy.start()
     try:
         await asyncio.to_thread(stack.start)
-        load = Load(stack.urls())
-        driving = asyncio.create_task(load.run(scenario.requests, scenario.rate))
-        faults = await scenario.fault(stack)
-        recovery = await probe(load, stack.env["DATABASE_URL"])
-        await driving
+        load = Load(stack.urls(), clock, scenario.requests)
+        try:
+            driving = asyncio.create_task(load.run())
+            await load.begun()  # the faults strike while the desk works
+            faults = await scenario.fault(stack)
+            recovery = await probe(load, stack.env["DATABASE_URL"])
+            await driving
+        finally:
+            await load.close()
         give_up = time.monotonic() + settle_timeout
         await asyncio.to_thread(stack.await_ready)
         while not await settled(stack.env["DATABASE_URL"], load.submitted) and time.monotonic() < give_up:
             await asyncio.sleep(0.5)
         verdict = await verify(stack.env["DATABASE_URL"], load.submitted)
         if load.refused:
-            console.print(f"[yellow]{scenario.name}: {len(load.refused)} commands refused, e.g. {load.refused[0]}")
+            console.print(f"[yellow]{scenario.name}: {len(load.refused)} steps refused or failed, e.g. {load.refused[0]}")
     finally:
         await asyncio.to_thread(stack.stop)
         if stack.proxy is not None:
             await stack.proxy.stop()
     if not (verdict.lost_total or verdict.duplicated_total or recovery == float("inf")):
         shutil.rmtree(stack.var_dir, ignore_errors=True)  # a clean run leaves nothing; a failed one its logs
-    return Outcome(scenario.name, faults, verdict, recovery)
+    return Outcome(scenario.name, faults, verdict, recovery, len(load.submitted), sum(load.desk.tally.counts.values()))
 
 
 async def probe(load: Load, database_url: str, timeout: float = 180) -> float:
     """Seconds from the end of the faults until a request submitted then has its job in dispatch
     and is in analytics' archive: the whole path works again."""
     started = time.monotonic()
-    async with httpx.AsyncClient(timeout=10) as client:
-        await load.submit(client, -1)
-    request_id = load.submitted[-1]
+    request_id = await load.submit()
+    if request_id is None:
+        return float("inf")
     conn = await asyncpg.connect(plain_url(database_url))
     try:
         while time.monotonic() - started < timeout:
@@ -208,12 +215,14 @@ async def probe(load: Load, database_url: str, timeout: float = 180) -> float:
 
 def report(outcomes: list[Outcome]) -> Table:
     table = Table(title="chaos")
-    for column in ("scenario", "events", "faults", "lost", "duplicated", "end-to-end again after s"):
+    for column in ("scenario", "requests", "desk steps", "events", "faults", "lost", "duplicated",
+                   "end-to-end again after s"):
         table.add_column(column)
     for o in outcomes:
         lost = ", ".join(f"{k} {v}" for k, v in o.verdict.lost.items() if v) or "0"
         dup = ", ".join(f"{k} {v}" for k, v in o.verdict.duplicated.items() if v) or "0"
-        table.add_row(o.scenario, str(o.verdict.events), str(o.faults), lost, dup, f"{o.recovery_s:.1f}")
+        table.add_row(o.scenario, str(o.requests), str(o.steps), str(o.verdict.events), str(o.faults), lost, dup,
+                      f"{o.recovery_s:.1f}")
     return table
 
 

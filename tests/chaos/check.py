@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
+from shared.contracts import SUBSCRIPTIONS
 from shared.db import plain_url
 
 STORES = ("intake", "dispatch", "feedback")
-CONSUMES = {"intake": ("dispatch", "feedback"), "dispatch": ("intake",), "feedback": ("intake", "dispatch"),
-            "analytics": ("intake", "dispatch", "feedback")}
+CONSUMES = {service: tuple(t.split(".")[0] for t in topics) for service, topics in SUBSCRIPTIONS.items()}
 
 
 @dataclass

@@ -1,93 +1,102 @@
-"""Bounded load through the public APIs, as a desk would make it, that keeps going through faults.
+"""The chaos suite's load: `servicetrail demo`'s simulated desk (shared/demo) playing a short week
+through the public APIs while the faults strike.
 
-Every command carries an Idempotency-Key and is retried with it until answered (a 503, a refused
-connection or a timeout mean "try again"), so what a client was told was recorded can be checked
-against what every service holds afterwards.
+Requests arrive on the week's daily pattern; agents acknowledge, technicians decline, pause and
+resolve on their shifts, dispatchers escalate, customers confirm, reject and return surveys,
+complaints and praise are handled: every service records, and consumes, what a real desk makes it.
+Every command carries an Idempotency-Key and is retried with it while the answer says "try again"
+(503, 429, a refused connection), so what the desk was told was recorded (`submitted`) can be
+checked against what every service holds afterwards.
 """
 from __future__ import annotations
 
 import asyncio
 import random
-import uuid
+import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 
 import httpx
 
-from shared.auth import Role, TokenService
-from shared.settings import Settings
+from shared.auth import Role
+from shared.clock import ScaledClock
+from shared.demo.desk import Desk, WeekOver
+from shared.demo.week import DAY_SHAPE, plan, roster
 
-RETRYABLE = {429, 500, 502, 503, 504}
+DAYS = 2  # a Monday and a Tuesday: the busiest days of the week
+WARM_UP_SECONDS = 15.0  # real seconds of simulated Sunday night, for the stack to start and staff
+GRACE_SECONDS = 90.0  # real seconds for the stories' last calls once the week is over
+
+
+def week_clock(seconds: float) -> ScaledClock:
+    """The clock a scenario's services and desk share: `DAYS` simulated days (last week's) in
+    `seconds` real ones, beginning once the stack has had `WARM_UP_SECONDS` to start."""
+    today = datetime.now(timezone.utc).date()
+    monday = datetime.combine(today - timedelta(days=today.weekday() + 7), datetime.min.time(), timezone.utc)
+    speed = DAYS * 86_400 / seconds
+    return ScaledClock(monday - timedelta(seconds=speed * WARM_UP_SECONDS), speed, time.time(),
+                       monday + timedelta(days=DAYS))
+
+
+def clock_env(clock: ScaledClock) -> dict[str, str]:
+    """The CLOCK_* settings that give every service process `clock` (a restarted one too)."""
+    assert clock.end is not None
+    return {"CLOCK_START": clock.start.isoformat(), "CLOCK_RATE": repr(clock.rate),
+            "CLOCK_ANCHOR": repr(clock.anchor), "CLOCK_END": clock.end.isoformat()}
 
 
 @dataclass
 class Load:
     urls: dict[str, str]
-    submitted: list[str] = field(default_factory=list)  # request ids a 201 acknowledged
-    resolved: list[str] = field(default_factory=list)
-    refused: list[tuple[str, int, str]] = field(default_factory=list)  # 4xx the load did not expect
+    clock: ScaledClock
+    requests: int
+    seed: int = field(default_factory=lambda: random.randrange(1 << 30))
+    failed: list[str] = field(default_factory=list)  # stories that ended in an error
 
     def __post_init__(self) -> None:
-        tokens = TokenService(Settings())
-        self.headers = {r: {"Authorization": f"Bearer {tokens.mint(r, f'chaos-{r.value}')}"} for r in Role}
+        assert self.clock.end is not None
+        self.monday = self.clock.end - timedelta(days=DAYS)
+        self.technicians = roster("UTC")
+        self.http = httpx.AsyncClient(timeout=10, limits=httpx.Limits(max_connections=64))
+        self.desk = Desk(self.urls, self.clock, self.technicians, self.http)
 
-    async def command(self, client: httpx.AsyncClient, role: Role, url: str, body: dict, deadline: float = 120) -> dict:
-        """POST until answered; the same Idempotency-Key every time, so a retry records nothing twice."""
-        key, loop = uuid.uuid4().hex, asyncio.get_running_loop()
-        give_up = loop.time() + deadline
-        while True:
-            try:
-                answer = await client.post(url, json=body, headers={**self.headers[role], "Idempotency-Key": key})
-                if answer.status_code < 400:
-                    return answer.json()
-                if answer.status_code not in RETRYABLE:
-                    self.refused.append((url, answer.status_code, answer.text[:200]))
-                    return {}
-            except httpx.HTTPError:
-                pass
-            if loop.time() > give_up:
-                raise TimeoutError(f"no answer from {url} in {deadline}s")
-            await asyncio.sleep(0.2)
+    @property
+    def submitted(self) -> list[str]:
+        """Ids of the requests a 201 acknowledged."""
+        return self.desk.tally.submitted
 
-    async def setup(self, client: httpx.AsyncClient) -> None:
-        for n in range(3):
-            await self.command(client, Role.dispatcher, f"{self.urls['dispatch']}/v1/resources",
-                               {"name": f"Tech {n}", "skills": ["repair", "advice"], "capacity": 100})
+    @property
+    def refused(self) -> list[str]:
+        """Answers no step of a story should get, and stories that failed."""
+        return self.desk.tally.unexpected + self.failed
 
-    async def submit(self, client: httpx.AsyncClient, n: int) -> None:
-        body = {"customer": {"id": f"c-{n % 17}", "name": "Chaos Customer"}, "channel": "phone",
-                "kind": random.choice(["fault", "consultation"]), "title": f"Chaos {n}",
-                "description": "made by the chaos suite", "urgency": random.choice(["low", "medium", "high"]),
-                "impact": random.choice(["low", "medium"])}
-        answer = await self.command(client, Role.agent, f"{self.urls['intake']}/v1/requests", body)
-        if answer.get("id"):
-            self.submitted.append(answer["id"])
+    async def run(self) -> None:
+        """Plays the week: about `requests` arrivals, every story to its end or the week's."""
+        rng = random.Random(self.seed)
+        arrivals = plan(self.monday, DAYS, self.requests / sum(DAY_SHAPE[:DAYS]), rng)
+        await self.desk.staff(self.technicians)
+        stories = [asyncio.create_task(self.desk.play(a)) for a in arrivals]
+        await asyncio.wait(stories, timeout=self.clock.real_seconds(self.clock.end - self.clock.now()) + GRACE_SECONDS)
+        for story in stories:
+            story.cancel()
+        for outcome in await asyncio.gather(*stories, return_exceptions=True):
+            if isinstance(outcome, BaseException) and not isinstance(outcome, (WeekOver, asyncio.CancelledError)):
+                self.failed.append(repr(outcome)[:200])
 
-    async def work(self, client: httpx.AsyncClient, request_id: str) -> None:
-        """Start, resolve and confirm one request's job once dispatch has allocated it."""
-        dispatch = f"{self.urls['dispatch']}/v1/jobs/{request_id}"
-        for _ in range(100):
-            try:
-                job = await client.get(dispatch, headers=self.headers[Role.dispatcher])
-                if job.status_code == 200 and job.json().get("status") == "allocated":
-                    break
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.2)
-        else:
-            return  # not allocated in time (a fault in the way): left open, still checked
-        await self.command(client, Role.dispatcher, f"{dispatch}/start", {})
-        await self.command(client, Role.dispatcher, f"{dispatch}/resolve",
-                           {"resolution_code": "fixed", "summary": "done under chaos"})
-        self.resolved.append(request_id)
+    async def begun(self) -> None:
+        """Returns once the simulated days have begun (at once if the stack took longer to start)."""
+        await asyncio.sleep(max(self.clock.real_seconds(self.monday - self.clock.now()), 0.0))
 
-    async def run(self, requests: int, rate: float) -> None:
-        """`requests` submits at about `rate` per second; every other one is worked to resolution."""
-        async with httpx.AsyncClient(timeout=10) as client:
-            await self.setup(client)
-            workers: list[asyncio.Task[None]] = []
-            for n in range(requests):
-                await self.submit(client, n)
-                if n % 2 == 0 and self.submitted:
-                    workers.append(asyncio.create_task(self.work(client, self.submitted[-1])))
-                await asyncio.sleep(1 / rate)
-            await asyncio.gather(*workers)
+    async def submit(self) -> str | None:
+        """One more request, outside the plan (what the recovery probe sends); its id once acknowledged."""
+        body = {"customer": {"id": "chaos-probe", "name": "Probe Customer"}, "channel": "phone", "kind": "fault",
+                "title": "Is everything back?", "description": "sent by the chaos suite after its faults",
+                "urgency": "medium", "impact": "low"}
+        created = await self.desk.expect({201}, Role.agent, "agent-1", "intake", "/v1/requests", body)
+        if created is None:
+            return None
+        self.desk.tally.submitted.append(created["id"])
+        return created["id"]
+
+    async def close(self) -> None:
+        await self.http.aclose()

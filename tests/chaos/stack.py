@@ -24,9 +24,10 @@ def kill(process: subprocess.Popen[bytes]) -> None:
 
 
 class ChaosStack:
-    def __init__(self, var_dir: Path, proxy_port: int | None = None) -> None:
-        """`proxy_port`: clients reach the broker only through a proxy listening there."""
-        self.var_dir = var_dir
+    def __init__(self, var_dir: Path, proxy_port: int | None = None, env: dict[str, str] | None = None) -> None:
+        """`proxy_port`: clients reach the broker only through a proxy listening there; `env`: more
+        settings for every service process (the simulated week's CLOCK_*)."""
+        self.var_dir, self.extra_env = var_dir, env or {}
         var_dir.mkdir(parents=True, exist_ok=True)
         self.postgres = EmbeddedPostgres(var_dir / "postgres")
         self.broker = EmbeddedBroker(free_port(), var_dir / "broker.log", advertised_port=proxy_port)
@@ -47,6 +48,7 @@ class ChaosStack:
             "KAFKA_IDEMPOTENCE": "false", "LOG_LEVEL": "INFO",
             # Faults should be noticed in seconds here, not in production's minutes.
             "CONSUMER_SESSION_TIMEOUT_MS": "3000", "LEADER_LEASE_SECONDS": "5", "BROKER_CHECK_SECONDS": "2",
+            **self.extra_env,
         }
         for service in SERVICES:
             self.start_service(service)

@@ -11,6 +11,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.kafka, pytest.mark.e2e]
 @pytest.mark.parametrize("scenario", SHORT, ids=lambda s: s.name)
 async def test_nothing_is_lost_or_applied_twice(scenario):  # noqa: ANN001
     outcome = await run(scenario)
-    assert outcome.verdict.events > 0 and outcome.recovery_s < float("inf")
+    assert outcome.requests > 0 and outcome.verdict.events > 0 and outcome.recovery_s < float("inf")
     assert outcome.verdict.lost == {k: 0 for k in outcome.verdict.lost}
     assert outcome.verdict.duplicated == {k: 0 for k in outcome.verdict.duplicated}
