@@ -1,9 +1,14 @@
-"""Folds intake's own events into the requests read model (run by ProjectionRunner)."""
+"""Folds intake's own events into the requests read model (run by ProjectionRunner, and by
+`servicetrail projections rebuild intake requests`).
+
+A batch is folded in memory: the rows its events touch are read in one statement, each event
+changes its request's row as a dict (`FOLDS`), and the rows changed are written back in one
+pipelined upsert. An event of a request with no row (never received here) changes nothing."""
 from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable
 
 import orjson
 
@@ -44,6 +49,54 @@ def _triaged(d: dict[str, Any], received_at: datetime) -> dict[str, Any]:
             "triaged_by": d["triaged_by"], "needs_review": d["needs_review"]}
 
 
+Row = dict[str, Any]
+# The columns this projection writes; a row read back holds these and no other.
+COLUMNS = ("id", "customer_id", "channel", "kind", "category", "title", "description", "urgency", "impact",
+           "priority", "priority_rank", "emergency", "status", "owner", "triaged_by", "needs_review", "received_at",
+           "respond_by", "resolve_by", "respond_risk_at", "acknowledged_at", "need_confirmed_at", "merged_into",
+           "reopen_count", "contacts", "updated_at", "customer_erased")
+
+
+def _stamped(change: Callable[[Row, dict[str, Any]], None]) -> Callable[[Row, dict[str, Any], datetime], None]:
+    def fold(row: Row, d: dict[str, Any], at: datetime) -> None:
+        change(row, d)
+        row["updated_at"] = at
+    return fold
+
+
+def _acknowledged(row: Row, d: dict[str, Any]) -> None:
+    row["acknowledged_at"] = datetime.fromisoformat(d["acknowledged_at"])
+    if row.get("status") in ("triaged", "reopened"):  # as the aggregate: one already held stays with its holder
+        row["status"] = "acknowledged"
+
+
+def _updated(row: Row, d: dict[str, Any], at: datetime) -> None:
+    changes = {**d["changes"], **d.get("personal_changes", {})}
+    columns = {name.replace(".", "_"): change["after"] for name, change in changes.items()}
+    columns = {k: v for k, v in columns.items() if k in UPDATABLE_COLUMNS}
+    if columns:
+        row.update(columns, updated_at=at)
+
+
+def _merged(row: Row, d: dict[str, Any]) -> None:
+    row.update(status="merged", merged_into=d["into_request_id"])
+
+
+# How each event (but RequestReceived and CustomerErased) changes its request's row.
+FOLDS: dict[str, Callable[[Row, dict[str, Any], datetime], None]] = {
+    "RequestTriaged": _stamped(lambda row, d: row.update(_triaged(d, row["received_at"]))),
+    "RequestAcknowledged": _stamped(_acknowledged),
+    "RequestOwnershipTaken": _stamped(lambda row, d: row.update(owner=d["owner"])),
+    "RequestProgressed": _stamped(lambda row, d: row.update(status=d["status"])),
+    "NeedConfirmed": _stamped(lambda row, d: row.update(need_confirmed_at=datetime.fromisoformat(d["confirmed_at"]))),
+    "RequestUpdated": _updated,
+    "ContactRecorded": _stamped(lambda row, d: row.update(contacts=row.get("contacts", 0) + 1)),
+    "RequestWithdrawn": _stamped(lambda row, d: row.update(status="withdrawn")),
+    "RequestMerged": _stamped(_merged),
+    "RequestReopened": _stamped(lambda row, d: row.update(status="reopened", reopen_count=d["reopen_count"])),
+}
+
+
 class RequestsProjection:
     name = "requests"
     tables = ("requests",)
@@ -55,88 +108,54 @@ class RequestsProjection:
         return RequestsProjection(schema)
 
     async def apply(self, conn: Conn, env: Envelope) -> None:
-        handler = getattr(self, f"_on_{env.name}", None)
-        if handler is not None:
-            await handler(conn, env.data, env.time)
-
-    async def _set(self, conn: Conn, request_id: str, updated: datetime, **columns: Any) -> None:
-        names = list(columns)
-        assignments = ", ".join(f"{n} = ${i + 3}" for i, n in enumerate(names))
-        await fetch(conn, f"UPDATE {self.s}.requests SET updated_at = $2, {assignments} WHERE id = $1",
-                    request_id, updated, *columns.values())
+        await self.apply_batch(conn, [env])
 
     async def apply_batch(self, conn: Conn, events: list[Envelope]) -> None:
-        """As `apply` one by one, but a submission (RequestReceived and its RequestTriaged, appended
-        together) becomes one row, written with the batch's others in one pipelined statement.
-        """
-        submitted: dict[str, dict[str, Any]] = {}
-        for env in events:
-            row = submitted.get(env.data.get("request_id"))
-            if env.name == "RequestReceived":
-                submitted[env.data["request_id"]] = _received(env.data, env.time)
-            elif env.name == "RequestTriaged" and row is not None and "priority" not in row:
-                row.update(_triaged(env.data, row["received_at"]), updated_at=env.time)
-            else:
-                await self._insert(conn, submitted)  # what came before is written before this
-                submitted = {}
-                await self.apply(conn, env)
-        await self._insert(conn, submitted)
+        """`events` folded in order; the rows as one event at a time would leave them."""
+        at = 0
+        for i, env in enumerate(events):
+            if env.name == "CustomerErased":  # it marks rows beyond the batch's: what came before first
+                await self._fold(conn, events[at:i])
+                await fetch(conn, f"UPDATE {self.s}.requests SET customer_erased = true WHERE customer_id = $1",
+                            env.data["customer_id"])
+                at = i + 1
+        await self._fold(conn, events[at:])
 
-    async def _insert(self, conn: Conn, rows: dict[str, dict[str, Any]]) -> None:
+    async def _fold(self, conn: Conn, events: list[Envelope]) -> None:
+        if not events:
+            return
+        # Every row the batch touches is read first, a new one's too: a replay may receive again a
+        # request already there (then what it holds beyond the submission stays, as an upsert's).
+        touched = list({e.data["request_id"] for e in events if e.name in FOLDS or e.name == "RequestReceived"})
+        found = await fetch(conn, f"SELECT {', '.join(COLUMNS)} FROM {self.s}.requests WHERE id = ANY($1::text[])",
+                            touched) if touched else []
+        rows: dict[str, Row] = {r["id"]: dict(r) for r in found}
+        changed: dict[str, Row] = {}
+        for env in events:
+            d = env.data
+            if env.name == "RequestReceived":
+                received = _received(d, env.time)
+                row = rows.get(d["request_id"])
+                if row is None:
+                    rows[received["id"]] = received
+                else:  # as an upsert would: what was there stays, updated_at too
+                    row.update({k: v for k, v in received.items() if k != "updated_at"})
+            elif (fold := FOLDS.get(env.name)) is not None and (row := rows.get(d["request_id"])) is not None:
+                fold(row, d, env.time)
+            else:
+                continue
+            changed[d["request_id"]] = rows[d["request_id"]]
+        await self._write(conn, changed)
+
+    async def _write(self, conn: Conn, rows: dict[str, Row]) -> None:
+        # Rows of one shape go in one pipelined statement; a new row lacks the columns it has not
+        # yet been given, which keep their defaults.
         shapes: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
         for row in rows.values():
             shapes.setdefault(tuple(row), []).append(tuple(row.values()))
         for columns, values in shapes.items():
-            updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in ("id", "updated_at"))
+            updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c != "id")
             await conn.executemany(
                 f"INSERT INTO {self.s}.requests ({', '.join(columns)}) "
                 f"VALUES ({', '.join(f'${i}' for i in range(1, len(columns) + 1))}) "
                 f"ON CONFLICT (id) DO UPDATE SET {updates}", values)
-
-    async def _on_RequestReceived(self, conn: Conn, d: dict[str, Any], at: datetime) -> None:
-        row = _received(d, at)
-        await self._insert(conn, {row["id"]: row})
-
-    async def _on_RequestTriaged(self, conn: Conn, d: dict[str, Any], at: datetime) -> None:
-        rows = await fetch(conn, f"SELECT received_at FROM {self.s}.requests WHERE id = $1", d["request_id"])
-        await self._set(conn, d["request_id"], at, **_triaged(d, rows[0][0]))
-
-    async def _on_RequestAcknowledged(self, conn: Conn, d: dict[str, Any], at: datetime) -> None:
-        # As the aggregate: answering a request someone already holds leaves it with them.
-        await fetch(conn, f"UPDATE {self.s}.requests SET updated_at = $2, acknowledged_at = $3, status = CASE "
-                          f"WHEN status IN ('triaged', 'reopened') THEN 'acknowledged' ELSE status END WHERE id = $1",
-                    d["request_id"], at, datetime.fromisoformat(d["acknowledged_at"]))
-
-    async def _on_RequestOwnershipTaken(self, conn: Conn, d: dict[str, Any], at: datetime) -> None:
-        await self._set(conn, d["request_id"], at, owner=d["owner"])
-
-    async def _on_RequestProgressed(self, conn: Conn, d: dict[str, Any], at: datetime) -> None:
-        await self._set(conn, d["request_id"], at, status=d["status"])
-
-    async def _on_NeedConfirmed(self, conn: Conn, d: dict[str, Any], at: datetime) -> None:
-        await self._set(conn, d["request_id"], at, need_confirmed_at=datetime.fromisoformat(d["confirmed_at"]))
-
-    async def _on_RequestUpdated(self, conn: Conn, d: dict[str, Any], at: datetime) -> None:
-        changes = {**d["changes"], **d.get("personal_changes", {})}
-        columns = {name.replace(".", "_"): change["after"] for name, change in changes.items()}
-        columns = {k: v for k, v in columns.items() if k in UPDATABLE_COLUMNS}
-        if columns:
-            await self._set(conn, d["request_id"], at, **columns)
-
-    async def _on_ContactRecorded(self, conn: Conn, d: dict[str, Any], at: datetime) -> None:
-        await fetch(conn, f"UPDATE {self.s}.requests SET contacts = contacts + 1, updated_at = $2 WHERE id = $1",
-                    d["request_id"], at)
-
-    async def _on_RequestWithdrawn(self, conn: Conn, d: dict[str, Any], at: datetime) -> None:
-        await self._set(conn, d["request_id"], at, status="withdrawn")
-
-    async def _on_RequestMerged(self, conn: Conn, d: dict[str, Any], at: datetime) -> None:
-        await self._set(conn, d["request_id"], at, status="merged", merged_into=d["into_request_id"])
-
-    async def _on_CustomerErased(self, conn: Conn, d: dict[str, Any], at: datetime) -> None:
-        # The rows' personal columns hold tokens that no longer open: nothing to clear, only noted.
-        await fetch(conn, f"UPDATE {self.s}.requests SET customer_erased = true WHERE customer_id = $1",
-                    d["customer_id"])
-
-    async def _on_RequestReopened(self, conn: Conn, d: dict[str, Any], at: datetime) -> None:
-        await self._set(conn, d["request_id"], at, status="reopened", reopen_count=d["reopen_count"])
