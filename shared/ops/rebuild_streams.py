@@ -101,6 +101,15 @@ async def _switch(db: Database, store: EventStore, schema: str, tables: StreamTa
     return Rebuilt(sum(versions.values()), head, time.perf_counter() - started, was, now)
 
 
+def by_kind(stream_ids: list[str]) -> dict[str, list[str]]:
+    """Aggregate ids by the kind their stream id begins with (`job-r1` is a job's, `r1`)."""
+    kinds: dict[str, list[str]] = {}
+    for stream_id in stream_ids:
+        kind, _, aggregate_id = stream_id.partition("-")
+        kinds.setdefault(kind, []).append(aggregate_id)
+    return kinds
+
+
 async def _versions(conn: Conn, store: EventStore, prefixes: tuple[str, ...]) -> dict[str, int]:
     """Each followed stream's version, committed events only (so none is missed: ids and
     positions are not commit order, but a stream's version is)."""

@@ -56,3 +56,25 @@ async def test_saving_nothing_new_leaves_the_version(db: Database, schema: str):
     async with db.begin() as conn:
         await items.save(conn, "f-2", item)
         assert await items.save(conn, "f-2", item) == 1 and item.version == 1
+
+
+async def test_many_aggregates_load_in_one_read_as_each_would_alone(db: Database, schema: str):
+    store, items = feedback_items(schema)
+    for n, steps in (("a", 1), ("b", 3), ("c", 2)):
+        item = FeedbackItem()
+        item.record(received(f"f-{n}"))
+        if steps > 1:
+            item.acknowledge("desk-1", "on it", NOW)
+        if steps > 2:
+            item.investigate("desk-1", "the van broke down", NOW)
+        async with db.begin() as conn:
+            await items.save(conn, f"f-{n}", item)
+    async with db.connect() as conn:
+        many = await items.get_many(conn, ["f-b", "f-none", "f-a", "f-c"])
+        alone = {n: await items.get(conn, n) for n in ("f-a", "f-b", "f-c")}
+    assert set(many) == {"f-a", "f-b", "f-c"}  # a stream with no event is absent
+    for n, item in alone.items():
+        assert item is not None
+        assert (many[n].version, many[n].status, many[n].recorded_ids, many[n].changed_at) == \
+               (item.version, item.status, item.recorded_ids, item.changed_at)
+    assert [many[n].version for n in ("f-a", "f-b", "f-c")] == [1, 3, 2]

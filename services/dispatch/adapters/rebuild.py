@@ -5,6 +5,7 @@ from __future__ import annotations
 from services.dispatch.adapters.tables import DispatchTables
 from services.dispatch.adapters.unit_of_work import DispatchStreams
 from shared.db import Conn, execute
+from shared.ops.rebuild_streams import by_kind
 
 
 class DispatchTablesRebuild:
@@ -21,15 +22,11 @@ class DispatchTablesRebuild:
         return DispatchTablesRebuild(self.streams, schema, self.warning_share)
 
     async def rewrite(self, conn: Conn, stream_ids: list[str]) -> None:
-        for stream_id in stream_ids:
-            kind, _, aggregate_id = stream_id.partition("-")
-            if kind == "resource":
-                resource = await self.streams.resources.get(conn, aggregate_id)
-                if resource is not None:
-                    await self.rows.save_resource(conn, resource)
-                continue
-            job = await self.streams.jobs.get(conn, aggregate_id)
-            if job is not None and job.opened is not None:
+        kinds = by_kind(stream_ids)
+        for resource in (await self.streams.resources.get_many(conn, kinds.get("resource", []))).values():
+            await self.rows.save_resource(conn, resource)
+        for job in (await self.streams.jobs.get_many(conn, kinds.get("job", []))).values():
+            if job.opened is not None:
                 await self.rows.save_job(conn, job, job.timers(self.warning_share))
                 self._holders[job.request_id] = job.holder
 

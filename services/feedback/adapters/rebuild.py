@@ -8,6 +8,7 @@ from __future__ import annotations
 from services.feedback.adapters.tables import FeedbackTables
 from services.feedback.adapters.unit_of_work import FeedbackStreams
 from shared.db import Conn
+from shared.ops.rebuild_streams import by_kind
 
 
 class FeedbackTablesRebuild:
@@ -22,14 +23,13 @@ class FeedbackTablesRebuild:
         return FeedbackTablesRebuild(self.streams, schema)
 
     async def rewrite(self, conn: Conn, stream_ids: list[str]) -> None:
-        for stream_id in stream_ids:
-            kind, _, aggregate_id = stream_id.partition("-")
-            if kind == "closure" and (closure := await self.streams.closures.get(conn, aggregate_id)):
-                await self.rows.save_closure(conn, closure)
-            elif kind == "feedback" and (item := await self.streams.items.get(conn, aggregate_id)):
-                await self.rows.save_item(conn, item)
-            elif kind == "action" and (action := await self.streams.actions.get(conn, aggregate_id)):
-                await self.rows.save_action(conn, action)
+        kinds = by_kind(stream_ids)
+        for closure in (await self.streams.closures.get_many(conn, kinds.get("closure", []))).values():
+            await self.rows.save_closure(conn, closure)
+        for item in (await self.streams.items.get_many(conn, kinds.get("feedback", []))).values():
+            await self.rows.save_item(conn, item)
+        for action in (await self.streams.actions.get_many(conn, kinds.get("action", []))).values():
+            await self.rows.save_action(conn, action)
 
     async def finish(self, conn: Conn) -> None:
         """Nothing here depends on more than its own aggregate."""
