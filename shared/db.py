@@ -11,7 +11,7 @@ import os
 import re
 import weakref
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Sequence
 
 import asyncpg
 import orjson
@@ -154,6 +154,15 @@ async def execute(conn: Conn, sql: str, *params: Any) -> int:
     status = await conn.execute(sql, *params)
     count = status.rsplit(" ", 1)[-1]
     return int(count) if count.isdigit() else 0
+
+
+async def execute_each(conn: Conn, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    """`sql` once per row of parameters: one row as a plain statement (a command's write), more in
+    one pipelined round trip (a rebuild's)."""
+    if len(rows) == 1:
+        await conn.execute(sql, *rows[0])
+    elif rows:
+        await conn.executemany(sql, rows)
 
 
 # Selected within a transaction, its commit need not wait for its WAL flush (it rides along in a

@@ -23,12 +23,11 @@ class DispatchTablesRebuild:
 
     async def rewrite(self, conn: Conn, stream_ids: list[str]) -> None:
         kinds = by_kind(stream_ids)
-        for resource in (await self.streams.resources.get_many(conn, kinds.get("resource", []))).values():
-            await self.rows.save_resource(conn, resource)
-        for job in (await self.streams.jobs.get_many(conn, kinds.get("job", []))).values():
-            if job.opened is not None:
-                await self.rows.save_job(conn, job, job.timers(self.warning_share))
-                self._holders[job.request_id] = job.holder
+        resources = await self.streams.resources.get_many(conn, kinds.get("resource", []))
+        await self.rows.save_resources(conn, list(resources.values()))
+        jobs = [j for j in (await self.streams.jobs.get_many(conn, kinds.get("job", []))).values() if j.opened is not None]
+        await self.rows.save_jobs(conn, [(job, job.timers(self.warning_share)) for job in jobs])
+        self._holders |= {job.request_id: job.holder for job in jobs}
 
     async def finish(self, conn: Conn) -> None:
         """A resource's load is the number of jobs it holds (live, each allocation moves it by one)."""

@@ -12,7 +12,7 @@ import orjson
 
 from services.dispatch.domain.model import Job
 from services.dispatch.domain.resources import Resource
-from shared.db import Conn, execute, fetch, from_jsonb, ident
+from shared.db import Conn, execute, execute_each, fetch, from_jsonb, ident
 from shared.errors import InvalidTransition
 
 RESOURCE_COLUMNS = "id, name, kind, skills, capacity, zone, shift, status, until, load"
@@ -33,15 +33,17 @@ class DispatchTables:
         self.s = ident(schema)
 
     async def save_resource(self, conn: Conn, r: Resource) -> None:
-        await fetch(
-            conn,
+        await self.save_resources(conn, [r])
+
+    async def save_resources(self, conn: Conn, resources: Sequence[Resource]) -> None:
+        """Resources' rows (their load aside: allocations move it), in one pipelined statement."""
+        await execute_each(conn, (
             f"INSERT INTO {self.s}.resources (id, name, kind, skills, capacity, zone, shift, status, until) "
             f"VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7::jsonb, $8, $9) ON CONFLICT (id) DO UPDATE SET "
             f"name = EXCLUDED.name, kind = EXCLUDED.kind, skills = EXCLUDED.skills, capacity = EXCLUDED.capacity, "
-            f"zone = EXCLUDED.zone, shift = EXCLUDED.shift, status = EXCLUDED.status, until = EXCLUDED.until",
-            r.id, r.name, r.kind, _json(r.skills), r.capacity, r.zone,
-            _json(r.shift.to_spec() if r.shift else None), r.status, r.until,
-        )
+            f"zone = EXCLUDED.zone, shift = EXCLUDED.shift, status = EXCLUDED.status, until = EXCLUDED.until"),
+            [(r.id, r.name, r.kind, _json(r.skills), r.capacity, r.zone,
+              _json(r.shift.to_spec() if r.shift else None), r.status, r.until) for r in resources])
 
     async def resource_rows(self, conn: Conn, where: str = "", *params: Any) -> list[dict[str, Any]]:
         rows = await fetch(conn, f"SELECT {RESOURCE_COLUMNS} FROM {self.s}.resources {where}", *params)
@@ -94,11 +96,14 @@ class DispatchTables:
         await fetch(conn, f"SELECT 1 FROM {self.s}.sla_timers WHERE request_id = $1 FOR UPDATE", request_id)
 
     async def save_job(self, conn: Conn, job: Job, timers: dict[str, datetime]) -> None:
-        """`updated_at`: when its latest events were recorded (the same rebuilt as live)."""
-        o = job.opened
-        assert o is not None
-        await fetch(
-            conn,
+        await self.save_jobs(conn, [(job, timers)])
+
+    async def save_jobs(self, conn: Conn, jobs: Sequence[tuple[Job, dict[str, datetime]]]) -> None:
+        """Jobs' rows, and their SLA timers in place of those they had. `updated_at`: when a job's
+        latest events were recorded (the same rebuilt as live)."""
+        if not jobs:
+            return
+        await execute_each(conn, (
             f"INSERT INTO {self.s}.jobs ({JOB_COLUMNS}, priority_rank) VALUES "
             f"($1, $2, $3, $4::text[], $5, $6, $7, $8::text[], $9, $10, $11, $12, $13, $14, $15) "
             f"ON CONFLICT (request_id) DO UPDATE SET status = EXCLUDED.status, resource_id = EXCLUDED.resource_id, "
@@ -106,16 +111,15 @@ class DispatchTables:
             f"required_skills = EXCLUDED.required_skills, zone = EXCLUDED.zone, "
             f"respond_by = EXCLUDED.respond_by, resolve_by = EXCLUDED.resolve_by, "
             f"pending_resource_id = EXCLUDED.pending_resource_id, declined_by = EXCLUDED.declined_by, "
-            f"escalation = EXCLUDED.escalation, updated_at = EXCLUDED.updated_at",
-            job.request_id, job.status, job.priority, list(job.terms.required_skills), job.terms.zone, job.resource_id,
-            job.pending_resource, sorted(job.declined_by), job.escalation, o.received_at, job.respond_by,
-            job.resolve_by, o.opened_at, job.changed_at, int(job.priority[1]),
-        )
-        await execute(conn, f"DELETE FROM {self.s}.sla_timers WHERE request_id = $1", job.request_id)
-        if timers:
+            f"escalation = EXCLUDED.escalation, updated_at = EXCLUDED.updated_at"),
+            [_job_row(job) for job, _ in jobs])
+        await execute(conn, f"DELETE FROM {self.s}.sla_timers WHERE request_id = ANY($1::text[])",
+                      [job.request_id for job, _ in jobs])
+        due = [(job.request_id, timer, at) for job, timers in jobs for timer, at in timers.items()]
+        if due:
             await execute(conn, f"INSERT INTO {self.s}.sla_timers (request_id, timer, due_at) "
-                                f"SELECT $1, t, d FROM unnest($2::text[], $3::timestamptz[]) AS x(t, d)",
-                          job.request_id, list(timers), list(timers.values()))
+                                f"SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])",
+                          *(list(column) for column in zip(*due, strict=True)))
 
     async def job_rows(self, conn: Conn, where: str, *params: Any) -> list[dict[str, Any]]:
         rows = await fetch(conn, f"SELECT {JOB_COLUMNS} FROM {self.s}.jobs {where}", *params)
@@ -132,3 +136,11 @@ class DispatchTables:
         rows = await fetch(conn, f"SELECT request_id, timer, due_at FROM {self.s}.sla_timers WHERE due_at <= $1 "
                                  f"ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED", now, limit)
         return [(r[0], r[1], r[2]) for r in rows]
+
+
+def _job_row(job: Job) -> tuple[Any, ...]:
+    o = job.opened
+    assert o is not None
+    return (job.request_id, job.status, job.priority, list(job.terms.required_skills), job.terms.zone, job.resource_id,
+            job.pending_resource, sorted(job.declined_by), job.escalation, o.received_at, job.respond_by,
+            job.resolve_by, o.opened_at, job.changed_at, int(job.priority[1]))

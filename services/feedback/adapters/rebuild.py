@@ -23,13 +23,13 @@ class FeedbackTablesRebuild:
         return FeedbackTablesRebuild(self.streams, schema)
 
     async def rewrite(self, conn: Conn, stream_ids: list[str]) -> None:
-        kinds = by_kind(stream_ids)
-        for closure in (await self.streams.closures.get_many(conn, kinds.get("closure", []))).values():
-            await self.rows.save_closure(conn, closure)
-        for item in (await self.streams.items.get_many(conn, kinds.get("feedback", []))).values():
-            await self.rows.save_item(conn, item)
-        for action in (await self.streams.actions.get_many(conn, kinds.get("action", []))).values():
-            await self.rows.save_action(conn, action)
+        kinds, s = by_kind(stream_ids), self.streams
+        closures = await s.closures.get_many(conn, kinds.get("closure", []))
+        await self.rows.save_closures(conn, list(closures.values()))
+        items = await s.items.get_many(conn, kinds.get("feedback", []))
+        await self.rows.save_items(conn, list(items.values()))
+        actions = await s.actions.get_many(conn, kinds.get("action", []))
+        await self.rows.save_actions(conn, list(actions.values()))
 
     async def finish(self, conn: Conn) -> None:
         """Nothing here depends on more than its own aggregate."""

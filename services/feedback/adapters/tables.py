@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Sequence
 
 from services.feedback.domain.actions import ImprovementAction
 from services.feedback.domain.closure import Closure
 from services.feedback.domain.items import FeedbackItem
-from shared.db import Conn, execute, fetch, ident
+from shared.db import Conn, execute, execute_each, fetch, ident
 
 
 class FeedbackTables:
@@ -32,11 +32,14 @@ class FeedbackTables:
         return (await self.request_facts(conn, request_id)).get("customer_id")
 
     async def save_closure(self, conn: Conn, closure: Closure) -> None:
-        """`updated_at`: when its latest events were recorded (the same rebuilt as live)."""
-        await execute(conn, f"INSERT INTO {self.s}.closures VALUES ($1, $2, $3, $4, $5) ON CONFLICT (request_id) "
-                            f"DO UPDATE SET status = EXCLUDED.status, closes_at = EXCLUDED.closes_at, "
-                            f"follow_up_due = EXCLUDED.follow_up_due, updated_at = EXCLUDED.updated_at",
-                      closure.request_id, closure.status, closure.closes_at, closure.follow_up_due, closure.changed_at)
+        await self.save_closures(conn, [closure])
+
+    async def save_closures(self, conn: Conn, closures: Sequence[Closure]) -> None:
+        """`updated_at`: when a closure's latest events were recorded (the same rebuilt as live)."""
+        await execute_each(conn, f"INSERT INTO {self.s}.closures VALUES ($1, $2, $3, $4, $5) ON CONFLICT (request_id) "
+                                 f"DO UPDATE SET status = EXCLUDED.status, closes_at = EXCLUDED.closes_at, "
+                                 f"follow_up_due = EXCLUDED.follow_up_due, updated_at = EXCLUDED.updated_at",
+                           [(c.request_id, c.status, c.closes_at, c.follow_up_due, c.changed_at) for c in closures])
 
     async def due_closures(self, conn: Conn, now: datetime, limit: int) -> list[str]:
         """Unanswered past their time, locked so that another replica skips them."""
@@ -45,12 +48,15 @@ class FeedbackTables:
         return [r[0] for r in rows]
 
     async def save_item(self, conn: Conn, item: FeedbackItem) -> None:
-        """The item's row for the queues: written when it is received, then kept in step."""
-        await execute(conn, f"INSERT INTO {self.s}.feedback_items (id, kind, request_id, given_by, status, "
-                            f"respond_by, received_at, escalated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
-                            f"ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, escalated = EXCLUDED.escalated",
-                      item.id, item.kind, item.request_id, item.given_by, item.status, item.respond_by,
-                      item.received_at, item.escalated)
+        await self.save_items(conn, [item])
+
+    async def save_items(self, conn: Conn, items: Sequence[FeedbackItem]) -> None:
+        """The items' rows for the queues: written when each is received, then kept in step."""
+        await execute_each(conn, f"INSERT INTO {self.s}.feedback_items (id, kind, request_id, given_by, status, "
+                                 f"respond_by, received_at, escalated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+                                 f"ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, escalated = EXCLUDED.escalated",
+                           [(i.id, i.kind, i.request_id, i.given_by, i.status, i.respond_by, i.received_at, i.escalated)
+                            for i in items])
 
     async def late_complaints(self, conn: Conn, now: datetime, limit: int) -> list[str]:
         rows = await fetch(conn, f"SELECT id FROM {self.s}.feedback_items WHERE kind = 'complaint' AND "
@@ -76,9 +82,12 @@ class FeedbackTables:
         return [dict(r) for r in rows]
 
     async def save_action(self, conn: Conn, action: ImprovementAction) -> None:
-        await execute(conn, f"INSERT INTO {self.s}.actions VALUES ($1, $2, $3, $4, $5, $6::text[]) "
-                            f"ON CONFLICT (id) DO UPDATE SET stage = EXCLUDED.stage",
-                      action.id, action.title, action.owner, action.stage, action.due_at, action.answers)
+        await self.save_actions(conn, [action])
+
+    async def save_actions(self, conn: Conn, actions: Sequence[ImprovementAction]) -> None:
+        await execute_each(conn, f"INSERT INTO {self.s}.actions VALUES ($1, $2, $3, $4, $5, $6::text[]) "
+                                 f"ON CONFLICT (id) DO UPDATE SET stage = EXCLUDED.stage",
+                           [(a.id, a.title, a.owner, a.stage, a.due_at, a.answers) for a in actions])
 
     async def open_actions(self, conn: Conn, limit: int) -> list[dict[str, Any]]:
         rows = await fetch(conn, f"SELECT id, title, owner, stage, due_at, answers FROM {self.s}.actions "
