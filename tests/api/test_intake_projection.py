@@ -90,3 +90,27 @@ async def test_the_live_read_model_equals_a_fold_of_one_event_at_a_time(intake: 
     one_by_one = await scratch_copy(db, intake.settings.schema_name)
     await fold(db, intake, one_by_one, None)
     assert await rows(db, intake.settings.schema_name) == await rows(db, one_by_one)
+
+
+async def test_each_row_says_what_its_request_as_loaded_from_its_stream_says(intake: IntakeApi, db: Database):
+    # The read model and the aggregate fold the same events by different code: they must agree.
+    await varied_history(intake)
+    async with db.connect() as conn:
+        head = await intake.store.head(conn)
+
+    async def caught_up() -> bool:
+        async with db.connect() as conn:
+            return (await conn.fetchval(f"SELECT position FROM {intake.settings.schema_name}.checkpoints "
+                                        f"WHERE name = 'projection:requests'") or 0) >= head
+    await until(caught_up)
+    async with db.connect() as conn:
+        live = [dict(r) for r in await conn.fetch(f"SELECT * FROM {intake.settings.schema_name}.requests")]
+    assert len(live) >= 12 and {r["status"] for r in live} >= {"triaged", "acknowledged", "withdrawn"}
+    fields = ("status", "priority", "urgency", "impact", "owner", "triaged_by", "needs_review", "merged_into",
+              "reopen_count", "contacts", "emergency", "category", "channel", "kind")
+    for row in live:
+        answer = await intake.get(f"/v1/requests/{row['id']}")
+        assert answer.status_code == 200
+        request = answer.json()
+        assert {f: row[f] for f in fields} == {f: request[f] for f in fields}, row["id"]
+        assert (row["acknowledged_at"] is None) == (request["acknowledged_at"] is None)
