@@ -5,6 +5,7 @@ Pure: imports pydantic only, so every service's domain layer may use it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Callable, ClassVar, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict
@@ -112,6 +113,9 @@ def event_type(service: str, name: str, version: int) -> str:
     return f"servicetrail.{service}.{name}.v{version}"
 
 
+# Every envelope's `name` and `service` parse its type, and a stream of events holds a few dozen
+# types: each is parsed once (a malformed one raises every time; the cache stays bounded).
+@lru_cache(maxsize=1024)
 def parse_event_type(ce_type: str) -> tuple[str, str, int]:
     parts = ce_type.split(".")
     if len(parts) != 4 or parts[0] != "servicetrail" or not parts[3].startswith("v"):
