@@ -17,6 +17,7 @@ from typing import Callable
 
 from shared.checkpoint import Checkpoint
 from shared.db import Conn, Database, execute, fetch, ident
+from shared.envelope import Envelope
 from shared.eventstore import EventStore
 from shared.projector import Rebuildable, fold
 
@@ -75,11 +76,24 @@ async def rebuild(db: Database, store: EventStore, schema: str, projection: Rebu
             position, folded = events[-1].position or position, folded + len(events)
         return bool(events)
 
-    while True:
-        async with db.begin() as conn:
-            if not await batch(conn):
-                break
-        progress(folded, max(total, folded))
+    async def read_after(after: int) -> list[Envelope]:
+        async with db.connect() as conn:
+            return await store.read_all(conn, after, BATCH)
+
+    # The next batch is read on a connection of its own while this one is folded, so PostgreSQL
+    # reading and this process folding share the cores rather than take turns (positions are
+    # gap-free and only committed events have one: reading ahead reads what reading after would).
+    ahead = asyncio.create_task(read_after(0))
+    try:
+        while events := await ahead:
+            ahead = asyncio.create_task(read_after(events[-1].position or position))
+            async with db.begin() as conn:
+                await fold(into, conn, events)
+            position, folded = events[-1].position or position, folded + len(events)
+            progress(folded, max(total, folded))
+    finally:
+        ahead.cancel()
+        await asyncio.gather(ahead, return_exceptions=True)
     checkpoint = Checkpoint(schema, f"projection:{projection.name}")
     while True:
         async with db.begin() as conn:
