@@ -56,6 +56,18 @@ async def fold(db: Database, intake: IntakeApi, into: str, batches: list[int] | 
         await projection.apply_batch(conn, events[at:])
 
 
+async def caught_up(intake: IntakeApi, db: Database) -> None:
+    """Until the live projection has folded everything the store holds now."""
+    async with db.connect() as conn:
+        head = await intake.store.head(conn)
+
+    async def there() -> bool:
+        async with db.connect() as conn:
+            return (await conn.fetchval(f"SELECT position FROM {intake.settings.schema_name}.checkpoints "
+                                        f"WHERE name = 'projection:requests'") or 0) >= head
+    await until(there)
+
+
 async def scratch_copy(db: Database, schema: str) -> str:
     name = f"p_{uuid.uuid4().hex[:10]}"
     async with db.begin() as conn:
@@ -79,14 +91,7 @@ async def test_folding_a_batch_at_once_gives_the_rows_of_one_event_at_a_time(int
 
 async def test_the_live_read_model_equals_a_fold_of_one_event_at_a_time(intake: IntakeApi, db: Database):
     await varied_history(intake)
-    async with db.connect() as conn:
-        head = await intake.store.head(conn)
-
-    async def caught_up() -> bool:
-        async with db.connect() as conn:
-            return (await conn.fetchval(f"SELECT position FROM {intake.settings.schema_name}.checkpoints "
-                                        f"WHERE name = 'projection:requests'") or 0) >= head
-    await until(caught_up)
+    await caught_up(intake, db)
     one_by_one = await scratch_copy(db, intake.settings.schema_name)
     await fold(db, intake, one_by_one, None)
     assert await rows(db, intake.settings.schema_name) == await rows(db, one_by_one)
@@ -95,14 +100,7 @@ async def test_the_live_read_model_equals_a_fold_of_one_event_at_a_time(intake: 
 async def test_each_row_says_what_its_request_as_loaded_from_its_stream_says(intake: IntakeApi, db: Database):
     # The read model and the aggregate fold the same events by different code: they must agree.
     await varied_history(intake)
-    async with db.connect() as conn:
-        head = await intake.store.head(conn)
-
-    async def caught_up() -> bool:
-        async with db.connect() as conn:
-            return (await conn.fetchval(f"SELECT position FROM {intake.settings.schema_name}.checkpoints "
-                                        f"WHERE name = 'projection:requests'") or 0) >= head
-    await until(caught_up)
+    await caught_up(intake, db)
     async with db.connect() as conn:
         live = [dict(r) for r in await conn.fetch(f"SELECT * FROM {intake.settings.schema_name}.requests")]
     assert len(live) >= 12 and {r["status"] for r in live} >= {"triaged", "acknowledged", "withdrawn"}
