@@ -58,6 +58,8 @@ async def fold(db: Database, intake: IntakeApi, into: str, batches: list[int] | 
 
 async def caught_up(intake: IntakeApi, db: Database) -> None:
     """Until the live projection has folded everything the store holds now."""
+    async with db.begin() as conn:  # number what just committed: the head counts numbered events only
+        await intake.store.assign_positions(conn)
     async with db.connect() as conn:
         head = await intake.store.head(conn)
 
