@@ -32,7 +32,18 @@ SHARE = {"intake": 0.4, "dispatch": 0.4, "feedback": 0.2}
 CONSUMERS = {"intake": ("dispatch", "feedback", "analytics"), "dispatch": ("intake", "feedback", "analytics"),
              "feedback": ("intake", "analytics")}  # who consumes each service's topic (see each bootstrap)
 SIZES = tuple(int(n) for n in os.environ.get("RESTART_BENCH_SIZES", "10000,100000").split(","))
-DATA = '{"reason": "customer called again", "changes": {"description": "The printer on floor 3 jams on every page"}}'
+# One event type per store that every consumer of its topic decodes by its contract: a record that
+# reaches a consumer in a small fetch is decoded before its applied record is looked up (in its
+# claim), and one that did not fit its contract would be dead-lettered, not passed over.
+HISTORY = {
+    "intake": ("RequestUpdated", "jsonb_build_object('request_id', 'h' || (g / 5), 'updated_by', 'bench', "
+                                 "'reason', 'customer called again', 'updated_at', now(), 'changes', "
+                                 "jsonb_build_object('urgency', jsonb_build_object('before', 'low', 'after', 'high')))"),
+    "dispatch": ("WorkNoteAdded", "jsonb_build_object('request_id', 'h' || (g / 5), 'author', 'tech-1', "
+                                  "'note', 'the printer on floor 3 jams on every page', 'added_at', now())"),
+    "feedback": ("FollowUpScheduled", "jsonb_build_object('request_id', 'h' || (g / 5), 'reason', 'a call back', "
+                                      "'due_at', now() + interval '2 days', 'scheduled_at', now())"),
+}
 
 
 async def write_history(url: str, total: int) -> dict[str, int]:
@@ -44,12 +55,13 @@ async def write_history(url: str, total: int) -> dict[str, int]:
             await migrate(db.engine, ROOT / "services" / service / "adapters" / "migrations", service)
         async with db.begin() as conn:
             for service, n in counts.items():
+                name, data = HISTORY[service]
                 await fetch(conn, f"""
                     INSERT INTO {service}.events (event_id, stream_id, stream_version, type, subject, time,
                                                   correlation_id, data)
                     SELECT gen_random_uuid(), 'request-h' || (g / 5), g % 5 + 1,
-                           'servicetrail.{service}.RequestUpdated.v1', 'h' || (g / 5), now(), 'bench', $1::jsonb
-                    FROM generate_series(0, $2 - 1) AS g ORDER BY g""", DATA, n)
+                           'servicetrail.{service}.{name}.v1', 'h' || (g / 5), now(), 'bench', {data}
+                    FROM generate_series(0, $1 - 1) AS g ORDER BY g""", n)
                 await fetch(conn, f"INSERT INTO {service}.event_positions (position, id) "
                                   f"SELECT row_number() OVER (ORDER BY id), id FROM {service}.events")
                 await fetch(conn, f"DELETE FROM {service}.unpositioned")

@@ -67,13 +67,16 @@ async def rebuild(db: Database, store: EventStore, schema: str, projection: Rebu
         total = await store.head(conn)
     position = folded = 0
 
+    async def fold_in(conn: Conn, events: list[Envelope]) -> None:
+        nonlocal position, folded
+        await fold(into, conn, events)
+        position, folded = events[-1].position or position, folded + len(events)
+
     async def batch(conn: Conn) -> bool:
         """One batch after `position` folded on `conn`; False once there was none."""
-        nonlocal position, folded
         events = await store.read_all(conn, position, BATCH)
         if events:
-            await fold(into, conn, events)
-            position, folded = events[-1].position or position, folded + len(events)
+            await fold_in(conn, events)
         return bool(events)
 
     async def read_after(after: int) -> list[Envelope]:
@@ -88,8 +91,7 @@ async def rebuild(db: Database, store: EventStore, schema: str, projection: Rebu
         while events := await ahead:
             ahead = asyncio.create_task(read_after(events[-1].position or position))
             async with db.begin() as conn:
-                await fold(into, conn, events)
-            position, folded = events[-1].position or position, folded + len(events)
+                await fold_in(conn, events)
             progress(folded, max(total, folded))
     finally:
         ahead.cancel()

@@ -4,10 +4,10 @@ event store beside the live ones and switched in within one transaction.
 
 Such a row is a function of its aggregate's current state (and of when its latest events were
 recorded), so the rebuild loads every aggregate from its stream and writes its rows with the
-service's own row writers. There is no checkpoint to follow: passes write again every stream whose version moved since it was
-written, until few did; then the switch locks the live tables (ACCESS EXCLUSIVE: it waits for the
-commands writing them and holds back new ones and readers), writes the last moved streams, and
-swaps the tables. Readers see the old tables or the new ones, never a mix. The switch waits at most
+service's own row writers, a batch of streams at a time. There is no checkpoint to follow: passes
+write again every stream whose version moved since it was written, until few did; then the switch
+locks the live tables (ACCESS EXCLUSIVE: it waits for the commands writing them and holds back new
+ones and readers), writes the last moved streams, and swaps the tables. Readers see the old tables or the new ones, never a mix. The switch waits at most
 SWITCH_LOCK_TIMEOUT for its locks: commands take the same tables in other orders (dispatch's
 allocation takes a resource first, the others a job's timers first), so rather than deadlock or
 hold everyone back behind a long transaction it gives way and tries again. A command that waited

@@ -108,8 +108,6 @@ def num(value: int | None) -> str:
     return "?" if value is None else str(value)
 
 
-
-
 def rebuild_bar() -> Progress:
     """A rebuild's progress: events folded of the store's, events/s (field `rate`), time left."""
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

@@ -204,4 +204,3 @@ async def test_an_admin_rebuilds_dispatchs_tables_over_http_one_at_a_time_and_th
         async with db.connect() as conn:
             assert [await checksum(conn, schema, t) for t in tables] == healthy
         assert (await dispatch.get("/v1/resources/tech-3", headers=dispatcher)).json()["capacity"] == 2
-
