@@ -114,7 +114,8 @@ class ConsumerRunner:
             elif mark is not None and mark[0] in known:
                 self._skipped(record, mark[0])
             elif isinstance(env := _parse(record, self.decode), (MalformedMessage, ContractViolation)):
-                await self._dead_letter(record, env, attempts=1)  # it can never apply as it is
+                if not await self._unfit(record, env, looked_up=mark is not None, stop=stop):
+                    break
             elif isinstance(env, UnknownEventType):
                 CONSUMER_UNKNOWN.labels(self.name, record.topic).inc()
                 log.info("unknown event type skipped", type=str(env), consumer=self.name, topic=record.topic)
@@ -122,6 +123,22 @@ class ConsumerRunner:
                 break  # stopping mid-way: the rest is redelivered to whoever comes next
             finished = record.offset + 1
         return finished
+
+    async def _unfit(self, record: ConsumerRecord, error: Exception, looked_up: bool, stop: asyncio.Event) -> bool:
+        """Pass over or dead-letter a record that cannot be decoded; False if stopping left it as it was."""
+        # A small batch is not looked up first: an event applied long ago and redelivered in a form a
+        # later contract refuses took effect already, and is passed over, not dead-lettered. Rare, so
+        # a round trip of its own.
+        mark = None if looked_up else _identity(record)
+        if mark is not None:
+            applied = await self._known([mark], stop)
+            if applied is None:
+                return False
+            if mark[0] in applied:
+                self._skipped(record, mark[0])
+                return True
+        await self._dead_letter(record, error, attempts=1)  # it can never apply as it is
+        return True
 
     async def _known(self, marks: list[tuple[str, str, int]], stop: asyncio.Event) -> set[str] | None:
         """The batch's events this consumer already applied; None if told to stop meanwhile."""
