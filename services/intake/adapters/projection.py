@@ -126,8 +126,12 @@ class RequestsProjection:
             return
         # Every row the batch touches is read first, a new one's too: a replay may receive again a
         # request already there (then what it holds beyond the submission stays, as an upsert's).
+        # Joined to the ids rather than `id = ANY(...)`: that statement's plan, kept by a pooled
+        # connection from an earlier rebuild, did not fit the next rebuild's new, growing table
+        # (the second rebuild in a process read rows 45 times slower and ran at half the speed).
         touched = list({e.data["request_id"] for e in events if e.name in FOLDS or e.name == "RequestReceived"})
-        found = await fetch(conn, f"SELECT {', '.join(COLUMNS)} FROM {self.s}.requests WHERE id = ANY($1::text[])",
+        found = await fetch(conn, f"SELECT {', '.join(COLUMNS)} FROM unnest($1::text[]) AS t(id) "
+                            f"JOIN {self.s}.requests USING (id)",
                             touched) if touched else []
         rows: dict[str, Row] = {r["id"]: dict(r) for r in found}
         changed: dict[str, Row] = {}
