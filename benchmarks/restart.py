@@ -32,9 +32,8 @@ SHARE = {"intake": 0.4, "dispatch": 0.4, "feedback": 0.2}
 CONSUMERS = {"intake": ("dispatch", "feedback", "analytics"), "dispatch": ("intake", "feedback", "analytics"),
              "feedback": ("intake", "analytics")}  # who consumes each service's topic (see each bootstrap)
 SIZES = tuple(int(n) for n in os.environ.get("RESTART_BENCH_SIZES", "10000,100000").split(","))
-# One event type per store that every consumer of its topic decodes by its contract: a record that
-# reaches a consumer in a small fetch is decoded before its applied record is looked up (in its
-# claim), and one that did not fit its contract would be dead-lettered, not passed over.
+# One event type per store that every consumer of its topic decodes by its contract, as a real
+# store's history is: the catch-up then passes over what a real one would.
 HISTORY = {
     "intake": ("RequestUpdated", "jsonb_build_object('request_id', 'h' || (g / 5), 'updated_by', 'bench', "
                                  "'reason', 'customer called again', 'updated_at', now(), 'changes', "
