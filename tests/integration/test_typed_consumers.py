@@ -47,17 +47,25 @@ async def seen(db: Database, schema: str) -> list[tuple[str, str]]:
         return [tuple(r) for r in await fetch(conn, f"SELECT request_id, priority FROM {schema}.seen ORDER BY 1")]
 
 
-async def test_a_typed_consumer_applies_contracts_skips_unknown_types_and_dead_letters_misfits(
-        db, schema, broker, runner_for):
+async def prepared(db: Database, schema: str, broker) -> tuple[str, str]:  # noqa: ANN001
+    """A topic and a group (its dead-letter topic made); the table `recording` fills."""
     topic, group = unique_topic(), f"g-{schema}"
     await create_topics(broker.bootstrap, topic, dead_letter_topic(group))
     async with db.begin() as conn:
         await fetch(conn, f"CREATE TABLE {schema}.seen (request_id text PRIMARY KEY, priority text)")
+    return topic, group
 
+
+def recording(schema: str) -> Reactions:
     async def on_triaged(conn: Conn, event: intake.RequestTriaged, env: Envelope) -> None:
         assert isinstance(event.received_at, datetime)  # typed, not a string out of a dict
         await fetch(conn, f"INSERT INTO {schema}.seen VALUES ($1, $2)", event.request_id, event.priority)
+    return Reactions({intake.RequestTriaged: on_triaged})
 
+
+async def test_a_typed_consumer_applies_contracts_skips_unknown_types_and_dead_letters_misfits(
+        db, schema, broker, runner_for):
+    topic, group = await prepared(db, schema, broker)
     good = enveloped(triaged("r-good"))
     misfit_data = {k: v for k, v in good.data.items() if k != "priority"}
     misfit = enveloped(triaged("r-misfit"), data=misfit_data)
@@ -66,7 +74,7 @@ async def test_a_typed_consumer_applies_contracts_skips_unknown_types_and_dead_l
     unknown_before = CONSUMER_UNKNOWN.labels(group, topic)._value.get()
     await produce(broker.bootstrap, topic, [misfit, unknown, future, good])
 
-    await runner_for(topic, group, Reactions({intake.RequestTriaged: on_triaged}), decode=decoded)
+    await runner_for(topic, group, recording(schema), decode=decoded)
     await until(lambda: _rows(db, schema, 1))
     dead = await read_topic(broker.bootstrap, dead_letter_topic(group), at_least=1)
 
@@ -94,17 +102,10 @@ async def test_an_applied_event_redelivered_in_a_form_its_contract_now_refuses_i
     # A republish after an upgrade delivers events applied long ago, some written when a contract
     # was looser. A small fetch (the tail of a partition) decodes each record before its claim would
     # find it applied: such a record was dead-lettered, though it had taken effect long before.
-    topic, group = unique_topic(), f"g-{schema}"
-    await create_topics(broker.bootstrap, topic, dead_letter_topic(group))
-    async with db.begin() as conn:
-        await fetch(conn, f"CREATE TABLE {schema}.seen (request_id text PRIMARY KEY, priority text)")
-
-    async def on_triaged(conn: Conn, event: intake.RequestTriaged, env: Envelope) -> None:
-        await fetch(conn, f"INSERT INTO {schema}.seen VALUES ($1, $2)", event.request_id, event.priority)
-
+    topic, group = await prepared(db, schema, broker)
     first = enveloped(triaged("r-first"))
     await produce(broker.bootstrap, topic, [first])
-    await runner_for(topic, group, Reactions({intake.RequestTriaged: on_triaged}), decode=decoded)
+    await runner_for(topic, group, recording(schema), decode=decoded)
     await until(lambda: _rows(db, schema, 1))
 
     # The same event (id, stream, version) again, its body missing a field the contract requires.
