@@ -113,10 +113,8 @@ class DispatchTables:
             f"pending_resource_id = EXCLUDED.pending_resource_id, declined_by = EXCLUDED.declined_by, "
             f"escalation = EXCLUDED.escalation, updated_at = EXCLUDED.updated_at"),
             [_job_row(job) for job, _ in jobs])
-        # Joined to the ids, not `= ANY(...)`: as intake's projection found, a plan kept from one
-        # rebuild does not fit the next one's new table.
-        await execute(conn, f"DELETE FROM {self.s}.sla_timers t USING unnest($1::text[]) AS u(id) "
-                            f"WHERE t.request_id = u.id", [job.request_id for job, _ in jobs])
+        await execute(conn, f"DELETE FROM {self.s}.sla_timers WHERE request_id = ANY($1::text[])",
+                      [job.request_id for job, _ in jobs])
         due = [(job.request_id, timer, at) for job, timers in jobs for timer, at in timers.items()]
         if due:
             await execute(conn, f"INSERT INTO {self.s}.sla_timers (request_id, timer, due_at) "
