@@ -7,11 +7,12 @@ recorded), so the rebuild loads every aggregate from its stream and writes its r
 service's own row writers, a batch of streams at a time. There is no checkpoint to follow: passes
 write again every stream whose version moved since it was written, until few did; then the switch
 locks the live tables (ACCESS EXCLUSIVE: it waits for the commands writing them and holds back new
-ones and readers), writes the last moved streams, and swaps the tables. Readers see the old tables or the new ones, never a mix. The switch waits at most
-SWITCH_LOCK_TIMEOUT for its locks: commands take the same tables in other orders (dispatch's
-allocation takes a resource first, the others a job's timers first), so rather than deadlock or
-hold everyone back behind a long transaction it gives way and tries again. A command that waited
-for it goes on against the new tables.
+ones and readers), writes the last moved streams, and swaps the tables. Readers see the old
+tables or the new ones, never a mix. The switch waits at most SWITCH_LOCK_TIMEOUT for its locks:
+commands take the same tables in other orders (dispatch's allocation takes a resource first, the
+others a job's timers first), so rather than deadlock or hold everyone back behind a long
+transaction it gives way and tries again. A command that waited for it goes on against the new
+tables.
 """
 from __future__ import annotations
 
