@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+from shared import collector
 from shared.checkpoint import Checkpoint
 from shared.db import Conn, Database, execute, fetch, ident
 from shared.envelope import Envelope
@@ -60,6 +61,12 @@ async def checksums(conn: Conn, schema: str, tables: tuple[str, ...]) -> str:
 
 async def rebuild(db: Database, store: EventStore, schema: str, projection: Rebuildable,
                   progress: Progress = lambda done, total: None) -> Rebuilt:
+    with collector.relaxed():  # a batch's decoded events and rows would set off full collections
+        return await _rebuild(db, store, schema, projection, progress)
+
+
+async def _rebuild(db: Database, store: EventStore, schema: str, projection: Rebuildable,
+                   progress: Progress) -> Rebuilt:
     started = time.perf_counter()
     shadow = await prepare_shadow(db, schema, projection.tables)
     into = projection.on_schema(shadow)

@@ -23,6 +23,7 @@ from typing import Protocol
 import structlog
 from asyncpg.exceptions import DeadlockDetectedError, LockNotAvailableError
 
+from shared import collector
 from shared.db import Conn, Database, execute, fetch, ident
 from shared.eventstore import EventStore
 from shared.ops.rebuild import Progress, Rebuilt, checksums, prepare_shadow, switch_in
@@ -52,6 +53,12 @@ class StreamTables(Protocol):
 
 async def rebuild_tables(db: Database, store: EventStore, schema: str, tables: StreamTables,
                          progress: Progress = lambda done, total: None) -> Rebuilt:
+    with collector.relaxed():  # each batch's loaded aggregates would set off full collections
+        return await _rebuild_tables(db, store, schema, tables, progress)
+
+
+async def _rebuild_tables(db: Database, store: EventStore, schema: str, tables: StreamTables,
+                          progress: Progress) -> Rebuilt:
     started = time.perf_counter()
     into = tables.on_schema(await prepare_shadow(db, schema, tables.tables))
     done, folded, total = 0, dict[str, int](), 0
