@@ -12,6 +12,7 @@ import structlog
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 
+from shared import collector
 from shared.aio import wait_or_timeout
 from shared.auth import TokenService
 from shared.broker_watch import BrokerWatch
@@ -100,6 +101,10 @@ class ServiceRuntime:
         # Everything loaded so far (modules, schemas, pools) lives as long as the process: keep it out
         # of the collector's full passes, which otherwise grow with it and stall requests.
         gc.freeze()
+        # A request, a relay batch and a consumer's fetch allocate containers by the thousand and
+        # drop nearly all of them by reference counting; the default young threshold (700) runs a
+        # collection many times in each, and promotes what is alive at that moment.
+        gc.set_threshold(*collector.RELAXED)
         log.info("service started", service=s.service, schema=s.schema_name, background=s.background_work)
 
     def _topics(self) -> list[str]:
