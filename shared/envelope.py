@@ -48,6 +48,23 @@ class Envelope:
     def at(self, position: int) -> "Envelope":
         return replace(self, position=position)
 
+    @classmethod
+    def stored(cls, id: str, source: str, type: str, subject: str, time: datetime, stream_id: str,
+               stream_version: int, correlation_id: str, causation_id: str | None, data: dict[str, Any],
+               position: int | None, personal: tuple[str, ...], traceparent: str | None) -> "Envelope":
+        """`Envelope(...)` with every field given, for an event read back from a store, in under half
+        the time: a frozen dataclass's __init__ sets each field through object.__setattr__, and
+        reading events (a rebuild, a relay batch, an aggregate's stream) makes one per event."""
+        env = _new(cls)
+        env.__dict__.update(id=id, source=source, type=type, subject=subject, time=time, stream_id=stream_id,
+                            stream_version=stream_version, correlation_id=correlation_id,
+                            causation_id=causation_id, data=data, position=position, personal=personal,
+                            traceparent=traceparent, event=None)
+        return env
+
+
+_new = object.__new__
+
 
 def source_of(service: str) -> str:
     return f"/servicetrail/{service}"

@@ -200,18 +200,5 @@ class EventStore:
 
     def _envelope(self, row: Any) -> Envelope:
         position, event_id, stream_id, version, type_, subject, time, corr, cause, data, personal, trace = row
-        return Envelope(
-            id=str(event_id),
-            source=self.source,
-            type=type_,
-            subject=subject,
-            time=time,
-            stream_id=stream_id,
-            stream_version=version,
-            correlation_id=corr,
-            causation_id=cause,
-            data=from_jsonb(data),
-            position=position,
-            personal=tuple(personal or ()),
-            traceparent=trace,
-        )
+        return Envelope.stored(str(event_id), self.source, type_, subject, time, stream_id, version, corr, cause,
+                               from_jsonb(data), position, tuple(personal or ()), trace)

@@ -129,3 +129,18 @@ def test_the_relays_encoding_is_exactly_the_cloudevents_bindings(id_, subject, s
     key, headers, value = to_kafka(env)
     assert (key, headers, value) == (reference.key.encode(), list(reference.headers.items()), reference.value)
     assert from_kafka(headers, key, value) == env
+
+
+def test_an_envelope_read_back_from_a_store_equals_the_one_its_constructor_makes():
+    from dataclasses import fields
+
+    values = dict(id="e-1", source="/servicetrail/intake", type="servicetrail.intake.RequestReceived.v2",
+                  subject="r-1", time=datetime(2026, 1, 1, tzinfo=timezone.utc), stream_id="request-r-1",
+                  stream_version=3, correlation_id="c-1", causation_id=None, data={"title": "x"}, position=7,
+                  personal=("title",), traceparent=None)
+    stored, made = Envelope.stored(**values), Envelope(**values)
+    assert stored == made and repr(stored) == repr(made)
+    # Every field is set, the typed event's too: one added to the dataclass must be added there.
+    assert {f.name: getattr(stored, f.name) for f in fields(Envelope)} == {**values, "event": None}
+    with pytest.raises(AttributeError):
+        stored.position = 8  # type: ignore[misc]  # as frozen as any other
