@@ -4,13 +4,14 @@ A rebuild decodes, folds and drops containers by the hundred thousand: each batc
 and changed rows. Under the default thresholds (700, 10, 10) a young collection runs every 700 new
 containers; what is still alive then (the batch being folded, the one read ahead) is promoted, and
 the promotions set off full collections, each of which scans the whole heap. Measured on intake's
-rebuild of 200,000 events: a third of its CPU (4.1 s of CPU, 2.9 s with the thresholds below).
+rebuild of 200,000 events: nearly a third of its CPU (4.1 s of CPU, 2.9 s with the thresholds below).
 
 While any bulk work runs, a young collection waits for 50,000 new containers and the older
-generations are collected rarer. Reference counting still frees at once everything not in a
-cycle, so memory grows by at most the cyclic garbage of 50,000 containers (a few MB). The
-thresholds are the process's: requests served meanwhile run under them too, which costs them
-nothing. The defaults come back when the last bulk work ends.
+generations are collected less often. Reference counting still frees at once everything not in
+a cycle: only cyclic garbage waits longer. A service runs under these thresholds from its start
+(`shared.service`), so there this changes nothing; it matters in a process that is no service
+(`servicetrail projections rebuild`, which rebuilds in its own, a benchmark). The thresholds come
+back as they were when the last bulk work ends.
 """
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """Event classes, registry, upcasting, personal-data marks and the CloudEvents Kafka binding."""
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import datetime, timezone
 from typing import Annotated
 
@@ -132,8 +133,6 @@ def test_the_relays_encoding_is_exactly_the_cloudevents_bindings(id_, subject, s
 
 
 def test_an_envelope_read_back_from_a_store_equals_the_one_its_constructor_makes():
-    from dataclasses import fields
-
     values = dict(id="e-1", source="/servicetrail/intake", type="servicetrail.intake.RequestReceived.v2",
                   subject="r-1", time=datetime(2026, 1, 1, tzinfo=timezone.utc), stream_id="request-r-1",
                   stream_version=3, correlation_id="c-1", causation_id=None, data={"title": "x"}, position=7,
