@@ -117,28 +117,38 @@ async def describe_topics(admin: AIOKafkaAdminClient, topics: Iterable[str]) -> 
     return cluster, {t["topic"]: len(t["partitions"]) for t in found if t["error_code"] == 0}
 
 
+ENSURE_ATTEMPTS = 5
+
+
 async def ensure_topics(settings: Settings, topics: Iterable[str], *, replace_mismatched: bool = False) -> None:
     """Create missing topics with the configured partition count.
 
     An existing topic is left alone, unless `replace_mismatched` and its partition count is not the
     configured one: then it is deleted and created again. Only for topics known to hold nothing
     worth keeping (the broker lost them and something re-created them with its default count).
+    Returns once every topic stands as asked; raises if that takes more than ENSURE_ATTEMPTS.
     """
     admin = make_admin(settings)
     await admin.start()
     try:
         wanted = list(dict.fromkeys(topics))
-        _, existing = await describe_topics(admin, wanted)
-        wrong = [t for t, n in existing.items() if n != settings.topic_partitions] if replace_mismatched else []
-        if wrong:
-            _raise_errors((await admin.delete_topics(wrong)).topic_error_codes)
-            await _until_gone(admin, wrong)
-        missing = [t for t in wanted if t not in existing or t in wrong]
-        if missing:
+        for _ in range(ENSURE_ATTEMPTS):
+            _, existing = await describe_topics(admin, wanted)
+            wrong = [t for t, n in existing.items() if n != settings.topic_partitions] if replace_mismatched else []
+            missing = [t for t in wanted if t not in existing or t in wrong]
+            if not missing:
+                return
+            if wrong:
+                _raise_errors((await admin.delete_topics(wrong)).topic_error_codes)
+                await _until_gone(admin, wrong)
             response = await admin.create_topics(
                 [NewTopic(name=t, num_partitions=settings.topic_partitions, replication_factor=1) for t in missing])
-            # Already there: a replica starting alongside won the race.
+            # Already there: a replica starting alongside won the race, or, between the deletion and
+            # this, a client's metadata request had the broker auto-create it with its default
+            # count (the relay's producer, a consumer, a dead-letter producer): looked at again.
             _raise_errors(response.topic_errors, ignore=TopicAlreadyExistsError)
+        raise KafkaError(f"topics {wanted} not as configured ({settings.topic_partitions} partitions) "
+                         f"after {ENSURE_ATTEMPTS} attempts")
     finally:
         await admin.close()
 

@@ -215,3 +215,42 @@ async def test_a_batch_acknowledged_at_offsets_already_acknowledged_is_a_loss_an
     async with db.connect() as conn:
         rows = dict(await fetch(conn, f"SELECT name, position FROM {schema}.relay_acks"))
     assert rows == {"relay-ack:t.events:0": 9, "relay-ack:t.events:1": 3, "relay-ack:t.events:2": 0}
+
+
+async def test_a_topic_auto_created_again_while_it_is_being_replaced_is_replaced_once_more(broker, monkeypatch):
+    """Between deleting a topic of the wrong count and creating it as configured, a client's
+    metadata request (the relay's producer, a consumer, a dead-letter producer) can have the broker
+    auto-create it again with its default count; the creation then finds it there."""
+    from shared import kafka
+    from tests.support.kafka import unique_topic
+
+    settings = Settings(kafka_bootstrap_servers=broker.bootstrap, topic_partitions=PARTITIONS)
+    topic = unique_topic("replace")
+
+    async def auto_create() -> None:
+        outsider = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)  # lets the broker auto-create
+        await outsider.start()
+        try:
+            await outsider.send_and_wait(topic, b"{}", key=b"outsider")
+        finally:
+            await outsider.stop()
+
+    await auto_create()
+    gone, raced = kafka._until_gone, []
+
+    async def until_gone_then_raced(admin, topics, timeout=30):  # noqa: ANN001
+        await gone(admin, topics, timeout)
+        if not raced:  # once: the auto-creation that wins the race with the creation
+            raced.append(topic)
+            await auto_create()
+
+    monkeypatch.setattr(kafka, "_until_gone", until_gone_then_raced)
+    admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap)
+    await admin.start()
+    try:
+        assert len((await admin.describe_topics([topic]))[0]["partitions"]) != PARTITIONS  # the broker's default
+        await ensure_topics(settings, [topic], replace_mismatched=True)
+        assert raced == [topic]
+        assert len((await admin.describe_topics([topic]))[0]["partitions"]) == PARTITIONS
+    finally:
+        await admin.close()
