@@ -144,8 +144,8 @@ async def ensure_topics(settings: Settings, topics: Iterable[str], *, replace_mi
             response = await admin.create_topics(
                 [NewTopic(name=t, num_partitions=settings.topic_partitions, replication_factor=1) for t in missing])
             # Already there: a replica starting alongside won the race, or, between the deletion and
-            # this, a client's metadata request had the broker auto-create it with its default
-            # count (the relay's producer, a consumer, a dead-letter producer): looked at again.
+            # this, an outside client (one that lets the broker auto-create, as aiokafka's default
+            # does; ours do not) had it made again with the broker's default count: looked at again.
             _raise_errors(response.topic_errors, ignore=TopicAlreadyExistsError)
         raise KafkaError(f"topics {wanted} not as configured ({settings.topic_partitions} partitions) "
                          f"after {ENSURE_ATTEMPTS} attempts")

@@ -218,9 +218,9 @@ async def test_a_batch_acknowledged_at_offsets_already_acknowledged_is_a_loss_an
 
 
 async def test_a_topic_auto_created_again_while_it_is_being_replaced_is_replaced_once_more(broker, monkeypatch):
-    """Between deleting a topic of the wrong count and creating it as configured, a client's
-    metadata request (the relay's producer, a consumer, a dead-letter producer) can have the broker
-    auto-create it again with its default count; the creation then finds it there."""
+    """Between deleting a topic of the wrong count and creating it as configured, an outside client
+    that lets the broker auto-create (the one that made it, still retrying its send) can have it
+    made again with the broker's default count; the creation then finds it there."""
     from shared import kafka
     from tests.support.kafka import unique_topic
 
