@@ -40,42 +40,64 @@ def serve(root: Path, schema: str, env: dict[str, str]) -> tuple[int, object]:
     return port, process
 
 
-async def measure(older: Path, url: str, bootstrap: str) -> dict:
-    env = {**os.environ, "DATABASE_URL": url, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "KAFKA_IDEMPOTENCE": "false",
-           "LOG_LEVEL": "WARNING", "JWT_SECRET": SECRET, "SURVEY_LINK_SECRET": LINK_SECRET}
+async def alternate(url: str, ports: dict[str, int], requests: list[bytes], rounds: int) -> dict[str, list[dict]]:
+    """Closed-loop rounds against each intake in `ports` (by name; schema `intake_versus_<name>`),
+    taking turns, each followed by its relay and projection catching up."""
+    runs: dict[str, list[dict]] = {name: [] for name in ports}
+    for port in ports.values():
+        await closed_loop("127.0.0.1", port, requests, CLIENTS, 2.0, 201)  # warm-up
+    for name in ports:
+        await backlog(url, f"intake_versus_{name}")
+    for round_ in range(rounds):
+        # Alternate who goes first: the second of a pair meets the first one's autovacuum.
+        order = list(ports) if round_ % 2 == 0 else list(reversed(ports))
+        for name in order:
+            run = (await closed_loop("127.0.0.1", ports[name], requests, CLIENTS, SECONDS, 201)).report()
+            # Each waits for its relay and projection, so neither runs against the other's backlog.
+            runs[name].append({**run, **await backlog(url, f"intake_versus_{name}")})
+    return runs
+
+
+def compared(runs: dict[str, list[dict]], this: str, other: str) -> dict:
+    """Both sides' figures, and `this` against `other`: per round (paired), and of the medians."""
+    rps = {name: [r["requests_per_second"] for r in rounds] for name, rounds in runs.items()}
+    ratios = [new / old for new, old in zip(rps[this], rps[other], strict=True)]
+    return {
+        "requests_per_second": {name: summary(values) for name, values in rps.items()},
+        "p99_ms": {name: summary([r["p99_ms"] for r in rounds], 2) for name, rounds in runs.items()},
+        f"ratio_{this}_to_{other}": summary(ratios, 3),
+        "ratio_of_medians": round(statistics.median(rps[this]) / statistics.median(rps[other]), 3),
+        "runs": runs,
+    }
+
+
+def environment(url: str, bootstrap: str) -> dict[str, str]:
+    return {**os.environ, "DATABASE_URL": url, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "KAFKA_IDEMPOTENCE": "false",
+            "LOG_LEVEL": "WARNING", "JWT_SECRET": SECRET, "SURVEY_LINK_SECRET": LINK_SECRET}
+
+
+def submits() -> list[bytes]:
     token = TokenService(Settings(jwt_secret=SECRET, survey_link_secret=LINK_SECRET)).mint(Role.agent, "versus")
+    return build_requests("bench", "/v1/requests", bodies(), {"Authorization": f"Bearer {token}"})
+
+
+async def measure(older: Path, url: str, bootstrap: str) -> dict:
+    env = environment(url, bootstrap)
     ports, processes = {}, []
     for name, root in (("this", ROOT), ("older", older)):
         ports[name], process = serve(root, f"intake_versus_{name}", env)
         processes.append(process)
-    requests = build_requests("bench", "/v1/requests", bodies(), {"Authorization": f"Bearer {token}"})
-    runs: dict[str, list[dict]] = {name: [] for name in ports}
     try:
-        for port in ports.values():
-            await closed_loop("127.0.0.1", port, requests, CLIENTS, 2.0, 201)  # warm-up
-        for name in ports:
-            await backlog(url, f"intake_versus_{name}")
-        for round_ in range(ROUNDS):
-            # Alternate who goes first: the second of a pair meets the first one's autovacuum.
-            order = list(ports) if round_ % 2 == 0 else list(reversed(ports))
-            for name in order:
-                run = (await closed_loop("127.0.0.1", ports[name], requests, CLIENTS, SECONDS, 201)).report()
-                # Each waits for its relay and projection, so neither runs against the other's backlog.
-                runs[name].append({**run, **await backlog(url, f"intake_versus_{name}")})
+        runs = await alternate(url, ports, submits(), ROUNDS)
     finally:
         for process in processes:
             process.terminate()
             process.wait(10)
-    rps = {name: [r["requests_per_second"] for r in rounds] for name, rounds in runs.items()}
-    ratios = [new / old for new, old in zip(rps["this"], rps["older"], strict=True)]
+    older_ref = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=older, capture_output=True, text=True)
     result = {
         "what": "POST /v1/requests durable, one intake process per version, 64 clients, rounds alternating",
-        "older": f"{older} at {subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=older, capture_output=True, text=True).stdout.strip()}",
-        "requests_per_second": {name: summary(values) for name, values in rps.items()},
-        "p99_ms": {name: summary([r["p99_ms"] for r in rounds], 2) for name, rounds in runs.items()},
-        "ratio_this_to_older": summary(ratios, 3),
-        "ratio_of_medians": round(statistics.median(rps["this"]) / statistics.median(rps["older"]), 3),
-        "runs": runs,
+        "older": f"{older} at {older_ref.stdout.strip()}",
+        **compared(runs, "this", "older"),
     }
     write_result("intake_submit_versus_older", result)
     return result

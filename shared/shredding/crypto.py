@@ -131,21 +131,35 @@ def _parts(token: Any, where: str = "value") -> tuple[str, str, bytes]:
         raise Tampered(f"{where}: the sealed value is malformed") from None
 
 
-# A customer's tokens share their headers: each is decoded, and made, once (a request's fields
-# and a read model's rows name the same few customers and paths over and over).
-@lru_cache(maxsize=4096)
+# A token's header is made, and read, from its two parts, each decoded or encoded once and kept:
+# the customers a desk serves in turn are many (a cache of whole headers, one per customer and
+# path, would make each anew every time), the field paths are few.
 def _named(head: str) -> tuple[str, str]:
-    parts = head[len(PREFIX):].split(".")
-    if len(parts) != 2:
+    customer, dot, path = head[len(PREFIX):].partition(".")
+    if not dot or "." in path:
         raise ValueError("not a customer and a path")
-    customer, path = (base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)).decode() for p in parts)
-    return customer, path
+    return _decoded(customer), _decoded(path)
 
 
-@lru_cache(maxsize=4096)
 def _sealed_as(customer_id: str, path: str) -> tuple[str, bytes]:
     """The header a token sealed for this customer and path begins with, and its associated data."""
-    return f"{PREFIX}{_b64(customer_id.encode())}.{_b64(path.encode())}.", _associated(customer_id, path)
+    customer, field = _part(customer_id), _part(path)
+    # NUL separates the two in the associated data (`_part` refuses it inside either).
+    return f"{PREFIX}{customer[0]}.{field[0]}.", customer[1] + b"\x00" + field[1]
+
+
+@lru_cache(maxsize=16_384)
+def _decoded(part: str) -> str:
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)).decode()
+
+
+@lru_cache(maxsize=16_384)
+def _part(text: str) -> tuple[str, bytes]:
+    # With NUL allowed inside either, ("a", "\0b") and ("a\0", "b") would have equal associated data.
+    if "\x00" in text:
+        raise ValueError("a customer id or field path may not contain NUL")
+    raw = text.encode()
+    return _b64(raw), raw
 
 
 _URLSAFE, _FROM_URLSAFE = bytes.maketrans(b"+/", b"-_"), bytes.maketrans(b"-_", b"+/")
@@ -156,16 +170,12 @@ def _b64(raw: bytes) -> str:
     return binascii.b2a_base64(raw, newline=False).translate(_URLSAFE).rstrip(b"=").decode("ascii")
 
 
-@lru_cache(maxsize=1024)  # a cipher object costs more to make than one value to seal or open
+# A cipher object costs more to make than one value to seal or open. Each is about 100 bytes: the
+# cache holds the keys of the customers a busy desk serves in turn (with fewer places than those,
+# a desk that takes them in turn would make each anew every time).
+@lru_cache(maxsize=16_384)
 def _cipher(key: bytes) -> AESGCM:
     # AESGCM also takes 16- and 24-byte keys: a truncated key must fail loudly, not weaken silently.
     if len(key) != KEY_BYTES:
         raise ValueError(f"a data key must be {KEY_BYTES} bytes (AES-256), got {len(key)}")
     return AESGCM(key)
-
-
-def _associated(customer_id: str, path: str) -> bytes:
-    # NUL separates the two; allowed inside either, ("a", "\0b") and ("a\0", "b") would collide.
-    if "\x00" in customer_id or "\x00" in path:
-        raise ValueError("a customer id or field path may not contain NUL")
-    return f"{customer_id}\x00{path}".encode()

@@ -8,16 +8,19 @@ nothing to hide in an absent phone number.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, Callable, Iterable, Mapping, MutableMapping
+from typing import Any, Callable, Iterable, Mapping, MutableMapping, NamedTuple
 
 from shared.shredding.crypto import ERASED, PREFIX, SealError, is_sealed, open_token, owner_of, seal
 
 UNREADABLE = "[unreadable]"  # a token that names a live key and does not open under it: altered
 
 
-def seal_paths(data: dict[str, Any], paths: Iterable[str], customer_id: str, key: bytes) -> dict[str, Any]:
-    """A copy of `data` with the value at each dotted path sealed under `key` for `customer_id`."""
-    return _seal_tree(data, _tree(tuple(paths)), "", customer_id, key)
+def seal_paths(data: dict[str, Any], paths: Iterable[str], customer_id: str, key: bytes,
+               keep: frozenset[str] = frozenset(),
+               opened: MutableMapping[str, tuple[str, str, Any]] | None = None) -> dict[str, Any]:
+    """A copy of `data` with the value at each dotted path sealed under `key` for `customer_id`.
+    Each value sealed here at a path in `keep` goes into `opened` too, by its new token."""
+    return _seal_tree(data, _tree(tuple(paths)), "", _Sealing(customer_id, key, keep, opened))
 
 
 # The paths of an event class, as a tree of names ({"customer": {"name": None}, "title": None}):
@@ -37,27 +40,37 @@ def _tree(paths: tuple[str, ...]) -> dict[str, Any]:
     return tree
 
 
-def _seal_tree(data: dict[str, Any], tree: dict[str, Any], prefix: str, customer_id: str, key: bytes) -> dict[str, Any]:
+class _Sealing(NamedTuple):
+    customer_id: str
+    key: bytes
+    keep: frozenset[str]
+    opened: MutableMapping[str, tuple[str, str, Any]] | None
+
+
+def _seal_tree(data: dict[str, Any], tree: dict[str, Any], prefix: str, how: _Sealing) -> dict[str, Any]:
     sealed = dict(data)  # `data` itself is never changed
     for name, below in tree.items():
         value = sealed.get(name)
         if value is None:
             continue
         if below is None:
-            sealed[name] = _seal_leaves(value, prefix + name, customer_id, key)
+            sealed[name] = _seal_leaves(value, prefix + name, how)
         elif isinstance(value, dict):
-            sealed[name] = _seal_tree(value, below, f"{prefix}{name}.", customer_id, key)
+            sealed[name] = _seal_tree(value, below, f"{prefix}{name}.", how)
     return sealed
 
 
-def _seal_leaves(value: Any, path: str, customer_id: str, key: bytes) -> Any:
+def _seal_leaves(value: Any, path: str, how: _Sealing) -> Any:
     if value is None or value == ERASED or is_sealed(value):
         return value
     if isinstance(value, dict):
-        return {k: _seal_leaves(v, f"{path}.{k}", customer_id, key) for k, v in value.items()}
+        return {k: _seal_leaves(v, f"{path}.{k}", how) for k, v in value.items()}
     if isinstance(value, list):
-        return [_seal_leaves(v, f"{path}.{i}", customer_id, key) for i, v in enumerate(value)]
-    return seal(key, customer_id, path, value)
+        return [_seal_leaves(v, f"{path}.{i}", how) for i, v in enumerate(value)]
+    token = seal(how.key, how.customer_id, path, value)
+    if how.opened is not None and path in how.keep:
+        how.opened[token] = (how.customer_id, path, value)
+    return token
 
 
 def has_plain_values(data: Mapping[str, Any], paths: Iterable[str]) -> bool:

@@ -140,13 +140,8 @@ class KeyRing:
         if customer_id is None:
             raise RuntimeError("an event holds personal data and its aggregate names no customer")
         key = await self._key_for(customer_id)
-        sealed = [seal_paths(d, p, customer_id, key) if n else d for d, p, n in zip(data, paths, needed, strict=True)]
-        for plain, done in zip(data, sealed, strict=True):
-            for path in self._kept_opened:
-                token = value_at(done, path)
-                if is_sealed(token) and token != value_at(plain, path):
-                    self._opened[token] = (customer_id, path, value_at(plain, path))
-        return sealed
+        return [seal_paths(d, p, customer_id, key, self._kept_opened, self._opened) if n else d
+                for d, p, n in zip(data, paths, needed, strict=True)]
 
     def keep_opened(self, paths: Iterable[str]) -> None:
         """Values this process seals at these paths are kept opened as they are sealed: what it

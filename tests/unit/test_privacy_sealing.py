@@ -96,6 +96,20 @@ def test_sealing_leaves_the_event_it_was_given_unchanged():
     assert plain == copy and is_sealed(sealed["customer"]["name"]) and sealed["customer"]["phone"] is None
 
 
+def test_values_sealed_at_kept_paths_are_kept_opened_by_their_new_tokens_only():
+    # Intake keeps each new title opened as it seals it (compared at the customer's next request);
+    # a token passed on from another event, and a field not kept, are not put there.
+    passed_on = seal_paths({"title": "older"}, ["title"], "c1", KEY)["title"]
+    opened: dict[str, tuple[str, str, object]] = {}
+    first = seal_paths({"title": "Printer jams", "description": "every page", "customer": {"name": "Ada"}},
+                       ["title", "description", "customer.name"], "c1", KEY, frozenset({"title", "customer.name"}),
+                       opened)
+    again = seal_paths({"title": passed_on}, ["title"], "c1", KEY, frozenset({"title"}), opened)
+    assert opened == {first["title"]: ("c1", "title", "Printer jams"),
+                      first["customer"]["name"]: ("c1", "customer.name", "Ada")}
+    assert again == {"title": passed_on}
+
+
 def test_what_is_sealed_already_or_erased_needs_no_key_and_stays_as_it_is():
     # An event passing on another's token (a rejection's reason, reopening the request), or an
     # erased customer's field, is recorded with no key: an erased customer has none.
