@@ -13,6 +13,7 @@ from benchmarks import (
     eventstore,
     feedback_survey,
     intake_submit,
+    privacy_cost,
     projection_rebuild,
     restart,
     service_rebuilds,
@@ -20,7 +21,7 @@ from benchmarks import (
 
 
 def main() -> None:
-    for bench in (eventstore, intake_submit, dispatch_batch, dispatch_allocation, feedback_survey, analytics_rebuild,
+    for bench in (eventstore, intake_submit, privacy_cost, dispatch_batch, dispatch_allocation, feedback_survey, analytics_rebuild,
                   projection_rebuild, service_rebuilds, restart):
         result = bench.main()
         if inspect.iscoroutine(result):
