@@ -14,12 +14,15 @@ from __future__ import annotations
 import asyncio
 import os
 
+import asyncpg
 import orjson
 
 from benchmarks.common import ROOT, with_servers, write_result
 from benchmarks.intake_submit import start
 from benchmarks.versus import alternate, compared, environment, serve, submits
+from shared.db import plain_url
 from shared.runtime.embedded import free_port
+from shared.shredding.crypto import PREFIX
 
 ROUNDS = int(os.environ.get("PRIVACY_ROUNDS", "8"))
 
@@ -32,6 +35,7 @@ async def measure(url: str, bootstrap: str) -> dict:
                   {**env, "DB_SCHEMA": "intake_versus_plain"}, plain_port)
     try:
         runs = await alternate(url, {"sealed": sealed_port, "plain": plain_port}, submits(), ROUNDS)
+        stored = {name: await sealed_share(url, f"intake_versus_{name}") for name in ("sealed", "plain")}
     finally:
         for process in (sealed, plain):
             process.terminate()
@@ -40,10 +44,24 @@ async def measure(url: str, bootstrap: str) -> dict:
         "what": "POST /v1/requests durable, this checkout sealed and plain, one intake process each, "
                 "64 clients, rounds alternating",
         "goal": "ratio_sealed_to_plain >= 0.9 (issue 14)",
+        "requests_received_with_a_token": stored,
         **compared(runs, "sealed", "plain"),
     }
+    if stored["sealed"] != 1.0 or stored["plain"] != 0.0:
+        raise RuntimeError(f"the two intakes did not store what they stand for: {stored}")
     write_result("intake_submit_privacy_cost", result)
     return result
+
+
+async def sealed_share(url: str, schema: str) -> float:
+    """The share of the RequestReceived events stored with the customer's name sealed."""
+    conn = await asyncpg.connect(plain_url(url))
+    try:
+        return float(await conn.fetchval(
+            f"SELECT avg((data #>> '{{customer,name}}' LIKE '{PREFIX}%')::int) FROM {schema}.events "
+            "WHERE type LIKE '%.RequestReceived%'"))
+    finally:
+        await conn.close()
 
 
 async def main() -> dict:
