@@ -28,8 +28,11 @@ class PlaintextKeyRing(KeyRing):
     async def seal_answer(self, body: Any, customer_ids: Iterable[str]) -> Any:
         return body
 
-    async def open_own(self, customer_id: str, values: Sequence[Any]) -> dict[Any, Any]:
-        return {value: value for value in values}
+    async def open_own(self, customer_id: str, values: Sequence[Any]) -> list[Any]:
+        return list(values)
+
+    def prefetch(self, customer_id: str) -> None:
+        pass
 
 
 def plaintext_ring(settings: ServiceSettings, clock: Clock) -> KeyRing:

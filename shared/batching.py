@@ -21,11 +21,16 @@ class BatchLoader(Generic[K, V]):
         self._worker: asyncio.Task[None] | None = None
 
     async def load(self, key: K) -> V:
+        return await self.future(key)
+
+    def future(self, key: K) -> asyncio.Future[V]:
+        """`load` begun now, its answer awaited later: for a caller with another look-up to make
+        meanwhile (both then share the time of one round trip)."""
         future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(key, []).append(future)
         if self._worker is None or self._worker.done():
             self._worker = asyncio.create_task(self._drain())
-        return await future
+        return future
 
     async def _drain(self) -> None:
         while self._waiting:

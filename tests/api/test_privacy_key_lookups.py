@@ -7,11 +7,13 @@ from typing import Any
 
 import pytest
 
+from services.intake.adapters.queries import RequestQueries
 from services.intake.bootstrap import bootstrap
 from services.intake.settings import IntakeSettings
 from shared.auth import Role
 from shared.clock import FrozenClock
 from shared.shredding import fields
+from shared.shredding.keystore import PostgresKeyStore
 from tests.api.conftest import MONDAY_10, request_body
 from tests.support.app import as_role, serving
 from tests.support.waiting import until
@@ -56,3 +58,32 @@ async def test_a_submit_looks_its_customers_key_up_once_to_compare_and_to_seal(s
         assert [d["id"] for d in second.json()["possible_duplicates"]] == [first.json()["id"]]
         assert asked == ["keys_for"]
         assert opened == []  # the first one's title and description were kept opened as they were sealed
+
+
+async def test_a_submit_begins_its_key_look_up_beside_the_reading_of_the_customers_open_requests(
+        settings_for: Any, monkeypatch: Any):
+    """Looked up one after the other, the two were two round trips' wait in every submit, and
+    concurrent submits' look-ups gathered into more, smaller statements."""
+    app = bootstrap(settings_for("intake", IntakeSettings), clock=FrozenClock(MONDAY_10))
+    mark = uuid.uuid4().hex[:8]
+    customer = {"id": f"cust-{mark}", "name": f"Kim {mark}", "phone": "+44 1632 960001", "email": f"kim.{mark}@example.com"}
+    steps: list[str] = []
+    real_rows, real_keys = RequestQueries.open_of_customers, PostgresKeyStore.keys_for
+
+    async def rows(self: Any, conn: Any, customer_ids: Any) -> Any:
+        steps.append("rows asked")
+        found = await real_rows(self, conn, customer_ids)
+        steps.append("rows answered")
+        return found
+
+    async def keys(self: Any, conn: Any, customer_ids: Any) -> Any:
+        steps.append("key asked")
+        return await real_keys(self, conn, customer_ids)
+    monkeypatch.setattr(RequestQueries, "open_of_customers", rows)
+    monkeypatch.setattr(PostgresKeyStore, "keys_for", keys)
+    async with serving(app) as client:
+        made = await client.post("/v1/requests", headers=as_role(Role.agent),
+                                 json=request_body(customer=customer, title=f"Printer jams {mark}"))
+    assert made.status_code == 201, made.text
+    assert sorted(steps) == ["key asked", "rows answered", "rows asked"]
+    assert steps.index("key asked") < steps.index("rows answered")

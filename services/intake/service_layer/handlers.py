@@ -48,9 +48,10 @@ class OpenedRequests:
     keys: KeyRing
 
     async def load(self, customer_id: str) -> list[Candidate]:
+        self.keys.prefetch(customer_id)  # alongside the rows' look-up: to open them, then to seal
         rows = await self.rows.load(customer_id)
         plain = await self.keys.open_own(customer_id, [text for row in rows for text in row[1:]])
-        return [(i, plain[title], plain[text]) for i, title, text in rows]
+        return [(row[0], title, text) for row, title, text in zip(rows, plain[::2], plain[1::2], strict=True)]
 
 
 @dataclass(frozen=True)
