@@ -20,7 +20,7 @@ from typing import Any
 
 from benchmarks.common import ROOT, with_servers, write_result
 from shared.db import execute, fetch
-from shared.eventstore.store import queued
+from shared.eventstore.store import EVENT_COLUMNS, queued
 from shared.http.serving import service_app
 from shared.ops.rebuild_runs import RebuildRuns, read_models
 
@@ -59,19 +59,19 @@ async def measure(database_url: str, bootstrap: str, per_day: int, copies: int) 
         schema = runtime.settings.schema_name
         runs = RebuildRuns(runtime.db, runtime.settings.ops_schema, runtime.clock)
 
-        async def rebuilt(name: str, model: Any, working: Any, stored: int) -> dict[str, Any]:
+        async def rebuilt(model: Any, working: Any, stored: int) -> dict[str, Any]:
             done = (await runs.run(service, schema, runtime.store, model, working, "bench", "bench")).rebuilt
             return {"events_in_store": stored, "events": done.events, "seconds": round(done.seconds, 2),
                     "events_per_second": round(done.events_per_second), "checksum_equals_live": done.was == done.now}
         try:
             stored = await events_in(runtime, schema)
             for name, (model, working) in read_models(runtime).items():
-                result[f"{service}/{name}"] = await rebuilt(name, model, working, stored)
+                result[f"{service}/{name}"] = await rebuilt(model, working, stored)
             if copies:
                 stored = await scaled(runtime, schema, copies)
                 for name, (model, working) in read_models(runtime).items():
-                    await rebuilt(name, model, working, stored)  # takes in the copies
-                    result[f"{service}/{name} x{copies + 1}"] = await rebuilt(name, model, working, stored)
+                    await rebuilt(model, working, stored)  # takes in the copies
+                    result[f"{service}/{name} x{copies + 1}"] = await rebuilt(model, working, stored)
         finally:
             await runtime.close_pools()
     return result
@@ -85,14 +85,12 @@ async def events_in(runtime: Any, schema: str) -> int:
 async def scaled(runtime: Any, schema: str, copies: int) -> int:
     """Appends `copies` copies of every event in the store, each with its ids made new, in order,
     and numbers them as appends are numbered; returns the events in the store."""
-    columns = ("event_id", "stream_id", "stream_version", "type", "subject", "time", "correlation_id",
-               "causation_id", "data", "personal", "traceparent")
     renamed = {"event_id": f"{_renamed('e.event_id::text')}::uuid", "stream_id": _renamed("e.stream_id"),
                "subject": _renamed("e.subject"), "correlation_id": _renamed("e.correlation_id"),
                "causation_id": _renamed("e.causation_id"), "data": f"{_renamed('e.data::text')}::jsonb"}
     async with runtime.db.connect() as conn:
-        await execute(conn, queued(schema, f"INSERT INTO {schema}.events ({', '.join(columns)}) "
-                                           f"SELECT {', '.join(renamed.get(c, f'e.{c}') for c in columns)} "
+        await execute(conn, queued(schema, f"INSERT INTO {schema}.events ({', '.join(EVENT_COLUMNS)}) "
+                                           f"SELECT {', '.join(renamed.get(c, f'e.{c}') for c in EVENT_COLUMNS)} "
                                            f"FROM generate_series(1, {int(copies)}) AS k, {schema}.events e "
                                            "ORDER BY k, e.id"))
         while await runtime.store.assign_positions(conn, 50_000):

@@ -20,11 +20,12 @@ from shared.checkpoint import Lease
 from shared.db import RELAXED_COMMIT_SQL, Conn, execute, fetch, from_jsonb, ident
 from shared.envelope import Envelope, check_fits, source_of
 
-_COLUMNS = ("event_id, stream_id, stream_version, type, subject, time, correlation_id, causation_id, data, personal, "
-            "traceparent")
+EVENT_COLUMNS = ("event_id", "stream_id", "stream_version", "type", "subject", "time", "correlation_id",
+                 "causation_id", "data", "personal", "traceparent")  # what an event is, in the table's order
+_COLUMNS = ", ".join(EVENT_COLUMNS)
 # An event's personal paths travel as one comma-joined string: unnest cannot take ragged arrays.
 PERSONAL_SQL = "CASE WHEN {0} = '' THEN '{{}}'::text[] ELSE string_to_array({0}, ',') END"
-_E_COLUMNS = ", ".join(f"e.{c.strip()}" for c in _COLUMNS.split(","))
+_E_COLUMNS = ", ".join(f"e.{c}" for c in EVENT_COLUMNS)
 
 
 def queued(schema: str, insert: str) -> str:
