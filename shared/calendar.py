@@ -7,6 +7,8 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import orjson
+
 UTC = timezone.utc
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 END_OF_DAY = time.max  # how "24:00" is stored: an interval end meaning the next local midnight
@@ -16,6 +18,8 @@ _SPEC_KEYS = {"name", "timezone", "hours", "holidays", "always_open"}
 _INTERVAL = re.compile(r"(\d\d):(\d\d)-(\d\d):(\d\d)")
 
 Hours = tuple[tuple[tuple[time, time], ...], ...]
+_BUILT: dict[bytes, "BusinessCalendar"] = {}  # by spec, sorted JSON
+_BUILT_LIMIT = 256
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,23 @@ class BusinessCalendar:
 
     @classmethod
     def from_spec(cls, spec: dict) -> BusinessCalendar:
-        """Build a calendar from its JSON spec; raises ValueError naming whatever is wrong."""
+        """Build a calendar from its JSON spec; raises ValueError naming whatever is wrong. Equal
+        specs give one calendar, built once: every job and request carries its calendar's spec,
+        and a calendar keeps the UTC intervals of the days it was asked about."""
+        try:
+            key = orjson.dumps(spec, option=orjson.OPT_SORT_KEYS)
+        except TypeError:  # not JSON (then not a spec: parsing it says why)
+            return cls._parsed(spec)
+        if (known := _BUILT.get(key)) is None:
+            if len(_BUILT) >= _BUILT_LIMIT:
+                _BUILT.clear()
+            known = _BUILT[key] = cls._parsed(spec)
+        return known
+
+    @classmethod
+    def _parsed(cls, spec: dict) -> BusinessCalendar:
+        if not isinstance(spec, dict):
+            raise ValueError("a calendar spec must be a JSON object")
         if unknown := set(spec) - _SPEC_KEYS:
             raise ValueError(f"unknown spec keys: {sorted(unknown)}")
         name, zone = spec.get("name"), spec.get("timezone")
@@ -124,6 +144,31 @@ class BusinessCalendar:
             while not self._hours_on(day):
                 day += _ONE_DAY
         return _local_to_utc(day, self._clamp(day, time_of_day), zone)
+
+    def instant_at_share(self, start: datetime, end: datetime, share: float) -> datetime:
+        """`add_business_time(start, business_time_between(start, end) * share)`, for 0 <= share <= 1,
+        walking the open intervals once rather than twice (a rebuild computes it for every request)."""
+        start, end = _as_utc(start), _as_utc(end)
+        if end <= start:
+            return start
+        if self.is_always_open:
+            return start + (end - start) * share
+        spans: list[tuple[datetime, timedelta]] = []
+        total = timedelta(0)
+        for opens, closes in self._open_intervals(start):
+            if opens >= end:
+                break
+            spans.append((opens, min(closes, end) - opens))
+            total += spans[-1][1]
+        remaining = total * share
+        if not remaining:
+            return start
+        # Only the last span can have been cut at `end`, and `remaining` fits within it once there.
+        for opens, length in spans:
+            if length >= remaining:
+                return opens + remaining
+            remaining -= length
+        raise AssertionError("unreachable: share is at most 1")
 
     def business_time_between(self, start: datetime, end: datetime) -> timedelta:
         """Open time within [start, end); zero when end <= start."""

@@ -27,7 +27,16 @@ class Rebuildable(Projection, Protocol):
     tables: tuple[str, ...]  # its read model's tables, in its schema
 
     def on_schema(self, schema: str) -> Projection:
-        """The same projection writing to the same tables in `schema`."""
+        """The same projection writing to the same tables in `schema`, once, from the first event on
+        into empty tables: it may keep rows in memory between batches and write them only when
+        flushed (an `async def flush(conn)`)."""
+
+
+async def flush(projection: Projection, conn: Conn) -> None:
+    """Writes what `projection` holds back between batches, if it does: a rebuild's projection may
+    (see `Rebuildable`), and is flushed before it is compared and switched in."""
+    if (flush_rows := getattr(projection, "flush", None)) is not None:
+        await flush_rows(conn)
 
 
 async def fold(projection: Projection, conn: Conn, events: list[Envelope]) -> None:

@@ -20,7 +20,7 @@ from shared.checkpoint import Checkpoint
 from shared.db import Conn, Database, execute, fetch, ident
 from shared.envelope import Envelope
 from shared.eventstore import EventStore
-from shared.projector import Rebuildable, fold
+from shared.projector import Rebuildable, flush, fold
 
 BATCH = 5000
 _INDEXES = """
@@ -103,6 +103,8 @@ async def _rebuild(db: Database, store: EventStore, schema: str, projection: Reb
     finally:
         ahead.cancel()
         await asyncio.gather(ahead, return_exceptions=True)
+    async with db.begin() as conn:  # what the projection held back, before the switch rather than in it
+        await flush(into, conn)
     checkpoint = Checkpoint(schema, f"projection:{projection.name}")
     while True:
         async with db.begin() as conn:
@@ -111,6 +113,7 @@ async def _rebuild(db: Database, store: EventStore, schema: str, projection: Reb
                 continue
             while await batch(conn):  # what came since, in the switch's transaction
                 pass
+            await flush(into, conn)
             # The live runner waits for its lead: its tables stand where its checkpoint says.
             comparable = await checkpoint.read(conn) == position
             was = await checksums(conn, schema, projection.tables) if comparable else None

@@ -7,6 +7,8 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shared.calendar import END_OF_DAY, BusinessCalendar
 
@@ -441,3 +443,15 @@ def test_every_positive_deadline_lies_in_or_at_the_end_of_open_time_for_random_i
         just_before = deadline - timedelta(microseconds=1)
         assert calendar.is_open(just_before), (calendar.name, start, duration)
         assert calendar.next_open(start) <= just_before
+
+
+@settings(max_examples=300, deadline=None)
+@given(calendar=st.sampled_from([LONDON_CAL, NEW_YORK_CAL, UTC_CAL, NIGHT_CAL, DST_SUNDAY_CAL, ALWAYS]),
+       start=st.datetimes(datetime(2026, 3, 1), datetime(2026, 12, 31), timezones=st.just(UTC)),
+       length=st.timedeltas(timedelta(0), timedelta(days=12)),
+       share=st.sampled_from([0.0, 0.25, 0.5, 0.75, 1.0]) | st.floats(0, 1))
+def test_the_instant_at_a_share_of_the_open_time_is_that_share_added_as_business_time(calendar, start, length,
+                                                                                       share):
+    end = start + length
+    expected = calendar.add_business_time(start, calendar.business_time_between(start, end) * share)
+    assert calendar.instant_at_share(start, end, share) == expected
