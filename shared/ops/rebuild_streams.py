@@ -28,7 +28,9 @@ from shared.db import Conn, Database, execute, fetch, ident
 from shared.eventstore import EventStore
 from shared.ops.rebuild import Progress, Rebuilt, checksums, prepare_shadow, switch_in
 
-STREAMS_PER_BATCH = 500
+# Streams loaded and written per transaction: 2,000 rebuilt dispatch's tables 10-25 % faster than 500
+# side by side (fewer round trips), 5,000 slower again.
+STREAMS_PER_BATCH = 2000
 CATCH_UP_PASSES, FEW_MOVED = 5, 100
 SWITCH_ATTEMPTS, SWITCH_LOCK_TIMEOUT = 40, "2s"
 log = structlog.get_logger(__name__)
