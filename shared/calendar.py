@@ -36,6 +36,7 @@ class BusinessCalendar:
     holidays: frozenset[date] = frozenset()
     _zone_info: ZoneInfo = field(init=False, repr=False, compare=False)
     _utc_days: dict[date, tuple[tuple[datetime, datetime], ...]] = field(init=False, repr=False, compare=False)
+    _always_open: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -51,6 +52,7 @@ class BusinessCalendar:
         # UTC as they are first asked for. Deadlines are computed on every submission.
         object.__setattr__(self, "_zone_info", _zone(self.timezone))
         object.__setattr__(self, "_utc_days", {})
+        object.__setattr__(self, "_always_open", not self.holidays and all(day == _ALL_DAY for day in self.hours))
 
     @classmethod
     def always_open(cls, name: str = "24x7") -> BusinessCalendar:
@@ -104,7 +106,7 @@ class BusinessCalendar:
     @property
     def is_always_open(self) -> bool:
         """True when every day is open 00:00-24:00 and there are no holidays."""
-        return not self.holidays and all(day == _ALL_DAY for day in self.hours)
+        return self._always_open
 
     def is_open(self, at: datetime) -> bool:
         """Whether `at` falls inside an open interval (start inclusive, end exclusive)."""
