@@ -5,7 +5,10 @@ which generated histories do not make as the services' own aggregates would.
 Then each service's store is scaled up (`COPIES` more copies of the week, every id made new: see
 `scaled`) and each read model rebuilt twice more: a history large enough that a rebuild's fixed
 costs (the shadow table, its indexes, the switch) no longer weigh; the second rebuild's checksum
-must equal the first's (the live tables, built by the commands, hold only the week).
+must equal the first's (the live tables, built by the commands, hold only the week). Beside them,
+the same run reads every event of the scaled store and does nothing else (`read_ceiling`): a cost
+every rebuild here pays, so a ceiling for them on this machine at this hour, and each rebuild's
+share of it (`to_read_ceiling`).
 `python -m benchmarks.service_rebuilds [per_day [copies]]`. Analytics' facts: benchmarks/analytics_rebuild.py.
 """
 from __future__ import annotations
@@ -19,9 +22,11 @@ import time
 from typing import Any
 
 from benchmarks.common import ROOT, with_servers, write_result
+from shared import collector
 from shared.db import execute, fetch
 from shared.eventstore.store import EVENT_COLUMNS, queued
 from shared.http.serving import service_app
+from shared.ops.rebuild import BATCH
 from shared.ops.rebuild_runs import RebuildRuns, read_models
 
 GOAL = 100_000
@@ -69,12 +74,27 @@ async def measure(database_url: str, bootstrap: str, per_day: int, copies: int) 
                 result[f"{service}/{name}"] = await rebuilt(model, working, stored)
             if copies:
                 stored = await scaled(runtime, schema, copies)
+                ceiling = await read_ceiling(runtime)
+                result[f"{service} read x{copies + 1}"] = ceiling
                 for name, (model, working) in read_models(runtime).items():
                     await rebuilt(model, working, stored)  # takes in the copies
-                    result[f"{service}/{name} x{copies + 1}"] = await rebuilt(model, working, stored)
+                    done = result[f"{service}/{name} x{copies + 1}"] = await rebuilt(model, working, stored)
+                    done["to_read_ceiling"] = round(done["events_per_second"] / ceiling["events_per_second"], 2)
         finally:
             await runtime.close_pools()
     return result
+
+
+async def read_ceiling(runtime: Any) -> dict[str, Any]:
+    """Every event of the store read back as a rebuild reads it (batches of its size, the collector
+    relaxed) and nothing done with them: a rebuild's ceiling in the same run, on the same machine."""
+    started, events, position = time.perf_counter(), 0, 0
+    with collector.relaxed():
+        async with runtime.db.connect() as conn:
+            while batch := await runtime.store.read_all(conn, position, BATCH):
+                events, position = events + len(batch), batch[-1].position
+    seconds = time.perf_counter() - started
+    return {"events": events, "seconds": round(seconds, 2), "events_per_second": round(events / seconds)}
 
 
 async def events_in(runtime: Any, schema: str) -> int:
