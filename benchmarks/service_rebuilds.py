@@ -113,7 +113,7 @@ async def scaled(runtime: Any, schema: str, copies: int) -> int:
                                            f"SELECT {', '.join(renamed.get(c, f'e.{c}') for c in EVENT_COLUMNS)} "
                                            f"FROM generate_series(1, {int(copies)}) AS k, {schema}.events e "
                                            "ORDER BY k, e.id"))
-        while await runtime.store.assign_positions(conn, 50_000):
+        while await runtime.store.assign_positions(conn):  # in its own batches: each is a statement under the timeout
             pass
     return await events_in(runtime, schema)
 
