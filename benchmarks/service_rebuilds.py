@@ -113,8 +113,8 @@ async def scaled(runtime: Any, schema: str, copies: int) -> int:
                                            f"SELECT {', '.join(renamed.get(c, f'e.{c}') for c in EVENT_COLUMNS)} "
                                            f"FROM generate_series(1, {int(copies)}) AS k, {schema}.events e "
                                            "ORDER BY k, e.id"))
-        # A million rows just queued: without fresh statistics the sequencer's pick of the oldest
-        # sorted them all, each batch, and ran past its lease's statement timeout on a slow morning.
+        # About a million events just queued: without fresh statistics of the queue, the sequencer's
+        # batches ran past its lease's statement timeout on a slow morning; with them, they did not.
         await execute(conn, f"ANALYZE {schema}.unpositioned")
         while await runtime.store.assign_positions(conn):
             pass
