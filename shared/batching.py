@@ -43,6 +43,9 @@ class BatchLoader(Generic[K, V]):
                     for f in waiters:
                         if not f.done():
                             f.set_exception(exc)
+                            # Marked retrieved: whoever awaits it still gets the error, and a look-up
+                            # begun ahead (`future`) by a caller that failed first logs no warning.
+                            f.exception()
                 continue
             for key, waiters in futures.items():
                 for f in waiters:

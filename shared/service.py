@@ -195,7 +195,7 @@ class ServiceRuntime:
     async def close_pools(self) -> None:
         """Close its database pools (the key store's too): all a runtime that was never started
         (a command line using a service's wiring) has to give back."""
-        await self.keys.db.dispose()
+        await self.keys.close()
         await self.db.dispose()
 
     async def append(self, stream_id: str, events: Sequence[Envelope], expected_version: int) -> int:

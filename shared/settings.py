@@ -57,7 +57,8 @@ class Settings(BaseSettings):
     keystore_schema: str = "keystore"
     # The services that may read data keys (open personal fields); any other may only seal.
     keystore_readers: str = "intake,feedback,analytics"
-    keystore_pool_size: int = Field(default=5, ge=1)
+    # At least 2: one connection is kept for sealing's batched key look-ups, the rest are shared.
+    keystore_pool_size: int = Field(default=5, ge=2)
 
     # Simulated time, for `servicetrail demo` only (shared.clock.ScaledClock): unset, every service
     # reads the system clock. Set, time runs from CLOCK_START at CLOCK_RATE times real speed since the

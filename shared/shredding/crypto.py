@@ -16,7 +16,7 @@ import binascii
 import os
 import threading
 from functools import lru_cache
-from typing import Any
+from typing import Any, Sequence
 
 import orjson
 from cryptography.exceptions import InvalidTag
@@ -41,13 +41,15 @@ class _Nonces:
         self._lock = threading.Lock()
         self._drop()
 
-    def take(self) -> bytes:
+    def take(self, count: int) -> bytes:
+        """`count` nonces, one after the other, taken under one acquisition of the lock (an event
+        seals several values)."""
+        size = _NONCE_BYTES * count
         with self._lock:
-            if self._at == len(self._pool):
-                self._pool, self._at = os.urandom(_NONCE_BYTES * self._BATCH), 0
-            nonce = self._pool[self._at:self._at + _NONCE_BYTES]
-            self._at += _NONCE_BYTES
-            return nonce
+            if self._at + size > len(self._pool):
+                self._pool, self._at = os.urandom(_NONCE_BYTES * max(self._BATCH, count)), 0
+            self._at += size
+            return self._pool[self._at - size:self._at]
 
     def _drop(self) -> None:
         self._pool, self._at = b"", 0
@@ -72,10 +74,19 @@ class Tampered(SealError):
 def seal(key: bytes, customer_id: str, path: str, value: Any) -> str:
     """`value` (anything orjson encodes) as a token that only `unseal` with the same key, customer and
     field path opens. Each call takes a fresh nonce, so equal values give unequal tokens."""
-    header, associated = _sealed_as(customer_id, path)
-    nonce = _nonces.take()
-    body = _cipher(key).encrypt(nonce, orjson.dumps(value, option=orjson.OPT_UTC_Z), associated)
-    return header + _b64(nonce + body)
+    return seal_all(key, customer_id, [(path, value)])[0]
+
+
+def seal_all(key: bytes, customer_id: str, values: Sequence[tuple[str, Any]]) -> list[str]:
+    """`seal` of each (path, value), all under one customer's key: what an event's personal fields
+    need, their shared parts (cipher, customer, nonces) looked up once for them all."""
+    encrypt, customer, nonces = _cipher(key).encrypt, _part(customer_id), _nonces.take(len(values))
+    tokens = []
+    for at, (path, value) in zip(range(0, len(nonces), _NONCE_BYTES), values, strict=True):
+        header, associated = _sealed_as(customer, _part(path))
+        nonce = nonces[at:at + _NONCE_BYTES]
+        tokens.append(header + _b64(nonce + encrypt(nonce, orjson.dumps(value, option=orjson.OPT_UTC_Z), associated)))
+    return tokens
 
 
 def owner_of(token: Any) -> tuple[str, str]:
@@ -108,7 +119,7 @@ def _open(key: bytes, customer_id: str, path: str, raw: bytes) -> Any:
     if len(raw) < _NONCE_BYTES + _TAG_BYTES:
         raise Tampered(f"{path}: the sealed value is too short")
     try:
-        plain = _cipher(key).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], _sealed_as(customer_id, path)[1])
+        plain = _cipher(key).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], _sealed_as(_part(customer_id), _part(path))[1])
     except InvalidTag:
         raise Tampered(f"{path}: the sealed value does not open under this key, customer and path") from None
     return orjson.loads(plain)
@@ -141,9 +152,9 @@ def _named(head: str) -> tuple[str, str]:
     return _decoded(customer), _decoded(path)
 
 
-def _sealed_as(customer_id: str, path: str) -> tuple[str, bytes]:
-    """The header a token sealed for this customer and path begins with, and its associated data."""
-    customer, field = _part(customer_id), _part(path)
+def _sealed_as(customer: tuple[str, bytes], field: tuple[str, bytes]) -> tuple[str, bytes]:
+    """The header a token sealed for this customer and field path (each as `_part` gives it) begins
+    with, and its associated data."""
     # NUL separates the two in the associated data (`_part` refuses it inside either).
     return f"{PREFIX}{customer[0]}.{field[0]}.", customer[1] + b"\x00" + field[1]
 

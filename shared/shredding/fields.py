@@ -11,7 +11,7 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import Any, Callable, Iterable, Mapping, MutableMapping, NamedTuple
 
-from shared.shredding.crypto import ERASED, PREFIX, SealError, is_sealed, open_token, owner_of, seal
+from shared.shredding.crypto import ERASED, PREFIX, SealError, open_token, owner_of, seal_all
 
 UNREADABLE = "[unreadable]"  # a token that names a live key and does not open under it: altered
 
@@ -21,11 +21,40 @@ def seal_paths(data: dict[str, Any], paths: Iterable[str], customer_id: str, key
                opened: MutableMapping[str, tuple[str, str, Any]] | None = None) -> dict[str, Any]:
     """A copy of `data` with the value at each dotted path sealed under `key` for `customer_id`.
     Each value sealed here at a path in `keep` goes into `opened` too, by its new token."""
-    return _seal_tree(data, _tree(tuple(paths)), "", _Sealing(customer_id, key, keep, opened))
+    return unsealed(data, paths).sealed(customer_id, key, keep, opened)
+
+
+class Unsealed(NamedTuple):
+    """A copy of an event's data whose personal paths' plain values are still to be sealed, and
+    where each is: found in one walk, which also tells whether sealing needs a key at all."""
+
+    data: dict[str, Any]
+    # (the copied dict or list holding it, its name or index there, its field path, the value)
+    places: list[tuple[Any, Any, str, Any]]
+
+    def sealed(self, customer_id: str, key: bytes, keep: frozenset[str] = frozenset(),
+               opened: MutableMapping[str, tuple[str, str, Any]] | None = None) -> dict[str, Any]:
+        """The data with every plain value sealed (each value at a path in `keep` into `opened`)."""
+        tokens = seal_all(key, customer_id, [(path, value) for _, _, path, value in self.places])
+        for (holder, name, path, value), token in zip(self.places, tokens, strict=True):
+            holder[name] = token
+            if opened is not None and path in keep:
+                opened[token] = (customer_id, path, value)
+        return self.data
+
+
+def unsealed(data: dict[str, Any], paths: Iterable[str]) -> Unsealed:
+    """`data` copied where a value at `paths` is to be sealed (`data` itself is never changed), with
+    those values' places. A token (passed on from another event), `[erased]` (what an erased
+    customer's field reads) and None stay as they are: they need no key."""
+    copy: dict[str, Any] = dict(data)
+    places: list[tuple[Any, Any, str, Any]] = []
+    _find(copy, _tree(tuple(paths)), "", places)
+    return Unsealed(copy, places)
 
 
 # The paths of an event class, as a tree of names ({"customer": {"name": None}, "title": None}):
-# built once per class, so sealing walks each level once and copies each dict on the way once.
+# built once per class, so finding its values walks each level once and copies each dict once.
 @lru_cache(maxsize=1024)
 def _tree(paths: tuple[str, ...]) -> dict[str, Any]:
     tree: dict[str, Any] = {}
@@ -41,44 +70,34 @@ def _tree(paths: tuple[str, ...]) -> dict[str, Any]:
     return tree
 
 
-class _Sealing(NamedTuple):
-    customer_id: str
-    key: bytes
-    keep: frozenset[str]
-    opened: MutableMapping[str, tuple[str, str, Any]] | None
-
-
-def _seal_tree(data: dict[str, Any], tree: dict[str, Any], prefix: str, how: _Sealing) -> dict[str, Any]:
-    sealed = dict(data)  # `data` itself is never changed
+def _find(copy: dict[str, Any], tree: dict[str, Any], prefix: str, places: list[tuple[Any, Any, str, Any]]) -> None:
     for name, below in tree.items():
-        value = sealed.get(name)
+        value = copy.get(name)
         if value is None:
             continue
         if below is None:
-            sealed[name] = _seal_leaves(value, prefix + name, how)
+            _find_leaves(copy, name, value, prefix + name, places)
         elif isinstance(value, dict):
-            sealed[name] = _seal_tree(value, below, f"{prefix}{name}.", how)
-    return sealed
+            copy[name] = inner = dict(value)
+            _find(inner, below, f"{prefix}{name}.", places)
 
 
-def _seal_leaves(value: Any, path: str, how: _Sealing) -> Any:
-    if value is None or value == ERASED or is_sealed(value):
-        return value
-    if isinstance(value, dict):
-        return {k: _seal_leaves(v, f"{path}.{k}", how) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_seal_leaves(v, f"{path}.{i}", how) for i, v in enumerate(value)]
-    token = seal(how.key, how.customer_id, path, value)
-    if how.opened is not None and path in how.keep:
-        how.opened[token] = (how.customer_id, path, value)
-    return token
-
-
-def has_plain_values(data: Mapping[str, Any], paths: Iterable[str]) -> bool:
-    """Whether any of `paths` holds a plain value, so sealing it needs the customer's key. A token
-    (passed on from another event) and `[erased]` (what an erased customer's field reads) need none."""
-    return any(leaf is not None and leaf != ERASED and not is_sealed(leaf)
-               for path in paths for leaf in leaves(value_at(data, path)))
+def _find_leaves(holder: Any, name: Any, value: Any, path: str, places: list[tuple[Any, Any, str, Any]]) -> None:
+    """A personal field's plain values: the field itself, or each leaf of a structure it holds (its
+    shape, and the names in it, stay readable)."""
+    if isinstance(value, str):
+        if value != ERASED and not value.startswith(PREFIX):
+            places.append((holder, name, path, value))
+    elif isinstance(value, dict):
+        holder[name] = inner = dict(value)
+        for key, item in value.items():
+            _find_leaves(inner, key, item, f"{path}.{key}", places)
+    elif isinstance(value, list):
+        holder[name] = inner = list(value)
+        for index, item in enumerate(value):
+            _find_leaves(inner, index, item, f"{path}.{index}", places)
+    elif value is not None:
+        places.append((holder, name, path, value))
 
 
 def value_at(data: Any, path: str) -> Any:

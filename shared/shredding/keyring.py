@@ -20,7 +20,7 @@ from typing import Any, Iterable, Sequence
 
 from shared.batching import BatchLoader
 from shared.clock import Clock
-from shared.db import Database, execute, fetch, ident
+from shared.db import Database, HeldConnection, execute, fetch, ident
 from shared.envelope import Envelope
 from shared.keys import MissingSecret, configured_secret
 from shared.settings import DEV_KEYSTORE_MASTER_KEY, ServiceSettings
@@ -28,11 +28,10 @@ from shared.shredding.crypto import ERASED, is_sealed, open_token, owner_of, sea
 from shared.shredding.fields import (
     customer_of,
     customers_in,
-    has_plain_values,
     open_all,
     open_tokens,
-    seal_paths,
     tokens_in,
+    unsealed,
     value_at,
 )
 from shared.shredding.keystore import Erased, KeyStore, PostgresKeyStore, master_key_from
@@ -113,6 +112,9 @@ class KeyRing:
         self._sealing_keys: BatchLoader[str, bytes | None] = BatchLoader(self._keys_for, default=None)
         self._log: BatchLoader[tuple[Any, ...], None] = BatchLoader(self._write_log, default=None)
         self._entries = itertools.count()
+        # Sealing's look-ups, one batch at a time, keep a connection: a checkout from the pool and
+        # back costs more CPU than their statement (`HeldConnection`).
+        self._held_keys = HeldConnection(db)
         self._opened = OpenedValues(OPENED_CACHE)
         self._recent = RecentlyOpened(RECENT_CUSTOMERS)
         self._kept_opened: frozenset[str] = frozenset()
@@ -142,14 +144,14 @@ class KeyRing:
         """Each event's `data` with its personal `paths` sealed under `customer_id`'s key (made on
         first use). Raises `Erased` for an erased customer with a plain value to seal, and
         RuntimeError if a personal field holds a plain value and nobody is named whose it is."""
-        needed = [bool(p) and has_plain_values(d, p) for d, p in zip(data, paths, strict=True)]
-        if not any(needed):
+        found = [unsealed(d, p) if p else None for d, p in zip(data, paths, strict=True)]
+        if not any(f is not None and f.places for f in found):
             return list(data)
         if customer_id is None:
             raise RuntimeError("an event holds personal data and its aggregate names no customer")
         key = await self._key_for(customer_id)
-        return [seal_paths(d, p, customer_id, key, self._kept_opened, self._opened) if n else d
-                for d, p, n in zip(data, paths, needed, strict=True)]
+        return [f.sealed(customer_id, key, self._kept_opened, self._opened) if f is not None and f.places else d
+                for d, f in zip(data, found, strict=True)]
 
     def keep_opened(self, paths: Iterable[str]) -> None:
         """Values this process seals at these paths are kept opened as they are sealed: what it
@@ -283,9 +285,7 @@ class KeyRing:
         needs it next in the command: begun beside another look-up, it adds no round trip's wait
         of its own, and concurrent commands' look-ups gather into fewer statements."""
         if (seen := _COMMAND_KEYS.get()) is not None and customer_id not in seen:
-            seen[customer_id] = pending = self._sealing_keys.future(customer_id)
-            # Retrieved here too, so that a command that failed before awaiting it logs no warning.
-            pending.add_done_callback(lambda f: f.cancelled() or f.exception())
+            seen[customer_id] = self._sealing_keys.future(customer_id)
 
     async def _live_key(self, customer_id: str) -> bytes | None:
         """The customer's key (made on first use; None once erased), looked up once per command."""
@@ -297,8 +297,13 @@ class KeyRing:
         return await seen[customer_id]
 
     async def _keys_for(self, customers: Sequence[str]) -> dict[str, bytes | None]:
-        async with self.db.connect() as conn:
+        async with self._held_keys.use() as conn:
             return await self.store.keys_for(conn, customers)
+
+    async def close(self) -> None:
+        """Gives back its connections (the one kept for sealing's look-ups, then the pool)."""
+        await self._held_keys.release()
+        await self.db.dispose()
 
     async def _keys(self, customers: set[str]) -> dict[str, bytes]:
         async with self.db.connect() as conn:

@@ -15,7 +15,7 @@ async def opened(settings: ServiceSettings, value: Any) -> Any:
     try:
         return (await keys.open(value))[0]
     finally:
-        await keys.db.dispose()
+        await keys.close()
 
 
 async def opened_envelopes(settings: ServiceSettings, envelopes: Sequence[Envelope]) -> list[Envelope]:
@@ -23,4 +23,4 @@ async def opened_envelopes(settings: ServiceSettings, envelopes: Sequence[Envelo
     try:
         return await keys.open_envelopes(envelopes)
     finally:
-        await keys.db.dispose()
+        await keys.close()

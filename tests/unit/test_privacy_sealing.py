@@ -19,11 +19,11 @@ from shared.limits import SEALED_PREFIX
 from shared.shredding.crypto import ERASED, PREFIX, is_sealed
 from shared.shredding.fields import (
     customers_in,
-    has_plain_values,
     leaves,
     open_all,
     open_tokens,
     seal_paths,
+    unsealed,
     value_at,
 )
 
@@ -145,9 +145,10 @@ def test_what_is_sealed_already_or_erased_needs_no_key_and_stays_as_it_is():
     # erased customer's field, is recorded with no key: an erased customer has none.
     token = seal_paths({"reason": "still broken"}, ["reason"], "c1", KEY)["reason"]
     passed_on = {"request_id": "r1", "reason": token, "note": None}
-    assert not has_plain_values(passed_on, ["reason", "note"])
-    assert not has_plain_values({"text": ERASED}, ["text"])
-    assert has_plain_values({"changes": {"title": {"before": ERASED, "after": "new"}}}, ["changes"])
+    assert unsealed(passed_on, ["reason", "note"]).places == []
+    assert unsealed({"text": ERASED}, ["text"]).places == []
+    changes = unsealed({"changes": {"title": {"before": ERASED, "after": "new"}}}, ["changes"])
+    assert [(path, value) for _, _, path, value in changes.places] == [("changes.title.after", "new")]
     assert seal_paths(passed_on, ["reason"], "c1", KEY) == passed_on
     assert seal_paths({"text": ERASED}, ["text"], "c1", KEY) == {"text": ERASED}
 
