@@ -62,12 +62,12 @@ class FailingOnce(FactTables):
         super().__init__(schema, version)
         self.saves, self.failed = 0, False
 
-    async def save(self, conn: Conn, table: Table, objects: Sequence[Any]) -> None:
+    async def save(self, conn: Conn, table: Table, objects: Sequence[Any], new: Sequence[Any] = ()) -> None:
         self.saves += 1
         if self.saves == 3 and not self.failed:
             self.failed = True
             raise RuntimeError("killed mid-batch")
-        await super().save(conn, table, objects)
+        await super().save(conn, table, objects, new)
 
 
 async def test_a_projector_killed_mid_batch_resumes_and_applies_every_event_once(db, archived):

@@ -107,15 +107,21 @@ class FactTables:
         rows = await fetch(conn, f"SELECT * FROM {self.of(table)} WHERE {table.key} = ANY($1::text[])", list(keys))
         return [table.from_row(r) for r in rows]
 
-    async def save(self, conn: Conn, table: Table, objects: Sequence[tuple[Any, int]]) -> None:
-        """Write whole facts, each with the position of the last event folded into it."""
+    async def save(self, conn: Conn, table: Table, objects: Sequence[tuple[Any, int]],
+                   new: Sequence[tuple[Any, int]] = ()) -> None:
+        """Write whole facts, each with the position of the last event folded into it: `objects`
+        over whatever the table holds of them, `new` ones (the caller knows the table has no row
+        for them) copied straight in."""
+        columns = [*(n for n, _ in table.columns), "position"]
+        if new:
+            await conn.copy_records_to_table(table.name, schema_name=self.schema, columns=columns,
+                                             records=[(*table.to_row(o), p) for o, p in new])
         if not objects:
             return
         staging = f"staging_{table.name}_v{self.version}"
         await execute(conn, f"CREATE TEMP TABLE IF NOT EXISTS {staging} "
                             f"(LIKE {self.of(table)} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
-        await conn.copy_records_to_table(staging, records=[(*table.to_row(o), p) for o, p in objects],
-                                         columns=[*(n for n, _ in table.columns), "position"])
+        await conn.copy_records_to_table(staging, records=[(*table.to_row(o), p) for o, p in objects], columns=columns)
         await execute(conn, f"DELETE FROM {self.of(table)} t USING {staging} s WHERE t.{table.key} = s.{table.key}")
         await execute(conn, f"INSERT INTO {self.of(table)} SELECT * FROM {staging}")
         await execute(conn, f"TRUNCATE {staging}")

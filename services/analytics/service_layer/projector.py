@@ -85,6 +85,7 @@ class FactProjector(Follower):
                 self._forget()
                 self.complete = position == 0
             dirty: dict[Table, dict[str, tuple[Any, int]]] = defaultdict(dict)
+            created: dict[Table, set[str]] = defaultdict(set)  # facts the tables hold no row of yet
             done = 0
             while done < self.flush_every:
                 rows = await self.archive.page(conn, position, self.batch_size)
@@ -93,13 +94,15 @@ class FactProjector(Follower):
                 routed = self._read(rows)
                 if not self.complete:
                     await self._prefetch(conn, routed)
-                self._fold(routed, dirty)
+                self._fold(routed, dirty, created)
                 position, done = rows[-1][0], done + len(rows)
                 if len(rows) < self.batch_size:
                     break
             if done:
                 for table, facts in dirty.items():
-                    await self.tables.save(conn, table, list(facts.values()))
+                    new = created[table]
+                    await self.tables.save(conn, table, [f for key, f in facts.items() if key not in new],
+                                           [f for key, f in facts.items() if key in new])
                 await self.checkpoint.save(conn, position)
         self.position, self.folded = position, self.folded + done
         if sum(len(c) for c in self.cache.values()) > _CACHE_LIMIT:
@@ -136,13 +139,16 @@ class FactProjector(Follower):
             routed.append((position, event, at, routes(event)))
         return routed
 
-    def _fold(self, routed: Routed, dirty: dict[Table, dict[str, tuple[Any, int]]]) -> None:
+    def _fold(self, routed: Routed, dirty: dict[Table, dict[str, tuple[Any, int]]],
+              created: dict[Table, set[str]]) -> None:
         for position, event, at, targets in routed:
             for table, key in targets:
                 cache = self.cache[table]
                 fact = cache.get(key)
                 if fact is None:
                     fact = cache[key] = table.model(key)
+                    if self.complete:  # every fact there is was in the cache: the tables hold none of this one
+                        created[table].add(key)
                 try:
                     fact.apply(event, at)
                 except (TypeError, ValueError) as exc:  # an untyped value in a contract (a resource's changes)
