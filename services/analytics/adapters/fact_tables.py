@@ -2,7 +2,8 @@
 
 Blue-green rebuilds build a new version beside the live one; reports read whichever is live.
 Rows are written as whole facts: copied into a temporary table, then swapped in (delete + insert),
-which is the fastest upsert for batches of wide rows. Each row carries the archive position of
+which is the fastest upsert for batches of wide rows; facts the caller knows to be new are copied
+straight in. Each row carries the archive position of
 the last event folded into it, so a reader can fetch just what changed since it last looked.
 """
 from __future__ import annotations

@@ -4,7 +4,8 @@ Facts are cached between batches and written back as whole rows with the checkpo
 transaction: a crash loses only the cache, and the next holder resumes from the checkpoint. If the
 checkpoint moved without us (another replica held the lead meanwhile), the cache is dropped.
 A version folded from position 0 by one holder has every fact in its cache ("complete"), so it
-never asks the database for facts that cannot be there yet: that is what makes rebuilds fast.
+never asks the database for facts that cannot be there yet, and copies the facts it creates
+straight into their tables: that is what makes rebuilds fast.
 """
 from __future__ import annotations
 
