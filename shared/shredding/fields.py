@@ -107,15 +107,6 @@ def value_at(data: Any, path: str) -> Any:
     return data
 
 
-def leaves(value: Any) -> list[Any]:
-    """The scalars a JSON value holds, at any depth (itself, if it is one)."""
-    if isinstance(value, dict):
-        return [leaf for item in value.values() for leaf in leaves(item)]
-    if isinstance(value, list):
-        return [leaf for item in value for leaf in leaves(item)]
-    return [value]
-
-
 def customers_in(value: Any) -> set[str]:
     """The customers whose tokens `value` holds (anywhere within it)."""
     found = {_owner(token)[0] for token in tokens_in(value)}

@@ -19,7 +19,6 @@ from shared.limits import SEALED_PREFIX
 from shared.shredding.crypto import ERASED, PREFIX, is_sealed
 from shared.shredding.fields import (
     customers_in,
-    leaves,
     open_all,
     open_tokens,
     seal_paths,
@@ -28,6 +27,15 @@ from shared.shredding.fields import (
 )
 
 KEY = bytes(range(32))
+
+
+def leaves(value: Any) -> list[Any]:
+    """The scalars a JSON value holds, at any depth (itself, if it is one)."""
+    if isinstance(value, dict):
+        return [leaf for item in value.values() for leaf in leaves(item)]
+    if isinstance(value, list):
+        return [leaf for item in value for leaf in leaves(item)]
+    return [value]
 CLASSES = [c for r in (intake.registry, dispatch.registry, feedback.registry) for c in r.classes() if c.personal_fields()]
 REGISTRY = {c: r for r in (intake.registry, dispatch.registry, feedback.registry) for c in r.classes()}
 T0 = datetime(2026, 3, 2, 10, tzinfo=timezone.utc)
